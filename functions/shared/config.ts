@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { InvalidConfiguration } from './domain/errors';
+
+const hours = z.coerce.number().positive();
+
+/** Everything a step reads from its environment, with the embedded default's values. */
+export const configSchema = z.object({
+  TRUST_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9._-]+$/, 'a trust domain is lowercase letters, digits, ".", "-" and "_"')
+    .default('example.org'),
+  SPIFFE_ID_TEMPLATE: z.string().default('spiffe://{trustDomain}/{environment}/{service}'),
+  /** SVID secret names are `<prefix><environment>/<service>`. */
+  SVID_SECRET_PREFIX: z.string().default('trust-bridge/svid/'),
+  /** The central account that holds the SVID secrets. */
+  CENTRAL_ACCOUNT_ID: z
+    .string()
+    .regex(/^\d{12}$/)
+    .default('000000000000'),
+  AWS_REGION: z.string().default('us-east-1'),
+  SVID_KMS_KEY_ID: z.string().default('alias/trust-bridge-svids'),
+  /** The role that writes SVIDs: the only principal besides reader roles allowed to read them. */
+  ISSUER_ROLE_ARN: z.string().default('arn:aws:iam::000000000000:role/trust-bridge-issue-svid'),
+  CA_ARN: z.string().default(''),
+  CA_SIGNING_ALGORITHM: z.string().default('SHA256WITHECDSA'),
+  AUDIT_BUS_NAME: z.string().default('trust-bridge-audit'),
+  ENROLLMENTS_URL: z.string().default(''),
+  RENEW_BEFORE_HOURS: hours.default(12),
+  SVID_RECOVERY_WINDOW_DAYS: z.coerce.number().int().min(7).max(30).default(7),
+  /** Accounts per child execution: bounds each execution's history and payloads. */
+  CHUNK_SIZE: z.coerce.number().int().min(1).max(2000).default(500),
+  /** Concurrent accounts inside one child execution (inline Map, at most 40). */
+  ACCOUNT_CONCURRENCY: z.coerce.number().int().min(1).max(40).default(10),
+  /** Concurrent child executions. */
+  CHUNK_CONCURRENCY: z.coerce.number().int().min(1).max(40).default(4),
+  /** Retirements handled per run; the rest follow in the next run. */
+  MAX_RETIREMENTS_PER_RUN: z.coerce.number().int().min(0).default(500),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new InvalidConfiguration(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,45 @@
+/**
+ * Every error a step throws has a stable `name`: Lambda reports it as the error type and the
+ * state machines' Retry and Catch match on it. Retryable names are listed in RETRYABLE_ERRORS.
+ */
+export class TrustBridgeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The enrollment file or endpoint does not hold a valid registry. Nothing is issued. */
+export class InvalidEnrollment extends TrustBridgeError {}
+
+/** A SPIFFE ID breaks the SPIFFE rules or ACM PCA's 253-character URI limit. */
+export class InvalidSpiffeId extends TrustBridgeError {}
+
+/** Configuration is missing or malformed. */
+export class InvalidConfiguration extends TrustBridgeError {}
+
+/** A secret with our name exists but lacks the ownership marker: it is never overwritten. */
+export class SecretNotOwned extends TrustBridgeError {}
+
+/** The certificate authority throttled us (ACM PCA ThrottlingException). Retryable. */
+export class CaThrottled extends TrustBridgeError {}
+
+/** The certificate is not issued yet (ACM PCA RequestInProgressException past our wait). Retryable. */
+export class CertificateNotYetIssued extends TrustBridgeError {}
+
+/** The certificate authority refused or failed the request for good. */
+export class CertificateRequestFailed extends TrustBridgeError {}
+
+/** Secrets Manager throttled us or was briefly unavailable. Retryable. */
+export class StoreThrottled extends TrustBridgeError {}
+
+/** EventBridge kept rejecting audit entries after our own retries. Retryable at the step. */
+export class AuditDeliveryFailed extends TrustBridgeError {}
+
+/** Names a state machine Retry should match with backoff and jitter. */
+export const RETRYABLE_ERRORS = [
+  CaThrottled.name,
+  CertificateNotYetIssued.name,
+  StoreThrottled.name,
+  AuditDeliveryFailed.name,
+] as const;
