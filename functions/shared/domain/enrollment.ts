@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidEnrollment } from './errors';
 
 /** An AWS account id: exactly twelve digits. */
 export const accountIdSchema = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
@@ -28,3 +29,96 @@ export type Enrollment = z.infer<typeof enrollmentSchema>;
 /** The key that must be unique across the registry. */
 export const enrollmentKey = (e: Pick<Enrollment, 'service' | 'environment'>): string =>
   `${e.service}/${e.environment}`;
+
+/** At most this many problems are spelled out in one InvalidEnrollment message. */
+const MAX_PROBLEMS_LISTED = 20;
+
+/**
+ * Validates a whole registry (`{ enrollments: [...] }`, already parsed from YAML or JSON).
+ * Throws one InvalidEnrollment naming every broken record and field, and returns nothing, if any
+ * record is broken: a half-read registry would retire the SVIDs of the records it dropped.
+ * `source` (a file path or URL) starts the message so an operator knows what to fix.
+ */
+export function parseEnrollments(raw: unknown, source: string): Enrollment[] {
+  if (!isMapping(raw) || !Array.isArray(raw.enrollments)) {
+    throw new InvalidEnrollment(`${source}: must be a mapping with an "enrollments:" list`);
+  }
+  const problems = Object.keys(raw)
+    .filter((key) => key !== 'enrollments')
+    .map((key) => `unknown top-level key "${key}"`);
+  const enrollments: Enrollment[] = [];
+  const firstRecordOf = new Map<string, number>();
+
+  raw.enrollments.forEach((record: unknown, index) => {
+    const label = recordLabel(record, index);
+    const parsed = enrollmentSchema.safeParse(record);
+    if (parsed.success) {
+      enrollments.push(parsed.data);
+    } else {
+      problems.push(...describeIssues(parsed.error.issues, record).map((p) => `${label}: ${p}`));
+    }
+    if (isMapping(record) && typeof record.service === 'string' && typeof record.environment === 'string') {
+      const key = enrollmentKey({ service: record.service, environment: record.environment });
+      const first = firstRecordOf.get(key);
+      if (first === undefined) firstRecordOf.set(key, index);
+      else problems.push(`${label}: duplicates record ${first + 1} (same service and environment)`);
+    }
+  });
+
+  if (problems.length > 0) {
+    const listed = problems.slice(0, MAX_PROBLEMS_LISTED);
+    const more = problems.length - listed.length;
+    throw new InvalidEnrollment(
+      `${source}: ${listed.join('; ')}${more > 0 ? `; and ${more} more problems` : ''}`,
+    );
+  }
+  return enrollments;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** "record 3 (payments/prod)": 1-based, as a person counts list items in the file. */
+function recordLabel(record: unknown, index: number): string {
+  const known =
+    isMapping(record) && typeof record.service === 'string' && typeof record.environment === 'string'
+      ? ` (${enrollmentKey({ service: record.service, environment: record.environment })})`
+      : '';
+  return `record ${index + 1}${known}`;
+}
+
+/** One plain sentence per broken field (the first issue of each), e.g. "accountId must be …". */
+function describeIssues(issues: z.core.$ZodIssue[], record: unknown): string[] {
+  const seen = new Set<string>();
+  const sentences: string[] = [];
+  for (const issue of issues) {
+    const field = issue.path
+      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+      .join('');
+    if (seen.has(field)) continue;
+    seen.add(field);
+    if (issue.code === 'unrecognized_keys') {
+      sentences.push(issue.keys.map((k) => `unknown key "${k}"`).join(', '));
+    } else if (issue.code === 'invalid_type' && field === '') {
+      sentences.push('must be a mapping of service, environment, accountId…');
+    } else if (issue.code === 'invalid_type') {
+      const missing = issue.path.length === 1 && isMapping(record) && !(String(issue.path[0]) in record);
+      sentences.push(
+        missing
+          ? `${field} is required`
+          : `${field} must be ${TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`}`,
+      );
+    } else {
+      sentences.push(`${field} ${issue.message}`);
+    }
+  }
+  return sentences;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+};

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  EventBridgeServiceException,
+  PutEventsCommand,
+  type PutEventsCommandOutput,
+  type PutEventsRequestEntry,
+  type PutEventsResultEntry,
+} from '@aws-sdk/client-eventbridge';
+
+/** The slice of EventBridgeClient we use; the real client and LocalEventBus both satisfy it. */
+export interface EventBridgeApi {
+  send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
+}
+
+/** PutEvents accepts at most this many entries per call. */
+export const PUT_EVENTS_MAX_ENTRIES = 10;
+/** PutEvents accepts at most this many bytes per call, counted by putEventsEntrySize. */
+export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
+
+/** An entry's size the way EventBridge counts it against the 256 KB limit (AWS's published method). */
+export function putEventsEntrySize(entry: PutEventsRequestEntry): number {
+  const bytes = (s: string | undefined) => (s === undefined ? 0 : Buffer.byteLength(s, 'utf8'));
+  return (
+    (entry.Time ? 14 : 0) +
+    bytes(entry.Source) +
+    bytes(entry.DetailType) +
+    bytes(entry.Detail) +
+    (entry.Resources ?? []).reduce((sum, r) => sum + bytes(r), 0)
+  );
+}
+
+/** One accepted event as the local bus writes it: one JSON line per event. */
+export interface AuditLogEntry {
+  id: string;
+  time: string;
+  source: string;
+  'detail-type': string;
+  detail: unknown;
+  bus: string;
+}
+
+export interface LocalEventBusOptions {
+  now?: () => Date;
+}
+
+/**
+ * EventBridge at home: answers PutEventsCommand like the service does (same limits, same per-entry
+ * failures) and appends accepted events to `<dataDir>/eventbridge/<busName>.jsonl`.
+ */
+export class LocalEventBus implements EventBridgeApi {
+  /** PutEvents calls received, accepted or not: benchmarks compare it with the event count. */
+  putEventsCalls = 0;
+  private pendingFailures: { count: number; errorCode: string } = { count: 0, errorCode: '' };
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly dataDir: string,
+    options: LocalEventBusOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Test fault injection: the next `count` entries received fail with `errorCode`, as AWS reports it. */
+  failEntries(count: number, errorCode = 'InternalFailure'): void {
+    this.pendingFailures = { count, errorCode };
+  }
+
+  async send(command: PutEventsCommand): Promise<PutEventsCommandOutput> {
+    if (!((command as unknown) instanceof PutEventsCommand)) {
+      throw new Error(
+        `LocalEventBus answers PutEventsCommand only, not ${(command as object).constructor.name}`,
+      );
+    }
+    this.putEventsCalls += 1;
+    const entries = command.input.Entries ?? [];
+    if (entries.length < 1 || entries.length > PUT_EVENTS_MAX_ENTRIES) {
+      throw validationError(
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: ` +
+          `Member must have length less than or equal to ${PUT_EVENTS_MAX_ENTRIES} and greater than or equal to 1`,
+      );
+    }
+    const total = entries.reduce((sum, e) => sum + putEventsEntrySize(e), 0);
+    if (total > PUT_EVENTS_MAX_BYTES) {
+      throw validationError('Total size of the entries in the request is over the limit.');
+    }
+
+    const results: PutEventsResultEntry[] = [];
+    const linesByBus = new Map<string, string[]>();
+    for (const entry of entries) {
+      const outcome = this.accept(entry);
+      if ('ErrorCode' in outcome) {
+        results.push(outcome);
+        continue;
+      }
+      results.push({ EventId: outcome.id });
+      const lines = linesByBus.get(outcome.bus) ?? [];
+      lines.push(JSON.stringify(outcome));
+      linesByBus.set(outcome.bus, lines);
+    }
+    await mkdir(join(this.dataDir, 'eventbridge'), { recursive: true });
+    for (const [bus, lines] of linesByBus) {
+      // One append per bus and call keeps a call's lines together when calls run concurrently.
+      await appendFile(auditLogPath(this.dataDir, bus), `${lines.join('\n')}\n`, 'utf8');
+    }
+    return {
+      FailedEntryCount: results.filter((r) => r.ErrorCode !== undefined).length,
+      Entries: results,
+      $metadata: { httpStatusCode: 200 },
+    };
+  }
+
+  private accept(
+    entry: PutEventsRequestEntry,
+  ): AuditLogEntry | Required<Pick<PutEventsResultEntry, 'ErrorCode' | 'ErrorMessage'>> {
+    if (this.pendingFailures.count > 0) {
+      this.pendingFailures.count -= 1;
+      return { ErrorCode: this.pendingFailures.errorCode, ErrorMessage: 'injected failure' };
+    }
+    if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
+      return {
+        ErrorCode: 'InvalidArgument',
+        ErrorMessage: 'Parameters Source, DetailType and Detail are required.',
+      };
+    }
+    let detail: unknown;
+    try {
+      detail = JSON.parse(entry.Detail);
+    } catch {
+      detail = undefined;
+    }
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    }
+    return {
+      id: randomUUID(),
+      time: (entry.Time ?? this.now()).toISOString(),
+      source: entry.Source,
+      'detail-type': entry.DetailType,
+      detail,
+      bus: busNameOf(entry.EventBusName),
+    };
+  }
+}
+
+/** Every event the local bus accepted on `busName`, oldest first; none when nothing was sent. */
+export async function readAuditLog(dataDir: string, busName: string): Promise<AuditLogEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(auditLogPath(dataDir, busNameOf(busName)), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as AuditLogEntry);
+}
+
+const auditLogPath = (dataDir: string, busName: string) => join(dataDir, 'eventbridge', `${busName}.jsonl`);
+
+/** EventBusName may be a name or an ARN (`arn:aws:events:…:event-bus/<name>`); absent means `default`. */
+function busNameOf(nameOrArn: string | undefined): string {
+  const name = nameOrArn?.split(':event-bus/').pop() || 'default';
+  if (!/^[\w.\-/]+$/.test(name) || name.split('/').some((part) => part === '..' || part === '')) {
+    throw validationError(`Invalid event bus name: ${name}`);
+  }
+  return name.replaceAll('/', '_');
+}
+
+function validationError(message: string): EventBridgeServiceException {
+  return new EventBridgeServiceException({
+    name: 'ValidationException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message,
+  });
+}
