@@ -33,7 +33,10 @@ export interface SvidSkippedDetail extends SvidSubject {
   reason: 'within-renewal-window';
 }
 
-export interface SvidFailedDetail extends SvidSubject {
+/** Service, environment, SPIFFE ID and secret name are absent when a whole chunk failed before its items were known. */
+export interface SvidFailedDetail
+  extends Omit<SvidSubject, 'service' | 'environment' | 'spiffeId' | 'secretName'>,
+    Partial<Pick<SvidSubject, 'service' | 'environment' | 'spiffeId' | 'secretName'>> {
   error: string;
   message: string;
 }

@@ -43,3 +43,9 @@ export const RETRYABLE_ERRORS = [
   StoreThrottled.name,
   AuditDeliveryFailed.name,
 ] as const;
+
+/** A manual or replayed run asked for something invalid (unknown account, malformed input). Nothing runs. */
+export class InvalidRunRequest extends TrustBridgeError {}
+
+/** A run's plan would not fit the state payload limit; start it for subsets of accounts. */
+export class RunTooLarge extends TrustBridgeError {}

@@ -1,0 +1,77 @@
+import { X509Certificate } from '@peculiar/x509';
+import type { Dependencies } from '../shared/dependencies';
+import { type Issuance, isRenewalDue, issuanceToken, type SvidOutcome } from '../shared/domain/rotation';
+import { parseSpiffeId } from '../shared/domain/spiffe-id';
+import { createSvidKeyAndCsr } from '../shared/domain/svid-key';
+import { svidSubject } from '../shared/domain/svid-subject';
+import { stepHandler } from '../shared/step-handler';
+
+export interface IssueSvidInput {
+  runId: string;
+  force: boolean;
+  item: Issuance;
+}
+
+/**
+ * Issues one enrollment's SVID and stores it. The private key is generated here and leaves this invocation
+ * only inside the stored secret; the output carries the serial and expiry, never the key or certificate.
+ */
+export const issueSvid =
+  ({ config, authority, svids, now }: Dependencies) =>
+  async ({ runId, force, item }: IssueSvidInput): Promise<SvidOutcome> => {
+    const subject = svidSubject(config, item);
+    parseSpiffeId(subject.spiffeId);
+    const outcome = {
+      accountId: item.accountId,
+      service: item.service,
+      environment: item.environment,
+      ...subject,
+    };
+    const token = issuanceToken(runId, subject.spiffeId);
+
+    const stored = await svids.find(subject.secretName, token);
+    if (stored?.writtenByToken) {
+      // A retry or replay of an issuance that already reached the store: report it, write nothing.
+      return { status: 'issued', ...outcome, serial: stored.serial, notAfter: stored.notAfter };
+    }
+    const issuedAt = now();
+    if (
+      stored &&
+      !force &&
+      stored.deletedAt === undefined &&
+      stored.spiffeId === subject.spiffeId &&
+      stored.accountId === item.accountId &&
+      !isRenewalDue(stored.notAfter, issuedAt, config.RENEW_BEFORE_HOURS)
+    ) {
+      return { status: 'skipped', ...outcome, serial: stored.serial, notAfter: stored.notAfter };
+    }
+
+    const { csrPem, privateKeyPem } = await createSvidKeyAndCsr(subject.spiffeId);
+    const issued = await authority.issue({ csrPem, spiffeId: subject.spiffeId, notBefore: issuedAt });
+    const bundle = await authority.bundle();
+    const leaf = new X509Certificate(issued.certificatePem);
+    const serial = leaf.serialNumber;
+    const notAfter = leaf.notAfter.toISOString();
+
+    await svids.put({
+      secretName: subject.secretName,
+      service: item.service,
+      environment: item.environment,
+      accountId: item.accountId,
+      readerRoles: item.readerRoles,
+      issuanceToken: token,
+      spiffeId: subject.spiffeId,
+      serial,
+      notAfter,
+      secret: {
+        spiffeID: subject.spiffeId,
+        x509SVID: [issued.certificatePem, ...issued.chainPem].join(''),
+        x509SVIDKey: privateKeyPem,
+        bundle: bundle.join(''),
+        federatedBundles: {},
+      },
+    });
+    return { status: 'issued', ...outcome, serial, notAfter };
+  };
+
+export const createHandler = (deps: Dependencies) => stepHandler(issueSvid(deps), deps.logger);

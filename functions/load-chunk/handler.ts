@@ -1,0 +1,4 @@
+import { awsDependencies } from '../shared/aws/dependencies';
+import { createHandler } from './load-chunk';
+
+export const handler = createHandler(awsDependencies('load-chunk'));

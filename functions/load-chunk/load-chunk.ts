@@ -1,0 +1,27 @@
+import type { Dependencies } from '../shared/dependencies';
+import type { ChunkOrder, WorkItem } from '../shared/domain/rotation';
+import { stepHandler } from '../shared/step-handler';
+
+/**
+ * Expands a chunk's account ids into work items: one issuance per identity-enabled enrollment of those
+ * accounts (read fresh from the registry, so a record removed since planning is not issued), then the
+ * chunk's retirements. Reader roles travel with the item; they are names, not secrets.
+ */
+export const loadChunk =
+  ({ registry }: Pick<Dependencies, 'registry'>) =>
+  async (order: ChunkOrder): Promise<WorkItem[]> => {
+    const accounts = new Set(order.accounts);
+    const enrollments = await registry.list();
+    const issuances: WorkItem[] = enrollments
+      .filter((e) => e.identity && accounts.has(e.accountId))
+      .map((e) => ({
+        action: 'issue',
+        accountId: e.accountId,
+        service: e.service,
+        environment: e.environment,
+        readerRoles: e.readerRoles,
+      }));
+    return [...issuances, ...order.retire];
+  };
+
+export const createHandler = (deps: Dependencies) => stepHandler(loadChunk(deps), deps.logger);

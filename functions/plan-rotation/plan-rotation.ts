@@ -1,0 +1,153 @@
+import type { Dependencies } from '../shared/dependencies';
+import type { AuditEvent } from '../shared/domain/audit';
+import { svidSkippedEvent } from '../shared/domain/audit-events';
+import type { Enrollment } from '../shared/domain/enrollment';
+import { InvalidRunRequest, RunTooLarge } from '../shared/domain/errors';
+import {
+  type ChunkOrder,
+  isRenewalDue,
+  type Retirement,
+  type RotationPlan,
+  type RotationRequest,
+  rotationRequestSchema,
+} from '../shared/domain/rotation';
+import { svidSubject } from '../shared/domain/svid-subject';
+import type { StoredSvid } from '../shared/ports/svid-store';
+import { stepHandler } from '../shared/step-handler';
+
+export interface PlanRotationInput {
+  /** The execution input, as given. */
+  request: unknown;
+  runId: string;
+  startedAt: string;
+}
+
+/** Keeps the plan well inside Step Functions' 256 KB state payload limit. */
+const MAX_PLAN_BYTES = 200 * 1024;
+
+/**
+ * Decides what a run does. An account is rotated when any of its enrollments has an SVID that is missing,
+ * renewal-due, for another SPIFFE ID, scheduled for deletion, or forced; the rest are skipped here from the
+ * stored SVIDs' tags, which costs about one Secrets Manager call per 100 secrets and no CA call.
+ */
+export const planRotation =
+  ({ config, registry, svids, audit }: Dependencies) =>
+  async (input: PlanRotationInput): Promise<RotationPlan> => {
+    const request = parseRequest(input.request);
+    const now = new Date(input.startedAt);
+    const [enrollments, stored] = await Promise.all([registry.list(), svids.listOwned()]);
+    const wanted = request.accounts ? new Set(request.accounts) : undefined;
+    if (wanted) rejectUnknownAccounts(wanted, enrollments, stored);
+
+    const storedByName = new Map(stored.map((s) => [s.secretName, s]));
+    const dueAccounts = new Set<string>();
+    const fresh: Array<{ enrollment: Enrollment; svid: StoredSvid; spiffeId: string }> = [];
+    for (const enrollment of enrollments) {
+      if (!enrollment.identity || (wanted && !wanted.has(enrollment.accountId))) continue;
+      const { spiffeId, secretName } = svidSubject(config, enrollment);
+      const svid = storedByName.get(secretName);
+      const due =
+        request.force ||
+        !svid ||
+        svid.deletedAt !== undefined ||
+        svid.spiffeId !== spiffeId ||
+        svid.accountId !== enrollment.accountId ||
+        isRenewalDue(svid.notAfter, now, config.RENEW_BEFORE_HOURS);
+      if (due) dueAccounts.add(enrollment.accountId);
+      else fresh.push({ enrollment, svid, spiffeId });
+    }
+
+    const retirements = findRetirements(config, enrollments, stored, wanted).slice(
+      0,
+      config.MAX_RETIREMENTS_PER_RUN,
+    );
+    const chunks = chunk(dueAccounts, retirements, config.CHUNK_SIZE);
+
+    // An account that is rotated anyway reports its fresh enrollments from the rotation itself.
+    const skipped = fresh.filter(({ enrollment }) => !dueAccounts.has(enrollment.accountId));
+    const skippedEvents: AuditEvent[] = skipped.map(({ enrollment, svid, spiffeId }) =>
+      svidSkippedEvent(
+        input.runId,
+        { ...enrollment, spiffeId, secretName: svid.secretName },
+        svid.serial,
+        svid.notAfter,
+      ),
+    );
+    await audit.publish(skippedEvents);
+
+    const plan: RotationPlan = {
+      runId: input.runId,
+      force: request.force,
+      accountConcurrency: config.ACCOUNT_CONCURRENCY,
+      chunkConcurrency: config.CHUNK_CONCURRENCY,
+      chunks,
+      skipped: skipped.length,
+    };
+    const size = Buffer.byteLength(JSON.stringify(plan));
+    if (size > MAX_PLAN_BYTES) {
+      throw new RunTooLarge(
+        `the plan for ${dueAccounts.size} accounts is ${size} bytes, over the ${MAX_PLAN_BYTES}-byte budget of one run; start runs for subsets of accounts`,
+      );
+    }
+    return plan;
+  };
+
+const parseRequest = (raw: unknown): RotationRequest => {
+  const parsed = rotationRequestSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || 'input'}: ${i.message}`)
+      .join('; ');
+    throw new InvalidRunRequest(`invalid rotation input: ${problems}`);
+  }
+  return parsed.data;
+};
+
+const rejectUnknownAccounts = (wanted: Set<string>, enrollments: Enrollment[], stored: StoredSvid[]) => {
+  const known = new Set([...enrollments.map((e) => e.accountId), ...stored.map((s) => s.accountId)]);
+  const unknown = [...wanted].filter((a) => !known.has(a));
+  if (unknown.length > 0) {
+    throw new InvalidRunRequest(`not enrolled and holding no SVID: account(s) ${unknown.join(', ')}`);
+  }
+};
+
+/** Stored SVIDs whose (service, environment) no longer has identity turned on. */
+const findRetirements = (
+  config: Dependencies['config'],
+  enrollments: Enrollment[],
+  stored: StoredSvid[],
+  wanted: Set<string> | undefined,
+): Retirement[] => {
+  const byName = new Map(enrollments.map((e) => [svidSubject(config, e).secretName, e]));
+  return stored
+    .filter((s) => s.deletedAt === undefined && (!wanted || wanted.has(s.accountId)))
+    .flatMap((s): Retirement[] => {
+      const enrollment = byName.get(s.secretName);
+      if (enrollment?.identity) return [];
+      return [
+        {
+          action: 'retire',
+          secretName: s.secretName,
+          accountId: s.accountId,
+          service: s.service,
+          environment: s.environment,
+          spiffeId: s.spiffeId,
+          reason: enrollment ? 'identity-disabled' : 'enrollment-removed',
+        },
+      ];
+    });
+};
+
+/** Splits the accounts into chunks of at most `size`, each with the retirements of its accounts. */
+const chunk = (dueAccounts: Set<string>, retirements: Retirement[], size: number): ChunkOrder[] => {
+  const accounts = [...new Set([...dueAccounts, ...retirements.map((r) => r.accountId)])].sort();
+  const chunks: ChunkOrder[] = [];
+  for (let i = 0; i < accounts.length; i += size) {
+    const members = accounts.slice(i, i + size);
+    const inChunk = new Set(members);
+    chunks.push({ accounts: members, retire: retirements.filter((r) => inChunk.has(r.accountId)) });
+  }
+  return chunks;
+};
+
+export const createHandler = (deps: Dependencies) => stepHandler(planRotation(deps), deps.logger);

@@ -1,0 +1,77 @@
+import type { Dependencies } from '../shared/dependencies';
+import type { AuditEvent } from '../shared/domain/audit';
+import {
+  svidDeletedEvent,
+  svidFailedEvent,
+  svidIssuedEvent,
+  svidSkippedEvent,
+} from '../shared/domain/audit-events';
+import type { ChunkSummary, SvidOutcome, WorkItem } from '../shared/domain/rotation';
+import { svidSubject } from '../shared/domain/svid-subject';
+import { stepHandler } from '../shared/step-handler';
+
+/** A Step Functions error as a Catch records it. */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+export interface ReportOutcomesInput {
+  runId: string;
+  accounts: string[];
+  outcomes: SvidOutcome[];
+  /** Set when the chunk could not be loaded: then every account of the chunk failed. */
+  chunkError: CaughtError | null;
+}
+
+/** Publishes one audit event per outcome (batched by the sink) and sums the chunk up. */
+export const reportOutcomes =
+  ({ config, audit }: Pick<Dependencies, 'config' | 'audit'>) =>
+  async ({ runId, accounts, outcomes, chunkError }: ReportOutcomesInput): Promise<ChunkSummary> => {
+    const subjectOf = (item: WorkItem) => ({ ...item, ...svidSubject(config, item) });
+    const events: AuditEvent[] = outcomes.map((o) => {
+      switch (o.status) {
+        case 'issued':
+          return svidIssuedEvent(runId, o, o.serial, o.notAfter);
+        case 'skipped':
+          return svidSkippedEvent(runId, o, o.serial, o.notAfter);
+        case 'deleted':
+          return svidDeletedEvent(runId, o, o.reason, o.deletionDate);
+        case 'failed':
+          return svidFailedEvent(runId, subjectOf(o.item), o.error.Error, causeMessage(o.error));
+      }
+    });
+    const failedAccounts = new Set(
+      outcomes.flatMap((o) => (o.status === 'failed' ? [o.item.accountId] : [])),
+    );
+    if (chunkError) {
+      for (const accountId of accounts) {
+        failedAccounts.add(accountId);
+        events.push(svidFailedEvent(runId, { accountId }, chunkError.Error, causeMessage(chunkError)));
+      }
+    }
+    await audit.publish(events);
+
+    const count = (status: SvidOutcome['status']) => outcomes.filter((o) => o.status === status).length;
+    return {
+      issued: count('issued'),
+      skipped: count('skipped'),
+      deleted: count('deleted'),
+      failed: count('failed') + (chunkError ? accounts.length : 0),
+      failedAccounts: [...failedAccounts].sort(),
+    };
+  };
+
+/** Lambda reports a failure's Cause as JSON with errorMessage; other causes are plain text. */
+const causeMessage = ({ Error: name, Cause }: CaughtError): string => {
+  if (!Cause) return name;
+  try {
+    const parsed = JSON.parse(Cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: the cause is the message
+  }
+  return Cause;
+};
+
+export const createHandler = (deps: Dependencies) => stepHandler(reportOutcomes(deps), deps.logger);

@@ -1,0 +1,4 @@
+import { awsDependencies } from '../shared/aws/dependencies';
+import { createHandler } from './retire-svid';
+
+export const handler = createHandler(awsDependencies('retire-svid'));

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { accountIdSchema } from './enrollment';
+
+/** Input of a rotation run: the schedule sends `{}`, an operator or a replay names accounts. */
+export const rotationRequestSchema = z.strictObject({
+  accounts: z.array(accountIdSchema).min(1, 'must name at least one account').optional(),
+  force: z.boolean().default(false),
+});
+export type RotationRequest = z.infer<typeof rotationRequestSchema>;
+
+/** A stored SVID to delete: its enrollment is gone or has identity turned off. */
+export interface Retirement {
+  action: 'retire';
+  secretName: string;
+  accountId: string;
+  service: string;
+  environment: string;
+  spiffeId: string;
+  reason: 'identity-disabled' | 'enrollment-removed';
+}
+
+/** An enrollment whose SVID is to be issued (or found fresh and skipped). */
+export interface Issuance {
+  action: 'issue';
+  accountId: string;
+  service: string;
+  environment: string;
+  readerRoles: string[];
+}
+
+export type WorkItem = Issuance | Retirement;
+
+/** One child execution's share of the run. `accounts` holds every account the chunk touches. */
+export interface ChunkOrder {
+  accounts: string[];
+  retire: Retirement[];
+}
+
+export interface RotationPlan {
+  runId: string;
+  force: boolean;
+  accountConcurrency: number;
+  chunkConcurrency: number;
+  chunks: ChunkOrder[];
+  /** Enrollments inside the renewal window, skipped without a CA call. */
+  skipped: number;
+}
+
+/** What happened to one work item. Names, serials and dates only. */
+export type SvidOutcome =
+  | {
+      status: 'issued' | 'skipped';
+      accountId: string;
+      service: string;
+      environment: string;
+      spiffeId: string;
+      secretName: string;
+      serial: string;
+      notAfter: string;
+    }
+  | {
+      status: 'deleted';
+      accountId: string;
+      service: string;
+      environment: string;
+      spiffeId: string;
+      secretName: string;
+      reason: Retirement['reason'];
+      deletionDate: string;
+    }
+  | {
+      /** Written by the state machine's Catch: the item and the error as Step Functions reports it. */
+      status: 'failed';
+      item: WorkItem;
+      error: { Error: string; Cause?: string };
+    };
+
+export interface ChunkSummary {
+  issued: number;
+  skipped: number;
+  deleted: number;
+  failed: number;
+  failedAccounts: string[];
+}
+
+/** The replay input that re-runs exactly the failed accounts. */
+export interface ReplayInput {
+  accounts: string[];
+  force: boolean;
+}
+
+export interface RotationSummary extends Omit<ChunkSummary, 'failedAccounts'> {
+  runId: string;
+  replay: ReplayInput;
+  /** Set when any account failed: what the execution's Fail state reports. */
+  error?: 'AccountsFailed';
+  cause?: string;
+}
+
+/** An SVID is renewed once it has `renewBeforeHours` or less left. */
+export const isRenewalDue = (notAfter: string, now: Date, renewBeforeHours: number): boolean => {
+  const expires = Date.parse(notAfter);
+  return Number.isNaN(expires) || expires - now.getTime() <= renewBeforeHours * 3_600_000;
+};
+
+/**
+ * The secret version id of one issuance: the same run and SPIFFE ID always give the same token, so a retried
+ * step finds its own write instead of making a second version. UUID-shaped (36 chars), as Secrets Manager expects.
+ */
+export const issuanceToken = (runId: string, spiffeId: string): string => {
+  const h = createHash('sha256').update(`${runId}\n${spiffeId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};

@@ -1,0 +1,16 @@
+import type { Config } from '../config';
+import { renderSpiffeId } from './spiffe-id';
+import { svidSecretName } from './svid-secret';
+
+/**
+ * The SPIFFE ID and secret name of a (service, environment), from the configured template and prefix.
+ * The ID is not validated here: the issuing step does that, so a bad ID fails only its own account.
+ */
+export const svidSubject = (config: Config, enrollment: { service: string; environment: string }) => ({
+  spiffeId: renderSpiffeId(config.SPIFFE_ID_TEMPLATE, {
+    trustDomain: config.TRUST_DOMAIN,
+    environment: enrollment.environment,
+    service: enrollment.service,
+  }),
+  secretName: svidSecretName(config.SVID_SECRET_PREFIX, enrollment.environment, enrollment.service),
+});
