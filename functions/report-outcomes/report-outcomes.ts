@@ -6,7 +6,7 @@ import {
   svidIssuedEvent,
   svidSkippedEvent,
 } from '../shared/domain/audit-events';
-import type { ChunkSummary, SvidOutcome, WorkItem } from '../shared/domain/rotation';
+import type { ChunkSummary, SvidOutcome } from '../shared/domain/rotation';
 import { svidSubject } from '../shared/domain/svid-subject';
 import { stepHandler } from '../shared/step-handler';
 
@@ -28,19 +28,7 @@ export interface ReportOutcomesInput {
 export const reportOutcomes =
   ({ config, audit }: Pick<Dependencies, 'config' | 'audit'>) =>
   async ({ runId, accounts, outcomes, chunkError }: ReportOutcomesInput): Promise<ChunkSummary> => {
-    const subjectOf = (item: WorkItem) => ({ ...item, ...svidSubject(config, item) });
-    const events: AuditEvent[] = outcomes.map((o) => {
-      switch (o.status) {
-        case 'issued':
-          return svidIssuedEvent(runId, o, o.serial, o.notAfter);
-        case 'skipped':
-          return svidSkippedEvent(runId, o, o.serial, o.notAfter);
-        case 'deleted':
-          return svidDeletedEvent(runId, o, o.reason, o.deletionDate);
-        case 'failed':
-          return svidFailedEvent(runId, subjectOf(o.item), o.error.Error, causeMessage(o.error));
-      }
-    });
+    const events = outcomes.map((o) => outcomeEvent(config, runId, o));
     const failedAccounts = new Set(
       outcomes.flatMap((o) => (o.status === 'failed' ? [o.item.accountId] : [])),
     );
@@ -61,6 +49,14 @@ export const reportOutcomes =
       failedAccounts: [...failedAccounts].sort(),
     };
   };
+
+const outcomeEvent = (config: Dependencies['config'], runId: string, o: SvidOutcome): AuditEvent => {
+  if (o.status === 'issued') return svidIssuedEvent(runId, o, o.serial, o.notAfter);
+  if (o.status === 'skipped') return svidSkippedEvent(runId, o, o.serial, o.notAfter);
+  if (o.status === 'deleted') return svidDeletedEvent(runId, o, o.reason, o.deletionDate);
+  const subject = { ...o.item, ...svidSubject(config, o.item) };
+  return svidFailedEvent(runId, subject, o.error.Error, causeMessage(o.error));
+};
 
 /** Lambda reports a failure's Cause as JSON with errorMessage; other causes are plain text. */
 const causeMessage = ({ Error: name, Cause }: CaughtError): string => {
