@@ -1,0 +1,7 @@
+export type { ExecutionRecord, ExecutionStatus, StepFunctionsApiErrorName } from './execution-record';
+export { StepFunctionsApiError } from './execution-record';
+export type { EngineLimits } from './limits';
+export { AWS_LIMITS } from './limits';
+export type { ExecutionFilter, LocalStepFunctionsOptions, RegisterOptions } from './local-step-functions';
+export { LocalStepFunctions } from './local-step-functions';
+export type { LambdaLikeContext, TaskHandler } from './task-binding';

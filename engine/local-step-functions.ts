@@ -1,0 +1,406 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ExecutionError,
+  ExecutionTimeoutError,
+  type RunOptions,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { isJsonObject, type Json, type JsonObject, statesOf, substitutePlaceholders } from './asl';
+import { definitionProblems } from './definition-rules';
+import {
+  describeForParent,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  StepFunctionsApiError,
+} from './execution-record';
+import { ExecutionWatch, type MapConcurrencyCheck } from './execution-watch';
+import { CHILD_EXECUTION_CALL_EVENTS, LAMBDA_CALL_EVENTS } from './history';
+import { AWS_LIMITS, type EngineLimits, serializeWithinLimit } from './limits';
+import { parseReferencePath } from './reference-path';
+import {
+  LAMBDA_MAX_TIMEOUT_MS,
+  lambdaContext,
+  lambdaFailureOf,
+  TaskFailure,
+  type TaskHandler,
+} from './task-binding';
+
+export interface LocalStepFunctionsOptions {
+  region?: string;
+  accountId?: string;
+  /** Every Wait and every Retry interval takes 0 ms (tests, the local runtime). */
+  zeroDelays?: boolean;
+  /** Lower them in tests to prove enforcement; defaults are AWS's quotas. */
+  limits?: Partial<EngineLimits>;
+  /** Called with every finished execution, e.g. to persist it. */
+  onExecutionRecorded?: (record: ExecutionRecord) => void | Promise<void>;
+}
+
+export interface RegisterOptions {
+  /** Values for `${Placeholder}` strings, as serverless.yml's DefinitionSubstitutions on AWS. */
+  substitutions?: Record<string, string>;
+  /** Shown as $$.Execution.RoleArn; defaults to a role named after the state machine. */
+  roleArn?: string;
+}
+
+export interface ExecutionFilter {
+  stateMachineName?: string;
+  status?: ExecutionStatus;
+}
+
+/** The child-execution integrations the engine itself provides; `true` when the output is JSON (`:2`). */
+const CHILD_EXECUTION_RESOURCES: Record<string, boolean> = {
+  'arn:aws:states:::states:startExecution.sync': false,
+  'arn:aws:states:::states:startExecution.sync:2': true,
+};
+
+/** setTimeout's longest delay: the engine's default 60 s Task timeout is replaced by this (AWS has none). */
+const NO_TASK_TIMEOUT_SECONDS = 2_147_483;
+
+/** AWS execution names: 1–80 characters, no whitespace, brackets, wildcards or punctuation it reserves. */
+const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
+
+interface BoundTask {
+  stateName: string;
+  resource: string;
+  timeoutMs: number;
+}
+
+type EngineTaskHandler = (input: Json) => Promise<Json>;
+
+interface RegisteredMachine {
+  name: string;
+  arn: string;
+  roleArn: string;
+  engine: StateMachine;
+  tasks: BoundTask[];
+  mapChecks: Map<string, MapConcurrencyCheck>;
+  delayOverrides: Pick<NonNullable<RunOptions['overrides']>, 'waitTimeOverrides' | 'retryIntervalOverrides'>;
+  executionNames: Set<string>;
+}
+
+const parseDefinition = (name: string, definition: string | object): Json => {
+  try {
+    return JSON.parse(typeof definition === 'string' ? definition : JSON.stringify(definition));
+  } catch (error) {
+    throw new StepFunctionsApiError(
+      'InvalidDefinition',
+      `State machine "${name}": the definition is not JSON (${error})`,
+    );
+  }
+};
+
+/** Copies the definition for the engine, without its 60 s default Task timeout that AWS does not have. */
+const forEngine = (definition: JsonObject): StateMachineDefinition => {
+  const copy = structuredClone(definition);
+  for (const { state } of statesOf(copy)) {
+    if (
+      state.Type === 'Task' &&
+      state.TimeoutSeconds === undefined &&
+      state.TimeoutSecondsPath === undefined
+    ) {
+      state.TimeoutSeconds = NO_TASK_TIMEOUT_SECONDS;
+    }
+  }
+  return copy as unknown as StateMachineDefinition;
+};
+
+const mapConcurrencyChecks = (definition: JsonObject) => {
+  const checks = new Map<string, MapConcurrencyCheck>();
+  for (const { name, state } of statesOf(definition)) {
+    const path =
+      state.Type === 'Map' && typeof state.MaxConcurrencyPath === 'string' ? state.MaxConcurrencyPath : '';
+    const maxConcurrencyPath = parseReferencePath(path);
+    if (!maxConcurrencyPath) continue;
+    const inputPath = typeof state.InputPath === 'string' ? parseReferencePath(state.InputPath) : undefined;
+    checks.set(name, { inputPath: state.InputPath === null ? null : inputPath, maxConcurrencyPath });
+  }
+  return checks;
+};
+
+const zeroDelayOverrides = (definition: JsonObject): RegisteredMachine['delayOverrides'] => {
+  const states = statesOf(definition);
+  const zeroFor = (names: string[]) => Object.fromEntries(names.map((name) => [name, 0]));
+  return {
+    waitTimeOverrides: zeroFor(states.filter((v) => v.state.Type === 'Wait').map((v) => v.name)),
+    retryIntervalOverrides: zeroFor(states.filter((v) => Array.isArray(v.state.Retry)).map((v) => v.name)),
+  };
+};
+
+const failureOf = (thrown: unknown): { error: string; cause: string } => {
+  if (thrown instanceof ExecutionTimeoutError) {
+    return { error: 'States.Timeout', cause: 'The execution ran longer than its TimeoutSeconds' };
+  }
+  const error = thrown instanceof ExecutionError ? thrown.cause : thrown;
+  if (error instanceof Error) return { error: error.name, cause: error.message };
+  return { error: 'States.Runtime', cause: String(error) };
+};
+
+const startedBy = (input: Json): string | undefined => {
+  const parent = isJsonObject(input) ? input.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID : undefined;
+  return typeof parent === 'string' ? parent : undefined;
+};
+
+/**
+ * Runs the project's ASL state machines in process on aws-local-stepfunctions 3.0.0, with every Task bound to
+ * local handler code, AWS's quotas enforced, and what the engine would silently get wrong refused up front.
+ *
+ * Known engine gap, not relied on: when one Map iteration fails, the Map fails at once, but iterations already
+ * running are not cancelled; their handlers finish in the background (no new Task starts after the failure).
+ */
+export class LocalStepFunctions {
+  private readonly region: string;
+  private readonly accountId: string;
+  private readonly zeroDelays: boolean;
+  private readonly limits: EngineLimits;
+  private readonly onExecutionRecorded: LocalStepFunctionsOptions['onExecutionRecorded'];
+  private readonly bindings = new Map<string, TaskHandler>();
+  private readonly machines = new Map<string, RegisteredMachine>();
+  private readonly records = new Map<string, ExecutionRecord>();
+  private transitionTotal = 0;
+  private historyEventTotal = 0;
+
+  constructor(options: LocalStepFunctionsOptions = {}) {
+    this.region = options.region ?? 'us-east-1';
+    this.accountId = options.accountId ?? '000000000000';
+    this.zeroDelays = options.zeroDelays ?? false;
+    this.limits = { ...AWS_LIMITS, ...options.limits };
+    this.onExecutionRecorded = options.onExecutionRecorded;
+  }
+
+  /** Binds a Task `Resource` (after substitution) to a Lambda-style handler; a later call replaces it. */
+  bindResource<TInput>(resourceArn: string, handler: TaskHandler<TInput>): void {
+    if (resourceArn in CHILD_EXECUTION_RESOURCES) {
+      throw new StepFunctionsApiError(
+        'InvalidArn',
+        `${resourceArn} is provided by the engine and cannot be rebound`,
+      );
+    }
+    this.bindings.set(resourceArn, handler);
+  }
+
+  stateMachineArn(name: string): string {
+    return `arn:aws:states:${this.region}:${this.accountId}:stateMachine:${name}`;
+  }
+
+  /** Substitutes placeholders, refuses what would not behave as on AWS, and returns the state machine ARN. */
+  registerStateMachine(name: string, definitionJson: string | object, options: RegisterOptions = {}): string {
+    if (this.machines.has(name)) {
+      throw new StepFunctionsApiError(
+        'StateMachineAlreadyExists',
+        `State machine "${name}" is already registered`,
+      );
+    }
+    const definition = substitutePlaceholders(
+      parseDefinition(name, definitionJson),
+      options.substitutions ?? {},
+    );
+    if (!isJsonObject(definition)) {
+      throw new StepFunctionsApiError(
+        'InvalidDefinition',
+        `State machine "${name}": the definition is not an object`,
+      );
+    }
+    const problems = definitionProblems(definition, {
+      isBound: (resource) => resource in CHILD_EXECUTION_RESOURCES || this.bindings.has(resource),
+      mapConcurrency: this.limits.mapConcurrency,
+    });
+    if (problems.length > 0) {
+      throw new StepFunctionsApiError(
+        'InvalidDefinition',
+        `State machine "${name}" cannot run locally as it would on AWS:\n- ${problems.join('\n- ')}`,
+      );
+    }
+    const arn = this.stateMachineArn(name);
+    this.machines.set(name, {
+      name,
+      arn,
+      roleArn: options.roleArn ?? `arn:aws:iam::${this.accountId}:role/${name}`,
+      engine: new StateMachine(forEngine(definition), { validationOptions: { noValidate: true } }),
+      tasks: statesOf(definition).flatMap(({ name: stateName, state }) =>
+        state.Type === 'Task' && typeof state.Resource === 'string'
+          ? [
+              {
+                stateName,
+                resource: state.Resource,
+                timeoutMs:
+                  typeof state.TimeoutSeconds === 'number'
+                    ? state.TimeoutSeconds * 1000
+                    : LAMBDA_MAX_TIMEOUT_MS,
+              },
+            ]
+          : [],
+      ),
+      mapChecks: mapConcurrencyChecks(definition),
+      delayOverrides: this.zeroDelays ? zeroDelayOverrides(definition) : {},
+      executionNames: new Set(),
+    });
+    return arn;
+  }
+
+  /** Runs an execution to its end. Rejects only when AWS's StartExecution would (unknown machine, bad name). */
+  async startExecution(stateMachineName: string, input: unknown, options: { name?: string } = {}) {
+    const machine = this.machines.get(stateMachineName);
+    if (!machine) {
+      throw new StepFunctionsApiError(
+        'StateMachineDoesNotExist',
+        `State machine "${stateMachineName}" does not exist`,
+      );
+    }
+    return this.execute(machine, JSON.parse(JSON.stringify(input ?? {})), options.name);
+  }
+
+  describeExecution(executionArn: string): ExecutionRecord {
+    const record = this.records.get(executionArn);
+    if (!record)
+      throw new StepFunctionsApiError('ExecutionDoesNotExist', `Execution ${executionArn} does not exist`);
+    return record;
+  }
+
+  /** Finished executions, newest first. */
+  listExecutions(filter: ExecutionFilter = {}): ExecutionRecord[] {
+    return [...this.records.values()]
+      .filter((r) => filter.stateMachineName === undefined || r.stateMachineName === filter.stateMachineName)
+      .filter((r) => filter.status === undefined || r.status === filter.status)
+      .sort((a, b) => b.startDate.localeCompare(a.startDate));
+  }
+
+  totals(): { executions: number; stateTransitions: number; historyEvents: number } {
+    return {
+      executions: this.records.size,
+      stateTransitions: this.transitionTotal,
+      historyEvents: this.historyEventTotal,
+    };
+  }
+
+  private async execute(
+    machine: RegisteredMachine,
+    input: Json,
+    requestedName?: string,
+  ): Promise<ExecutionRecord> {
+    const name = requestedName ?? randomUUID();
+    if (!EXECUTION_NAME.test(name)) {
+      throw new StepFunctionsApiError('InvalidName', `Invalid execution name: ${JSON.stringify(name)}`);
+    }
+    if (machine.executionNames.has(name)) {
+      throw new StepFunctionsApiError(
+        'ExecutionAlreadyExists',
+        `Execution "${name}" already exists for state machine "${machine.name}"`,
+      );
+    }
+    machine.executionNames.add(name);
+    const executionArn = `arn:aws:states:${this.region}:${this.accountId}:execution:${machine.name}:${name}`;
+    const startDate = new Date().toISOString();
+    const context = {
+      Execution: {
+        Id: executionArn,
+        Name: name,
+        RoleArn: machine.roleArn,
+        StartTime: startDate,
+        RedriveCount: 0,
+      },
+      StateMachine: { Id: machine.arn, Name: machine.name },
+    };
+    let abort = () => {};
+    const watch = new ExecutionWatch(this.limits, machine.mapChecks, context, () => abort());
+    const taskResourceLocalHandlers = Object.fromEntries(
+      machine.tasks.map((task): [string, EngineTaskHandler] => [
+        task.stateName,
+        (args) => this.runTask(task, args, watch),
+      ]),
+    );
+    const run = machine.engine.run(input, {
+      overrides: { taskResourceLocalHandlers, ...machine.delayOverrides },
+      context,
+    });
+    abort = run.abort;
+    const following = watch.follow(run.eventLogs);
+    const outcome = await run.result.then(
+      (output) => ({ status: 'SUCCEEDED' as const, output }),
+      (thrown: unknown) => ({ status: 'FAILED' as const, ...failureOf(thrown) }),
+    );
+    await following;
+    const failure = watch.failure;
+    const parentExecutionArn = startedBy(input);
+    const record: ExecutionRecord = {
+      executionArn,
+      name,
+      stateMachineName: machine.name,
+      stateMachineArn: machine.arn,
+      input,
+      ...(failure ? { status: 'FAILED', error: failure.name, cause: failure.message } : outcome),
+      startDate,
+      stopDate: new Date().toISOString(),
+      historyEventCount: watch.historyEvents,
+      stateTransitions: watch.stateTransitions,
+      ...(parentExecutionArn ? { parentExecutionArn } : {}),
+    };
+    this.records.set(executionArn, record);
+    this.transitionTotal += record.stateTransitions;
+    this.historyEventTotal += record.historyEventCount;
+    await this.onExecutionRecorded?.(record);
+    return record;
+  }
+
+  private async runTask(task: BoundTask, input: Json, watch: ExecutionWatch): Promise<Json> {
+    const childOutputIsJson = CHILD_EXECUTION_RESOURCES[task.resource];
+    await watch.admitTask(childOutputIsJson === undefined ? LAMBDA_CALL_EVENTS : CHILD_EXECUTION_CALL_EVENTS);
+    const what = `Task "${task.stateName}"`;
+    // A fresh copy, as a Lambda gets its own deserialized event.
+    const event = JSON.parse(
+      watch.enforce(() => serializeWithinLimit(input, `The input of ${what}`, this.limits)),
+    );
+    const result =
+      childOutputIsJson === undefined
+        ? await this.invokeBinding(task, event)
+        : await this.runChildExecution(event, childOutputIsJson);
+    return JSON.parse(
+      watch.enforce(() => serializeWithinLimit(result, `The result of ${what}`, this.limits)),
+    );
+  }
+
+  private async invokeBinding(task: BoundTask, event: Json): Promise<unknown> {
+    const handler = this.bindings.get(task.resource);
+    if (!handler) throw new TaskFailure('States.Runtime', `No local binding for ${task.resource}`);
+    try {
+      return await handler(event, lambdaContext(task.resource, task.timeoutMs));
+    } catch (thrown) {
+      throw lambdaFailureOf(thrown);
+    }
+  }
+
+  /** `states:startExecution.sync(:2)`: runs the child here and answers as the AWS integration does. */
+  private async runChildExecution(request: Json, outputIsJson: boolean): Promise<unknown> {
+    const parameters = isJsonObject(request) ? request : {};
+    const machine = [...this.machines.values()].find((m) => m.arn === parameters.StateMachineArn);
+    if (!machine) {
+      throw new TaskFailure(
+        'StepFunctions.StateMachineDoesNotExistException',
+        `State Machine Does Not Exist: '${String(parameters.StateMachineArn)}'`,
+      );
+    }
+    const input = parameters.Input ?? {};
+    let childInput: Json;
+    try {
+      childInput = typeof input === 'string' ? JSON.parse(input) : input;
+    } catch {
+      throw new TaskFailure(
+        'StepFunctions.InvalidExecutionInputException',
+        'Invalid State Machine Execution Input',
+      );
+    }
+    const name = typeof parameters.Name === 'string' ? parameters.Name : undefined;
+    let record: ExecutionRecord;
+    try {
+      record = await this.execute(machine, childInput, name);
+    } catch (error) {
+      if (error instanceof StepFunctionsApiError)
+        throw new TaskFailure(`StepFunctions.${error.name}Exception`, error.message);
+      throw error;
+    }
+    const description = describeForParent(record, outputIsJson);
+    if (record.status === 'FAILED') throw new TaskFailure('States.TaskFailed', JSON.stringify(description));
+    return description;
+  }
+}
