@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { AUDIT_SCHEMA_FILES, validateAuditEvent } from '../../events/schemas';
+import { AUDIT_SOURCE, type AuditEvent, SVID_DETAIL_TYPES } from '../../functions/shared/domain/audit';
+
+const readJson = (path: string) =>
+  JSON.parse(readFileSync(new URL(`../../events/${path}`, import.meta.url), 'utf8'));
+type Envelope = { source: string; 'detail-type': string; detail: Record<string, unknown> };
+const sample = (file: string): Envelope => readJson(`samples/${file}.json`);
+const samples = Object.entries(AUDIT_SCHEMA_FILES).map(([detailType, file]) => ({ detailType, file }));
+
+/** An event as a rule target receives it, around the detail our code builds. */
+const envelope = (event: AuditEvent) => ({
+  version: '0',
+  id: '0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f',
+  'detail-type': event.detailType,
+  source: AUDIT_SOURCE,
+  account: '000000000000',
+  time: '2025-03-01T00:00:05Z',
+  region: 'us-east-1',
+  resources: [],
+  detail: event.detail,
+});
+
+const subject = {
+  eventId: 'run-1/prod/payments/x',
+  runId: 'run-1',
+  accountId: '111122223333',
+  service: 'payments',
+  environment: 'prod',
+  spiffeId: 'spiffe://example.org/prod/payments',
+  secretName: 'trust-bridge/svid/prod/payments',
+};
+/** One event of each detail-type, typed by audit.ts: the schemas and the TypeScript types must agree. */
+const typed: AuditEvent[] = [
+  {
+    detailType: SVID_DETAIL_TYPES.issued,
+    detail: { ...subject, serial: '01ab', notAfter: '2025-03-02T00:00:00.000Z' },
+  },
+  {
+    detailType: SVID_DETAIL_TYPES.skipped,
+    detail: {
+      ...subject,
+      serial: '01ab',
+      notAfter: '2025-03-02T00:00:00.000Z',
+      reason: 'within-renewal-window',
+    },
+  },
+  {
+    detailType: SVID_DETAIL_TYPES.failed,
+    detail: { ...subject, error: 'CaThrottled', message: 'throttled' },
+  },
+  {
+    detailType: SVID_DETAIL_TYPES.deleted,
+    detail: { ...subject, reason: 'enrollment-removed', deletionDate: '2025-03-08T00:00:00.000Z' },
+  },
+];
+
+/** EventBridge matching for the patterns we ship: top-level fields, each a list of accepted values. */
+const matches = (pattern: Record<string, string[]>, event: Envelope) =>
+  Object.entries(pattern).every(([field, values]) => values.includes(String(event[field as keyof Envelope])));
+
+describe('audit event schemas', () => {
+  it('cover every detail-type of audit.ts', () => {
+    expect(Object.keys(AUDIT_SCHEMA_FILES).sort()).toEqual(Object.values(SVID_DETAIL_TYPES).sort());
+  });
+
+  it.each(samples)('accept the sample $file event', ({ detailType, file }) => {
+    const event = sample(file);
+    expect(event['detail-type']).toBe(detailType);
+    expect(validateAuditEvent(event)).toEqual([]);
+  });
+
+  it.each(typed)('accept a $detailType event built from the TypeScript type', (event) => {
+    expect(validateAuditEvent(envelope(event))).toEqual([]);
+  });
+
+  it.each(samples)('reject a $file event missing any one detail field', ({ file }) => {
+    const event = sample(file);
+    for (const field of Object.keys(event.detail)) {
+      const { [field]: _, ...rest } = event.detail;
+      expect(validateAuditEvent({ ...event, detail: rest })).toEqual([
+        `/detail must have required property '${field}'`,
+      ]);
+    }
+  });
+
+  it.each(samples)('reject a $file event carrying an extra detail field', ({ file }) => {
+    const event = sample(file);
+    const problems = validateAuditEvent({ ...event, detail: { ...event.detail, privateKey: 'x' } });
+    expect(problems).toEqual(['/detail must NOT have additional properties (privateKey)']);
+  });
+
+  it.each([
+    ['accountId', '1111'],
+    ['spiffeId', 'https://example.org/prod/payments'],
+    ['spiffeId', 'spiffe://Example.org/prod/payments'],
+    ['notAfter', '2025-03-02'],
+    ['service', '../etc'],
+  ])('reject a malformed %s: %s', (field, value) => {
+    const event = sample('svid-issued');
+    const problems = validateAuditEvent({ ...event, detail: { ...event.detail, [field]: value } });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^/detail/${field} must`));
+  });
+
+  it('reject another source or an unknown detail-type', () => {
+    const event = sample('svid-issued');
+    expect(validateAuditEvent({ ...event, source: 'someone.else' })).toEqual([
+      '/source must be equal to constant',
+    ]);
+    expect(validateAuditEvent({ ...event, 'detail-type': 'SVID Stolen' })).toEqual([
+      'detail-type "SVID Stolen" is not an audit detail-type',
+    ]);
+  });
+});
+
+describe('rule patterns', () => {
+  const all = samples.map(({ file }) => sample(file));
+
+  it('audit-failures matches failed rotations only', () => {
+    const pattern = readJson('patterns/audit-failures.json');
+    expect(all.filter((e) => matches(pattern, e)).map((e) => e['detail-type'])).toEqual([
+      SVID_DETAIL_TYPES.failed,
+    ]);
+  });
+
+  it('all-svid-events matches every audit event and nothing from another source', () => {
+    const pattern = readJson('patterns/all-svid-events.json');
+    expect(all.every((e) => matches(pattern, e))).toBe(true);
+    expect(matches(pattern, { ...all[0], source: 'aws.events' } as Envelope)).toBe(false);
+  });
+});
