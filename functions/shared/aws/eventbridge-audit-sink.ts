@@ -56,12 +56,12 @@ export class EventBridgeAuditSink implements AuditSink {
     const undelivered: string[] = [];
     for (let attempt = 1; pending.length > 0; attempt++) {
       const failures = (await Promise.all(batches(pending).map((batch) => this.put(batch)))).flat();
-      const retry = failures.filter(
-        (f) => RETRYABLE_ENTRY_CODES.has(f.code) || RETRYABLE_CALL_ERRORS.has(f.code),
-      );
+      const retry =
+        attempt >= this.maxAttempts
+          ? []
+          : failures.filter((f) => RETRYABLE_ENTRY_CODES.has(f.code) || RETRYABLE_CALL_ERRORS.has(f.code));
       undelivered.push(...failures.filter((f) => !retry.includes(f)).map((f) => f.code));
-      if (attempt >= this.maxAttempts) undelivered.push(...retry.map((f) => f.code));
-      pending = attempt >= this.maxAttempts ? [] : retry.map((f) => f.entry);
+      pending = retry.map((f) => f.entry);
       if (pending.length > 0) {
         await this.sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
       }
