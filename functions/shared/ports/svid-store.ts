@@ -48,14 +48,18 @@ export interface SvidStore {
   /** Every SVID secret carrying our ownership marker, from tags only: about one call per 100 secrets. */
   listOwned(): Promise<StoredSvid[]>;
   /**
-   * The SVID stored under this name. `issuedBy` is true when the current version was written by
-   * this issuance token. Throws SecretNotOwned for a secret without our marker.
+   * The SVID stored under this name. `writtenByToken` is true when a labelled version (current or
+   * previous) was written by this issuance token. Throws SecretNotOwned for a secret without our marker.
    */
   find(
     secretName: string,
     issuanceToken?: string,
   ): Promise<(StoredSvid & { writtenByToken: boolean }) | undefined>;
-  /** Writes a new version (idempotent per issuanceToken), tags and resource policy. */
+  /**
+   * Writes a new version (idempotent per issuanceToken), tags and resource policy; restores a secret
+   * scheduled for deletion first. A retry of an issuance that a later one replaced changes nothing.
+   * Throws SecretNotOwned, writing nothing, for a secret without our marker.
+   */
   put(write: SvidWrite): Promise<{ arn: string; versionId: string }>;
   /** Schedules deletion with a recovery window. Throws SecretNotOwned for a foreign secret. */
   retire(secretName: string, recoveryWindowDays: number): Promise<{ deletionDate: string } | undefined>;

@@ -1,0 +1,324 @@
+import { createHash } from 'node:crypto';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+  ListSecretsCommand,
+  PutResourcePolicyCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  RestoreSecretCommand,
+  type SecretListEntry,
+  type Tag,
+  TagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { InvalidConfiguration, SecretNotOwned, StoreThrottled } from '../domain/errors';
+import { encodeSpireSvidSecret, MANAGED_BY_VALUE, SPIRE_SVID_VALUE, SVID_TAG } from '../domain/svid-secret';
+import type { SecretsManagerApi } from '../local/local-secrets-manager';
+import type { StoredSvid, SvidStore, SvidWrite } from '../ports/svid-store';
+
+export interface SecretsManagerSvidStoreOptions {
+  /** The customer-managed key the secrets are encrypted with (cross-account reads need one). */
+  kmsKeyId: string;
+  /** The role that writes SVIDs: the only principal besides the readers allowed to read them. */
+  issuerRoleArn: string;
+  /** The account holding the secrets; when given, the issuer role must belong to it. */
+  centralAccountId?: string;
+  /** `aws` unless in GovCloud or China. */
+  partition?: string;
+}
+
+const CURRENT = 'AWSCURRENT';
+const DAY_MS = 24 * 3600 * 1000;
+/** Errors that say "not now" rather than "no": the state machine retries them with backoff. */
+const TRANSIENT = new Set(['ThrottlingException', 'TooManyRequestsException', 'InternalServiceError']);
+
+/**
+ * SVIDs in the central account's Secrets Manager, written exactly as SPIRE's aws_secretsmanager store
+ * writes them, so functions read them with SPIRE's tooling. Works against the SDK client on AWS and
+ * against LocalSecretsManager at home.
+ */
+export class SecretsManagerSvidStore implements SvidStore {
+  private readonly partition: string;
+
+  constructor(
+    private readonly client: SecretsManagerApi,
+    private readonly options: SecretsManagerSvidStoreOptions,
+  ) {
+    this.partition = options.partition ?? 'aws';
+    const issuerAccount = options.issuerRoleArn.split(':')[4];
+    if (!/^arn:[\w-]+:iam::\d{12}:role\/.+$/.test(options.issuerRoleArn)) {
+      throw new InvalidConfiguration(`issuer role "${options.issuerRoleArn}" is not an IAM role ARN`);
+    }
+    if (options.centralAccountId !== undefined && issuerAccount !== options.centralAccountId) {
+      throw new InvalidConfiguration(
+        `issuer role ${options.issuerRoleArn} is not in the central account ${options.centralAccountId}`,
+      );
+    }
+  }
+
+  async listOwned(): Promise<StoredSvid[]> {
+    const owned: StoredSvid[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await transient('ListSecrets', () =>
+        this.client.send(
+          new ListSecretsCommand({
+            Filters: [{ Key: 'tag-key', Values: [SVID_TAG.managedBy] }],
+            MaxResults: 100,
+            IncludePlannedDeletion: true,
+            NextToken,
+          }),
+        ),
+      );
+      for (const entry of page.SecretList ?? []) {
+        const tags = tagMap(entry.Tags);
+        // The tag-key filter matches by prefix: keep only our exact marker.
+        if (tags.get(SVID_TAG.managedBy) === MANAGED_BY_VALUE) owned.push(storedSvid(entry, tags));
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return owned;
+  }
+
+  async find(
+    secretName: string,
+    issuanceToken?: string,
+  ): Promise<(StoredSvid & { writtenByToken: boolean }) | undefined> {
+    const described = await this.describe(secretName);
+    if (!described) return undefined;
+    const tags = ownedTags(secretName, described);
+    const stages = described.VersionIdsToStages ?? {};
+    return {
+      ...storedSvid(described, tags),
+      writtenByToken: issuanceToken !== undefined && Object.hasOwn(stages, issuanceToken),
+    };
+  }
+
+  async put(write: SvidWrite): Promise<{ arn: string; versionId: string }> {
+    const value = encodeSpireSvidSecret(write.secret);
+    const policy = this.policyFor(write.accountId, write.readerRoles);
+    const described = await this.describe(write.secretName);
+    if (described) return this.update(described, write, value, policy);
+    try {
+      return await this.create(write, value, policy);
+    } catch (error) {
+      // Another writer created it between our describe and create: carry on as an update.
+      const again =
+        error instanceof ResourceExistsException ? await this.describe(write.secretName) : undefined;
+      if (!again) throw error;
+      return this.update(again, write, value, policy);
+    }
+  }
+
+  /**
+   * Schedules deletion. For a secret already scheduled, Secrets Manager tells only when deletion was
+   * requested, so the date returned is that plus `recoveryWindowDays`.
+   */
+  async retire(
+    secretName: string,
+    recoveryWindowDays: number,
+  ): Promise<{ deletionDate: string } | undefined> {
+    const described = await this.describe(secretName);
+    if (!described) return undefined;
+    ownedTags(secretName, described);
+    const window = recoveryWindowDays * DAY_MS;
+    if (described.DeletedDate) {
+      return { deletionDate: new Date(described.DeletedDate.getTime() + window).toISOString() };
+    }
+    const deleted = await transient('DeleteSecret', () =>
+      this.client.send(
+        new DeleteSecretCommand({ SecretId: described.ARN, RecoveryWindowInDays: recoveryWindowDays }),
+      ),
+    );
+    return { deletionDate: (deleted.DeletionDate ?? new Date(Date.now() + window)).toISOString() };
+  }
+
+  private async describe(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
+    try {
+      return await transient('DescribeSecret', () =>
+        this.client.send(new DescribeSecretCommand({ SecretId: secretName })),
+      );
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    }
+  }
+
+  private async create(
+    write: SvidWrite,
+    value: Uint8Array,
+    policy: string,
+  ): Promise<{ arn: string; versionId: string }> {
+    const created = await transient('CreateSecret', () =>
+      this.client.send(
+        new CreateSecretCommand({
+          Name: write.secretName,
+          ClientRequestToken: write.issuanceToken,
+          KmsKeyId: this.options.kmsKeyId,
+          SecretBinary: value,
+          Tags: [...svidTags(write)].map(([Key, Value]) => ({ Key, Value })),
+        }),
+      ),
+    );
+    const arn = created.ARN as string;
+    // The digest tag follows the policy it describes, so a failure in between is repaired on retry.
+    await this.writePolicy(arn, policy, []);
+    return { arn, versionId: created.VersionId ?? write.issuanceToken };
+  }
+
+  private async update(
+    described: DescribeSecretCommandOutput,
+    write: SvidWrite,
+    value: Uint8Array,
+    policy: string,
+  ): Promise<{ arn: string; versionId: string }> {
+    const current = ownedTags(write.secretName, described);
+    const arn = described.ARN as string;
+    const result = { arn, versionId: write.issuanceToken };
+    const stages = described.VersionIdsToStages?.[write.issuanceToken];
+    // A later issuance already replaced this one: its value and tags stay.
+    if (stages && !stages.includes(CURRENT)) return result;
+    if (described.DeletedDate) {
+      await transient('RestoreSecret', () => this.client.send(new RestoreSecretCommand({ SecretId: arn })));
+    }
+    if (!stages && !(await this.putValue(arn, write.issuanceToken, value))) return result;
+
+    const changed = [...svidTags(write)].filter(([key, wanted]) => current.get(key) !== wanted);
+    if (current.get(SVID_TAG.readersDigest) !== digest(policy)) {
+      await this.writePolicy(arn, policy, changed);
+    } else if (changed.length > 0) {
+      await this.tag(arn, changed);
+    }
+    return result;
+  }
+
+  /** Writes the value under the issuance token; false when that token's version is not the current one. */
+  private async putValue(arn: string, token: string, value: Uint8Array): Promise<boolean> {
+    try {
+      const put = await transient('PutSecretValue', () =>
+        this.client.send(
+          new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretBinary: value }),
+        ),
+      );
+      return put.VersionStages?.includes(CURRENT) ?? true;
+    } catch (error) {
+      // Same token, different value: this issuance already wrote (a retry re-encoded it), and that
+      // version has since lost its stage to a later write, or is being tagged by the first attempt.
+      if (error instanceof ResourceExistsException) return false;
+      throw error;
+    }
+  }
+
+  private async writePolicy(arn: string, policy: string, changedTags: [string, string][]): Promise<void> {
+    await transient('PutResourcePolicy', () =>
+      this.client.send(
+        new PutResourcePolicyCommand({ SecretId: arn, ResourcePolicy: policy, BlockPublicPolicy: true }),
+      ),
+    );
+    await this.tag(arn, [...changedTags, [SVID_TAG.readersDigest, digest(policy)]]);
+  }
+
+  private async tag(arn: string, tags: [string, string][]): Promise<void> {
+    await transient('TagResource', () =>
+      this.client.send(
+        new TagResourceCommand({ SecretId: arn, Tags: tags.map(([Key, Value]) => ({ Key, Value })) }),
+      ),
+    );
+  }
+
+  /**
+   * Only the enrolled account's reader roles and the issuer may read the value. The Allow names the
+   * account and narrows to the roles by condition: a role ARN as Principal makes PutResourcePolicy fail
+   * while the role does not exist yet, and silently breaks when the role is recreated.
+   */
+  private policyFor(accountId: string, readerRoles: string[]): string {
+    const readers = [...new Set(readerRoles)]
+      .sort()
+      .map((role) => `arn:${this.partition}:iam::${accountId}:role/${role}`);
+    const allow = {
+      Sid: 'EnrolledReadersMayRead',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${this.partition}:iam::${accountId}:root` },
+      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      Resource: '*',
+      Condition: { ArnEquals: { 'aws:PrincipalArn': readers } },
+    };
+    const deny = {
+      Sid: 'NoOneElseMayRead',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: '*',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...readers, this.options.issuerRoleArn] } },
+    };
+    return JSON.stringify({ Version: '2012-10-17', Statement: readers.length > 0 ? [allow, deny] : [deny] });
+  }
+}
+
+/** The tags every SVID secret carries, except the policy digest (written after the policy). */
+function svidTags(write: SvidWrite): Map<string, string> {
+  return new Map([
+    [SVID_TAG.managedBy, MANAGED_BY_VALUE],
+    [SVID_TAG.spireSvid, SPIRE_SVID_VALUE],
+    [SVID_TAG.spiffeId, write.spiffeId],
+    [SVID_TAG.serial, write.serial],
+    [SVID_TAG.notAfter, write.notAfter],
+    [SVID_TAG.service, write.service],
+    [SVID_TAG.environment, write.environment],
+    [SVID_TAG.accountId, write.accountId],
+  ]);
+}
+
+const digest = (policy: string): string => createHash('sha256').update(policy).digest('hex');
+
+const tagMap = (tags: Tag[] | undefined): Map<string, string> =>
+  new Map((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+
+/** The secret's tags; throws SecretNotOwned, before any write, when our marker is missing. */
+function ownedTags(secretName: string, described: DescribeSecretCommandOutput): Map<string, string> {
+  const tags = tagMap(described.Tags);
+  if (tags.get(SVID_TAG.managedBy) !== MANAGED_BY_VALUE) {
+    throw new SecretNotOwned(
+      `secret ${secretName} exists without the tag ${SVID_TAG.managedBy}=${MANAGED_BY_VALUE}: trust-bridge never writes or deletes it`,
+    );
+  }
+  return tags;
+}
+
+function storedSvid(
+  entry: SecretListEntry | DescribeSecretCommandOutput,
+  tags: Map<string, string>,
+): StoredSvid {
+  return {
+    secretName: entry.Name ?? '',
+    arn: entry.ARN ?? '',
+    spiffeId: tags.get(SVID_TAG.spiffeId) ?? '',
+    serial: tags.get(SVID_TAG.serial) ?? '',
+    notAfter: tags.get(SVID_TAG.notAfter) ?? '',
+    service: tags.get(SVID_TAG.service) ?? '',
+    environment: tags.get(SVID_TAG.environment) ?? '',
+    accountId: tags.get(SVID_TAG.accountId) ?? '',
+    ...(entry.DeletedDate && { deletedAt: entry.DeletedDate.toISOString() }),
+  };
+}
+
+/** Runs one call; throttling and server-side failures become StoreThrottled, which the workflow retries. */
+async function transient<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+    if (TRANSIENT.has(e.name ?? '') || (e.$metadata?.httpStatusCode ?? 0) >= 500 || e.$retryable) {
+      throw new StoreThrottled(
+        `Secrets Manager ${operation} was throttled or failed on the server (${e.name})`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+}
