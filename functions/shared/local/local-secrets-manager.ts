@@ -97,7 +97,7 @@ const KEPT_VERSIONS = 100;
 const KEEP_RECENT_MS = 24 * 3600 * 1000;
 const DAY_MS = 24 * 3600 * 1000;
 /** A directory changed this recently may change again within the same timestamp tick: rescan it. */
-const DIR_STAMP_SETTLE_MS = 1000;
+const DIR_STAMP_SETTLE_MS = 100;
 const CURRENT = 'AWSCURRENT';
 const PREVIOUS = 'AWSPREVIOUS';
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
