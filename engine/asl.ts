@@ -3,6 +3,12 @@
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
+/**
+ * Copies JSON data in the caller's realm. Not structuredClone: under jest's vm contexts it returns objects of
+ * another realm, which the engine's isPlainObj check rejects, silently skipping nested payload templates.
+ */
+export const cloneJson = <T extends Json>(value: T): T => JSON.parse(JSON.stringify(value));
+
 export const isJsonObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 

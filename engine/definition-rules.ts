@@ -1,5 +1,13 @@
 import aslValidator from 'asl-validator';
-import { isJsonObject, type JsonObject, ownStrings, placeholdersIn, type StateVisit, statesOf } from './asl';
+import {
+  cloneJson,
+  isJsonObject,
+  type JsonObject,
+  ownStrings,
+  placeholdersIn,
+  type StateVisit,
+  statesOf,
+} from './asl';
 import { parseReferencePath } from './reference-path';
 
 /**
@@ -148,7 +156,7 @@ export const definitionProblems = (definition: JsonObject, options: RuleOptions)
     problems.push(...stateProblems(visit, options).map((problem) => `State "${visit.name}": ${problem}`));
   }
   // asl-validator writes default QueryLanguage fields into what it checks: give it a copy.
-  const validation = aslValidator(structuredClone(definition), { checkPaths: true, checkArn: true });
+  const validation = aslValidator(cloneJson(definition), { checkPaths: true, checkArn: true });
   if (!validation.isValid) problems.push(...validation.errorsText('\n').split('\n'));
   return problems;
 };

@@ -6,7 +6,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import { isJsonObject, type Json, type JsonObject, statesOf, substitutePlaceholders } from './asl';
+import { cloneJson, isJsonObject, type Json, type JsonObject, statesOf, substitutePlaceholders } from './asl';
 import { definitionProblems } from './definition-rules';
 import {
   describeForParent,
@@ -93,7 +93,7 @@ const parseDefinition = (name: string, definition: string | object): Json => {
 
 /** Copies the definition for the engine, without its 60 s default Task timeout that AWS does not have. */
 const forEngine = (definition: JsonObject): StateMachineDefinition => {
-  const copy = structuredClone(definition);
+  const copy = cloneJson(definition);
   for (const { state } of statesOf(copy)) {
     if (
       state.Type === 'Task' &&
