@@ -68,13 +68,27 @@ const notFound = () =>
     $metadata: { httpStatusCode: 400 },
   });
 
-const sm = mockClient(SecretsManagerClient);
+// aws-sdk-client-mock is typed against the older @smithy/types that client-acm-pca hoists; at run time the
+// stub is the same, so it is seen through this narrower interface by the type checker only.
+interface Behavior {
+  resolves(response: object): Behavior;
+  resolvesOnce(response: object): Behavior;
+  rejects(error: Error): Behavior;
+  rejectsOnce(error: Error): Behavior;
+}
+interface Stub {
+  reset(): void;
+  calls(): { args: [object] }[];
+  on(command: abstract new (input: never) => object, input?: object): Behavior;
+  commandCalls<I>(command: new (...input: never[]) => { input: I }): { args: [{ input: I }] }[];
+}
+const sm = mockClient(SecretsManagerClient as never) as unknown as Stub;
 const store = () =>
   new SecretsManagerSvidStore(new SecretsManagerClient({}), {
     kmsKeyId: 'alias/svids',
     issuerRoleArn: ISSUER,
   });
-const commandsSent = () => sm.calls().map((call) => (call.args[0] as object).constructor.name);
+const commandsSent = () => sm.calls().map((call) => call.args[0].constructor.name);
 
 beforeEach(() => sm.reset());
 
