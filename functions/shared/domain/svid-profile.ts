@@ -35,18 +35,12 @@ export function svidValidity(notBefore: Date): { notBefore: Date; notAfter: Date
   return { notBefore: new Date(start), notAfter: new Date(start + SVID_LIFETIME_MS) };
 }
 
-/** The leaf extensions of the template: CA:false, key usages, the one URI SAN, key identifiers. */
-export async function svidExtensions(
-  spiffeId: string,
-  subjectKey: x509.PublicKey,
-  authorityKeyIdHex: string,
-): Promise<x509.Extension[]> {
-  return [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(SVID_KEY_USAGE, true),
-    new x509.ExtendedKeyUsageExtension([...SVID_EXTENDED_KEY_USAGE], false),
-    new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }], false),
-    await x509.SubjectKeyIdentifierExtension.create(subjectKey),
-    new x509.AuthorityKeyIdentifierExtension(authorityKeyIdHex),
-  ];
-}
+/**
+ * The extensions every SVID carries unchanged: CA:false (critical), key usage (critical), TLS server
+ * and client auth. Each SVID adds its URI SAN and its subject and authority key identifiers.
+ */
+export const SVID_FIXED_EXTENSIONS: readonly x509.Extension[] = [
+  new x509.BasicConstraintsExtension(false, undefined, true),
+  new x509.KeyUsagesExtension(SVID_KEY_USAGE, true),
+  new x509.ExtendedKeyUsageExtension([...SVID_EXTENDED_KEY_USAGE], false),
+];
