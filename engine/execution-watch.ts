@@ -29,6 +29,7 @@ export class ExecutionWatch {
   historyEvents = 0;
   stateTransitions = 0;
   #failure: TerminalExecutionError | undefined;
+  #ended = false;
 
   constructor(
     private readonly limits: EngineLimits,
@@ -63,11 +64,20 @@ export class ExecutionWatch {
     }
   }
 
-  /** Admits one Task call (counted as `callEvents` history events), or throws if the execution already failed. */
+  /** Admits one Task call (counted as `callEvents` history events), or throws if the execution failed or ended. */
   async admitTask(callEvents: number): Promise<void> {
     await nextTurn();
     if (this.#failure) throw this.#failure;
+    if (this.#ended) throw new TerminalExecutionError('States.Runtime', 'The execution has already ended');
     this.enforce(() => this.count(callEvents));
+  }
+
+  /**
+   * Refuses every later Task: when a Map fails, the engine still starts its queued iterations and lets running
+   * ones go on; their Tasks must not act for an execution that is over.
+   */
+  end() {
+    this.#ended = true;
   }
 
   private fail(error: TerminalExecutionError) {

@@ -147,7 +147,8 @@ const startedBy = (input: Json): string | undefined => {
  * local handler code, AWS's quotas enforced, and what the engine would silently get wrong refused up front.
  *
  * Known engine gap, not relied on: when one Map iteration fails, the Map fails at once, but iterations already
- * running are not cancelled; their handlers finish in the background (no new Task starts after the failure).
+ * running are not cancelled and queued ones still start. The adapter aborts them when the execution ends and
+ * refuses their later Tasks, but a handler already running finishes in the background.
  */
 export class LocalStepFunctions {
   private readonly region: string;
@@ -320,6 +321,9 @@ export class LocalStepFunctions {
       (output) => ({ status: 'SUCCEEDED' as const, output }),
       (thrown: unknown) => ({ status: 'FAILED' as const, ...failureOf(thrown) }),
     );
+    watch.end();
+    // Stops what the engine leaves running after a failed Map: iteration loops, Wait and Retry sleeps.
+    run.abort();
     await following;
     const failure = watch.failure;
     const parentExecutionArn = startedBy(input);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { type ExecutionRecord, type LambdaLikeContext, LocalStepFunctions } from '../../engine';
-import { FN, OTHER_FN, oneTask } from './definitions';
+import { FN, items, mapOfTasks, OTHER_FN, oneTask } from './definitions';
 
 class CaThrottled extends Error {
   override name = 'CaThrottled';
@@ -96,6 +96,23 @@ describe('startExecution', () => {
       cause: '{"errorType":"CertificateRequestFailed","errorMessage":"denied"}',
     });
     expect(record.output).toBeUndefined();
+  });
+
+  it('starts no Task of a failed Map once the execution has ended', async () => {
+    let calls = 0;
+    const sfn = new LocalStepFunctions({ zeroDelays: true });
+    sfn.bindResource(FN, async () => {
+      calls += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      throw new CertificateRequestFailed('denied');
+    });
+    sfn.registerStateMachine('fan-out', mapOfTasks({ MaxConcurrency: 2 }));
+
+    const record = await sfn.startExecution('fan-out', items(20));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect(record).toMatchObject({ status: 'FAILED', error: 'CertificateRequestFailed' });
+    expect(calls).toBe(2);
   });
 
   it('fills the context object', async () => {
