@@ -106,6 +106,21 @@ const forEngine = (definition: JsonObject): StateMachineDefinition => {
   return copy as unknown as StateMachineDefinition;
 };
 
+/** Every Task, nested ones included: each gets a local handler, so none can fall through to a real Lambda call. */
+const boundTasks = (definition: JsonObject): BoundTask[] =>
+  statesOf(definition).flatMap(({ name, state }) =>
+    state.Type === 'Task' && typeof state.Resource === 'string'
+      ? [
+          {
+            stateName: name,
+            resource: state.Resource,
+            timeoutMs:
+              typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds * 1000 : LAMBDA_MAX_TIMEOUT_MS,
+          },
+        ]
+      : [],
+  );
+
 const mapConcurrencyChecks = (definition: JsonObject) => {
   const checks = new Map<string, MapConcurrencyCheck>();
   for (const { name, state } of statesOf(definition)) {
@@ -219,20 +234,7 @@ export class LocalStepFunctions {
       arn,
       roleArn: options.roleArn ?? `arn:aws:iam::${this.accountId}:role/${name}`,
       engine: new StateMachine(forEngine(definition), { validationOptions: { noValidate: true } }),
-      tasks: statesOf(definition).flatMap(({ name: stateName, state }) =>
-        state.Type === 'Task' && typeof state.Resource === 'string'
-          ? [
-              {
-                stateName,
-                resource: state.Resource,
-                timeoutMs:
-                  typeof state.TimeoutSeconds === 'number'
-                    ? state.TimeoutSeconds * 1000
-                    : LAMBDA_MAX_TIMEOUT_MS,
-              },
-            ]
-          : [],
-      ),
+      tasks: boundTasks(definition),
       mapChecks: mapConcurrencyChecks(definition),
       delayOverrides: this.zeroDelays ? zeroDelayOverrides(definition) : {},
       executionNames: new Set(),
@@ -241,7 +243,11 @@ export class LocalStepFunctions {
   }
 
   /** Runs an execution to its end. Rejects only when AWS's StartExecution would (unknown machine, bad name). */
-  async startExecution(stateMachineName: string, input: unknown, options: { name?: string } = {}) {
+  async startExecution(
+    stateMachineName: string,
+    input: unknown,
+    options: { name?: string } = {},
+  ): Promise<ExecutionRecord> {
     const machine = this.machines.get(stateMachineName);
     if (!machine) {
       throw new StepFunctionsApiError(
