@@ -49,7 +49,7 @@ export async function checkX509Svid(
 }
 
 /** The SPIFFE ID of an X509-SVID (its one URI SAN). Throws InvalidSpiffeId when there is not exactly one valid one. */
-export function spiffeIdOf(certificate: string | ArrayBuffer): string {
+export function spiffeIdOf(certificate: string | ArrayBuffer | Uint8Array): string {
   const uris = uriSans(new x509.X509Certificate(certificate));
   if (uris.length !== 1) {
     throw new InvalidSpiffeId(`the certificate has ${uris.length} URI SANs; an X509-SVID has exactly one`);
