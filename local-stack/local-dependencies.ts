@@ -41,7 +41,7 @@ export const localDependencies = async (
     region: config.AWS_REGION,
     now,
   });
-  const eventBus = new LocalEventBus({ dataDir: options.dataDir });
+  const eventBus = new LocalEventBus(options.dataDir, { now });
   const deps: Dependencies = {
     config,
     logger: new Logger({ serviceName: 'trust-bridge-local', logLevel: options.logLevel ?? 'SILENT' }),

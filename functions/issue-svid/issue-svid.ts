@@ -1,4 +1,4 @@
-import { X509Certificate } from '@peculiar/x509';
+import { X509Certificate } from 'node:crypto';
 import type { Dependencies } from '../shared/dependencies';
 import { type Issuance, isRenewalDue, issuanceToken, type SvidOutcome } from '../shared/domain/rotation';
 import { parseSpiffeId } from '../shared/domain/spiffe-id';
@@ -50,8 +50,8 @@ export const issueSvid =
     const issued = await authority.issue({ csrPem, spiffeId: subject.spiffeId, notBefore: issuedAt });
     const bundle = await authority.bundle();
     const leaf = new X509Certificate(issued.certificatePem);
-    const serial = leaf.serialNumber;
-    const notAfter = leaf.notAfter.toISOString();
+    const serial = leaf.serialNumber.toLowerCase();
+    const notAfter = new Date(leaf.validTo).toISOString();
 
     await svids.put({
       secretName: subject.secretName,

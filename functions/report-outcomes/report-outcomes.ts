@@ -51,11 +51,13 @@ export const reportOutcomes =
   };
 
 const outcomeEvent = (config: Dependencies['config'], runId: string, o: SvidOutcome): AuditEvent => {
-  if (o.status === 'issued') return svidIssuedEvent(runId, o, o.serial, o.notAfter);
-  if (o.status === 'skipped') return svidSkippedEvent(runId, o, o.serial, o.notAfter);
+  if (o.status === 'failed') {
+    const subject = { ...o.item, ...svidSubject(config, o.item) };
+    return svidFailedEvent(runId, subject, o.error.Error, causeMessage(o.error));
+  }
   if (o.status === 'deleted') return svidDeletedEvent(runId, o, o.reason, o.deletionDate);
-  const subject = { ...o.item, ...svidSubject(config, o.item) };
-  return svidFailedEvent(runId, subject, o.error.Error, causeMessage(o.error));
+  if (o.status === 'issued') return svidIssuedEvent(runId, o, o.serial, o.notAfter);
+  return svidSkippedEvent(runId, o, o.serial, o.notAfter);
 };
 
 /** Lambda reports a failure's Cause as JSON with errorMessage; other causes are plain text. */

@@ -28,7 +28,7 @@ export const configSchema = z.object({
   RENEW_BEFORE_HOURS: hours.default(12),
   SVID_RECOVERY_WINDOW_DAYS: z.coerce.number().int().min(7).max(30).default(7),
   /** Accounts per child execution: bounds each execution's history and payloads. */
-  CHUNK_SIZE: z.coerce.number().int().min(1).max(2000).default(500),
+  CHUNK_SIZE: z.coerce.number().int().min(1).max(1000).default(250),
   /** Concurrent accounts inside one child execution (inline Map, at most 40). */
   ACCOUNT_CONCURRENCY: z.coerce.number().int().min(1).max(40).default(10),
   /** Concurrent child executions. */

@@ -75,9 +75,11 @@ describe('audit event schemas', () => {
     expect(validateAuditEvent(envelope(event))).toEqual([]);
   });
 
-  it.each(samples)('reject a $file event missing any one detail field', ({ file }) => {
+  it.each(samples)('reject a $file event missing any one required detail field', ({ file }) => {
     const event = sample(file);
-    for (const field of Object.keys(event.detail)) {
+    const required: string[] = readJson(`schemas/${file}.json`).properties.detail.required;
+    expect(required.length).toBeGreaterThanOrEqual(5);
+    for (const field of required) {
       const { [field]: _, ...rest } = event.detail;
       expect(validateAuditEvent({ ...event, detail: rest })).toEqual([
         `/detail must have required property '${field}'`,

@@ -1,0 +1,134 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createLocalStack, type LocalStack } from '../local-stack/stack';
+
+interface RunFigures {
+  status: string;
+  seconds: number;
+  caIssueCalls: number;
+  caGetCertificateCalls: number;
+  secretsManagerCalls: number;
+  secretWrites: number;
+  putEventsCalls: number;
+  stateTransitions: number;
+  executions: number;
+  maxHistoryEvents: number;
+}
+
+interface ScenarioFigures {
+  accounts: number;
+  peakRssMb: number;
+  rotation: RunFigures;
+  rerun: RunFigures;
+}
+
+const WRITE_OPERATIONS = ['CreateSecretCommand', 'PutSecretValueCommand'];
+
+/** Rotates `accounts` fresh accounts, then reruns inside the renewal window, counting every call. */
+const runScenario = async (accounts: number): Promise<ScenarioFigures> => {
+  const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-bench-'));
+  try {
+    const enrollmentsPath = join(dir, 'enrollments.json');
+    const enrollments = Array.from({ length: accounts }, (_, i) => ({
+      service: `service-${i}`,
+      environment: 'prod',
+      accountId: String(100_000_000_000 + i),
+      identity: true,
+      readerRoles: ['app'],
+    }));
+    writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+    const stack = await createLocalStack({
+      dataDir: join(dir, 'data'),
+      enrollmentsPath,
+      env: { ACCOUNT_CONCURRENCY: '40', CHUNK_CONCURRENCY: '4' },
+    });
+    const rotation = await measure(stack);
+    const rerun = await measure(stack);
+    return { accounts, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), rotation, rerun };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+const measure = async (stack: LocalStack): Promise<RunFigures> => {
+  const before = snapshot(stack);
+  const started = performance.now();
+  const execution = await stack.rotate();
+  const seconds = (performance.now() - started) / 1000;
+  const after = snapshot(stack);
+  const runs = stack.engine.listExecutions().slice(before.executions);
+  return {
+    status: execution.status,
+    seconds: Math.round(seconds * 10) / 10,
+    caIssueCalls: after.issue - before.issue,
+    caGetCertificateCalls: after.getCertificate - before.getCertificate,
+    secretsManagerCalls: after.sm - before.sm,
+    secretWrites: after.writes - before.writes,
+    putEventsCalls: after.putEvents - before.putEvents,
+    stateTransitions: runs.reduce((n, r) => n + r.stateTransitions, 0),
+    executions: runs.length,
+    maxHistoryEvents: Math.max(...runs.map((r) => r.historyEventCount)),
+  };
+};
+
+const snapshot = (stack: LocalStack) => {
+  const sm = stack.services.secretsManager.calls;
+  return {
+    issue: stack.services.ca.issueCalls,
+    getCertificate: 0,
+    sm: Object.values(sm).reduce((a, b) => a + b, 0),
+    writes: WRITE_OPERATIONS.reduce((n, op) => n + (sm[op] ?? 0), 0),
+    putEvents: stack.services.eventBus.putEventsCalls,
+    executions: stack.engine.listExecutions().length,
+  };
+};
+
+const perAccount = (value: number, accounts: number) => (value / accounts).toFixed(3);
+
+const report = (figures: ScenarioFigures[]): string => {
+  const rows = figures.flatMap(({ accounts, peakRssMb, rotation, rerun }) => [
+    `| ${accounts.toLocaleString('en')} rotation | ${rotation.status} | ${rotation.seconds} | ${peakRssMb} | ${perAccount(rotation.caIssueCalls, accounts)} | ${perAccount(rotation.caGetCertificateCalls, accounts)} | ${perAccount(rotation.secretsManagerCalls, accounts)} | ${perAccount(rotation.secretWrites, accounts)} | ${perAccount(rotation.putEventsCalls, accounts)} | ${perAccount(rotation.stateTransitions, accounts)} | ${rotation.executions} | ${rotation.maxHistoryEvents} |`,
+    `| ${accounts.toLocaleString('en')} rerun in window | ${rerun.status} | ${rerun.seconds} | ${peakRssMb} | ${perAccount(rerun.caIssueCalls, accounts)} | ${perAccount(rerun.caGetCertificateCalls, accounts)} | ${perAccount(rerun.secretsManagerCalls, accounts)} | ${perAccount(rerun.secretWrites, accounts)} | ${perAccount(rerun.putEventsCalls, accounts)} | ${perAccount(rerun.stateTransitions, accounts)} | ${rerun.executions} | ${rerun.maxHistoryEvents} |`,
+  ]);
+  return [
+    '| run | status | wall s | peak RSS MB | CA issue /acct | CA get /acct | SM calls /acct | SM writes /acct | PutEvents /acct | transitions /acct | executions | max history events |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+};
+
+/**
+ * `trust-bridge bench`: each scenario runs in a child process of its own, so its peak RSS is its own.
+ * `--scenario N` is that child: it prints one JSON line of figures.
+ */
+export const benchCommand = async (argv: string[]): Promise<number> => {
+  const { values } = parseArgs({
+    args: argv,
+    options: { scenario: { type: 'string' }, accounts: { type: 'string', multiple: true } },
+  });
+  if (values.scenario) {
+    console.log(JSON.stringify(await runScenario(Number(values.scenario))));
+    return 0;
+  }
+  const sizes = (values.accounts ?? ['1000', '10000']).map(Number);
+  const bin = fileURLToPath(new URL('../bin/trust-bridge.js', import.meta.url));
+  const figures: ScenarioFigures[] = [];
+  for (const size of sizes) {
+    console.error(`rotating ${size} accounts...`);
+    const child = spawnSync(process.execPath, [bin, 'bench', '--scenario', String(size)], {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (child.status !== 0) {
+      console.error(child.stderr);
+      return 1;
+    }
+    figures.push(JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as ScenarioFigures);
+  }
+  console.log(report(figures));
+  return 0;
+};
