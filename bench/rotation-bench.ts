@@ -26,7 +26,7 @@ interface ScenarioFigures {
   rerun: RunFigures;
 }
 
-const WRITE_OPERATIONS = ['CreateSecretCommand', 'PutSecretValueCommand'];
+const WRITE_OPERATIONS = ['CreateSecret', 'PutSecretValue'];
 
 /** Rotates `accounts` fresh accounts, then reruns inside the renewal window, counting every call. */
 const runScenario = async (accounts: number): Promise<ScenarioFigures> => {
@@ -78,8 +78,8 @@ const measure = async (stack: LocalStack): Promise<RunFigures> => {
 const snapshot = (stack: LocalStack) => {
   const sm = stack.services.secretsManager.calls;
   return {
-    issue: stack.services.ca.issueCalls,
-    getCertificate: 0,
+    issue: stack.services.pca.calls.IssueCertificate,
+    getCertificate: stack.services.pca.calls.GetCertificate,
     sm: Object.values(sm).reduce((a, b) => a + b, 0),
     writes: WRITE_OPERATIONS.reduce((n, op) => n + (sm[op] ?? 0), 0),
     putEvents: stack.services.eventBus.putEventsCalls,

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { AcmPcaAuthority } from '../functions/shared/aws/acm-pca-authority';
 import { EventBridgeAuditSink } from '../functions/shared/aws/eventbridge-audit-sink';
 import { SecretsManagerSvidStore } from '../functions/shared/aws/secrets-manager-svid-store';
 import { type Config, loadConfig } from '../functions/shared/config';
 import type { Dependencies } from '../functions/shared/dependencies';
 import { FileEnrollmentRegistry } from '../functions/shared/local/file-enrollment-registry';
+import { LocalAcmPca } from '../functions/shared/local/local-acm-pca';
 import { LocalEventBus } from '../functions/shared/local/local-event-bus';
 import { LocalSecretsManager } from '../functions/shared/local/local-secrets-manager';
 import { SoftwareCertificateAuthority } from '../functions/shared/local/software-ca';
@@ -21,13 +23,16 @@ export interface LocalOptions {
 /** The stand-ins behind each port, so the caller can count their calls or inject faults. */
 export interface LocalServices {
   ca: SoftwareCertificateAuthority;
+  /** ACM Private CA's API over the software CA: what the AcmPcaAuthority adapter calls locally. */
+  pca: LocalAcmPca;
   secretsManager: LocalSecretsManager;
   eventBus: LocalEventBus;
 }
 
 /**
- * The steps' dependencies on the embedded default: the same adapters as on AWS where the stand-in speaks the
- * AWS API (Secrets Manager, EventBridge), a software CA for ACM Private CA, and the enrollment file.
+ * The steps' dependencies on the embedded default: the same adapters as on AWS, each over a stand-in that
+ * speaks the AWS API (ACM Private CA over a software CA, Secrets Manager over files, EventBridge over an
+ * audit log), and the enrollment file.
  */
 export const localDependencies = async (
   options: LocalOptions,
@@ -35,6 +40,10 @@ export const localDependencies = async (
   const config = loadConfig({ ...options.env });
   const now = options.now ?? (() => new Date());
   const ca = await SoftwareCertificateAuthority.open(join(options.dataDir, 'ca'), config.TRUST_DOMAIN);
+  const caArn =
+    config.CA_ARN ||
+    `arn:aws:acm-pca:${config.AWS_REGION}:${config.CENTRAL_ACCOUNT_ID}:certificate-authority/local`;
+  const pca = new LocalAcmPca(ca, caArn);
   const secretsManager = new LocalSecretsManager({
     dataDir: options.dataDir,
     accountId: config.CENTRAL_ACCOUNT_ID,
@@ -46,7 +55,8 @@ export const localDependencies = async (
     config,
     logger: new Logger({ serviceName: 'trust-bridge-local', logLevel: options.logLevel ?? 'SILENT' }),
     registry: new FileEnrollmentRegistry(options.enrollmentsPath),
-    authority: ca,
+    // Signing is immediate locally, so no wait before the first GetCertificate.
+    authority: new AcmPcaAuthority(pca, { caArn, pollIntervalMs: 0 }),
     svids: new SecretsManagerSvidStore(secretsManager, {
       kmsKeyId: config.SVID_KMS_KEY_ID,
       issuerRoleArn: config.ISSUER_ROLE_ARN,
@@ -55,5 +65,5 @@ export const localDependencies = async (
     audit: new EventBridgeAuditSink(eventBus, { busName: config.AUDIT_BUS_NAME }),
     now,
   };
-  return { deps, services: { ca, secretsManager, eventBus }, config };
+  return { deps, services: { ca, pca, secretsManager, eventBus }, config };
 };

@@ -50,7 +50,7 @@ export class AcmPcaAuthority implements CertificateAuthority {
   #bundle: Promise<string[]> | undefined;
 
   constructor(
-    private readonly client: ACMPCAClient,
+    private readonly client: Pick<ACMPCAClient, 'send'>,
     options: AcmPcaAuthorityOptions,
   ) {
     this.#caArn = options.caArn;

@@ -31,6 +31,7 @@ export interface SecretsManagerSvidStoreOptions {
 }
 
 const CURRENT = 'AWSCURRENT';
+const MAX_REMEMBERED = 1000;
 const DAY_MS = 24 * 3600 * 1000;
 /** Errors that say "not now" rather than "no": the state machine retries them with backoff. */
 const TRANSIENT = new Set(['ThrottlingException', 'TooManyRequestsException', 'InternalServiceError']);
@@ -42,6 +43,11 @@ const TRANSIENT = new Set(['ThrottlingException', 'TooManyRequestsException', 'I
  */
 export class SecretsManagerSvidStore implements SvidStore {
   private readonly partition: string;
+  /**
+   * What `find` just described, for the `put` of the same issuance that follows it: saves a second
+   * DescribeSecret per issuance. Bounded, and each entry is used once.
+   */
+  private readonly described = new Map<string, DescribeSecretCommandOutput | undefined>();
 
   constructor(
     private readonly client: SecretsManagerApi,
@@ -88,6 +94,8 @@ export class SecretsManagerSvidStore implements SvidStore {
     issuanceToken?: string,
   ): Promise<(StoredSvid & { writtenByToken: boolean }) | undefined> {
     const described = await this.describe(secretName);
+    if (this.described.size >= MAX_REMEMBERED) this.described.clear();
+    this.described.set(secretName, described);
     if (!described) return undefined;
     const tags = ownedTags(secretName, described);
     const stages = described.VersionIdsToStages ?? {};
@@ -100,7 +108,10 @@ export class SecretsManagerSvidStore implements SvidStore {
   async put(write: SvidWrite): Promise<{ arn: string; versionId: string }> {
     const value = encodeSpireSvidSecret(write.secret);
     const policy = this.policyFor(write.accountId, write.readerRoles);
-    const described = await this.describe(write.secretName);
+    const described = this.described.has(write.secretName)
+      ? this.described.get(write.secretName)
+      : await this.describe(write.secretName);
+    this.described.delete(write.secretName);
     if (described) return this.update(described, write, value, policy);
     try {
       return await this.create(write, value, policy);
@@ -121,6 +132,7 @@ export class SecretsManagerSvidStore implements SvidStore {
     secretName: string,
     recoveryWindowDays: number,
   ): Promise<{ deletionDate: string } | undefined> {
+    this.described.delete(secretName);
     const described = await this.describe(secretName);
     if (!described) return undefined;
     ownedTags(secretName, described);

@@ -1,0 +1,119 @@
+import {
+  type ACMPCAClient,
+  GetCertificateAuthorityCertificateCommand,
+  GetCertificateCommand,
+  InvalidArgsException,
+  IssueCertificateCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-acm-pca';
+import { SVID_LIFETIME_MS } from '../domain/svid-profile';
+import type { IssuedCertificate } from '../ports/certificate-authority';
+import type { SoftwareCertificateAuthority } from './software-ca';
+
+export type AcmPcaApi = Pick<ACMPCAClient, 'send'>;
+
+const SVID_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/EndEntityCertificate_APIPassthrough/V1';
+const metadata = { $metadata: { httpStatusCode: 400 } };
+
+/**
+ * ACM Private CA's API at home, over the software CA: IssueCertificate with the passthrough template and a
+ * URI SAN, GetCertificate, GetCertificateAuthorityCertificate. It lets the embedded default run the same
+ * AcmPcaAuthority adapter as AWS, so requests, polling and idempotency are exercised and counted locally.
+ * Certificates are signed at once, so the first GetCertificate finds them.
+ */
+export class LocalAcmPca {
+  readonly calls = { IssueCertificate: 0, GetCertificate: 0, GetCertificateAuthorityCertificate: 0 };
+  readonly #issued = new Map<string, Promise<IssuedCertificate>>();
+  readonly #byToken = new Map<string, string>();
+  #serial = 0;
+
+  constructor(
+    private readonly ca: SoftwareCertificateAuthority,
+    readonly caArn: string,
+  ) {}
+
+  readonly send = (async (command: unknown) => {
+    if (command instanceof IssueCertificateCommand) return this.#issue(command);
+    if (command instanceof GetCertificateCommand) return this.#get(command);
+    if (command instanceof GetCertificateAuthorityCertificateCommand) {
+      this.calls.GetCertificateAuthorityCertificate += 1;
+      this.#checkCa(command.input.CertificateAuthorityArn);
+      const [root] = await this.ca.bundle();
+      return { Certificate: root, $metadata: { httpStatusCode: 200 } };
+    }
+    throw new Error(`LocalAcmPca does not implement ${(command as object).constructor.name}`);
+  }) as AcmPcaApi['send'];
+
+  #issue(command: IssueCertificateCommand) {
+    this.calls.IssueCertificate += 1;
+    const input = command.input;
+    this.#checkCa(input.CertificateAuthorityArn);
+    if (input.TemplateArn !== SVID_TEMPLATE_ARN) {
+      throw new InvalidArgsException({
+        message: `template ${input.TemplateArn} is not the SVID template`,
+        ...metadata,
+      });
+    }
+    const uris = input.ApiPassthrough?.Extensions?.SubjectAlternativeNames ?? [];
+    const spiffeId = uris[0]?.UniformResourceIdentifier;
+    if (uris.length !== 1 || !spiffeId) {
+      throw new InvalidArgsException({
+        message: 'exactly one URI subject alternative name is required',
+        ...metadata,
+      });
+    }
+    const notBefore = input.ValidityNotBefore?.Value;
+    if (
+      input.ValidityNotBefore?.Type !== 'ABSOLUTE' ||
+      input.Validity?.Type !== 'ABSOLUTE' ||
+      notBefore === undefined
+    ) {
+      throw new InvalidArgsException({
+        message: 'Validity and ValidityNotBefore must be ABSOLUTE',
+        ...metadata,
+      });
+    }
+    if ((Number(input.Validity.Value) - Number(notBefore)) * 1000 !== SVID_LIFETIME_MS) {
+      throw new InvalidArgsException({ message: 'an SVID is valid exactly 24 hours', ...metadata });
+    }
+    // Like PCA, the same idempotency token answers with the certificate it already issued.
+    const known = input.IdempotencyToken ? this.#byToken.get(input.IdempotencyToken) : undefined;
+    if (known) return { CertificateArn: known, $metadata: { httpStatusCode: 200 } };
+
+    this.#serial += 1;
+    const certificateArn = `${this.caArn}/certificate/${this.#serial.toString(16).padStart(32, '0')}`;
+    const issued = this.ca.issue({
+      csrPem: new TextDecoder().decode(input.Csr),
+      spiffeId,
+      notBefore: new Date(Number(notBefore) * 1000),
+    });
+    issued.catch(() => undefined); // surfaced by GetCertificate, as PCA reports a failed request there
+    this.#issued.set(certificateArn, issued);
+    if (input.IdempotencyToken) this.#byToken.set(input.IdempotencyToken, certificateArn);
+    return { CertificateArn: certificateArn, $metadata: { httpStatusCode: 200 } };
+  }
+
+  async #get(command: GetCertificateCommand) {
+    this.calls.GetCertificate += 1;
+    this.#checkCa(command.input.CertificateAuthorityArn);
+    const issued = this.#issued.get(command.input.CertificateArn ?? '');
+    if (!issued) {
+      throw new ResourceNotFoundException({
+        message: `no certificate ${command.input.CertificateArn}`,
+        ...metadata,
+      });
+    }
+    const { certificatePem, chainPem } = await issued;
+    return {
+      Certificate: certificatePem,
+      CertificateChain: [...chainPem, ...(await this.ca.bundle())].join('\n'),
+      $metadata: { httpStatusCode: 200 },
+    };
+  }
+
+  #checkCa(arn: string | undefined) {
+    if (arn !== this.caArn) {
+      throw new ResourceNotFoundException({ message: `no certificate authority ${arn}`, ...metadata });
+    }
+  }
+}
