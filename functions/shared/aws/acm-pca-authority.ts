@@ -189,8 +189,22 @@ function splitPem(text: string): x509.X509Certificate[] {
   );
 }
 
+/** Every GetCertificate repeats the same CA certificates: each one's signature is checked once. */
+const selfSignedByDer = new Map<string, Promise<boolean>>();
+
 async function selfSigned(certificates: x509.X509Certificate[]): Promise<x509.X509Certificate[]> {
-  const flags = await Promise.all(certificates.map((certificate) => certificate.isSelfSigned()));
+  const flags = await Promise.all(
+    certificates.map((certificate) => {
+      const key = Buffer.from(certificate.rawData).toString('base64');
+      let flag = selfSignedByDer.get(key);
+      if (!flag) {
+        if (selfSignedByDer.size >= 64) selfSignedByDer.clear();
+        flag = certificate.isSelfSigned();
+        selfSignedByDer.set(key, flag);
+      }
+      return flag;
+    }),
+  );
   return certificates.filter((_, i) => flags[i]);
 }
 

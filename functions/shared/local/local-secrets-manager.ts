@@ -1,13 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BatchGetSecretValueCommand,
@@ -135,6 +128,15 @@ export class LocalSecretsManager {
   private readonly index = new Map<string, { stamp: string; secret: StoredSecret }>();
   private readonly sorted = new Map<string, StoredSecret[]>();
   private dirStamp: string | undefined;
+  /**
+   * File writes still under way, per file, in call order: the newest content (undefined for a removal) and
+   * when it is on disk. Reads see the newest content at once; each call resolves only once its own writes
+   * are on disk, so a second instance sees them then. The writes run on libuv's threads, beside the
+   * caller's work on the main thread.
+   */
+  private readonly writing = new Map<string, { secret: StoredSecret | undefined; done: Promise<void> }>();
+  /** Writes started by the call running now (calls run synchronously up to their writes). */
+  private callWrites: Promise<void>[] = [];
 
   constructor(options: { dataDir: string; accountId: string; region?: string; now?: () => Date }) {
     this.dir = join(options.dataDir, 'secretsmanager', options.accountId);
@@ -157,7 +159,12 @@ export class LocalSecretsManager {
       if (fault.remaining <= 0) this.faults.delete(operation);
       throw fault.error;
     }
-    return { ...run(), $metadata: { httpStatusCode: 200 } };
+    this.callWrites = [];
+    const result = run();
+    const writes = this.callWrites;
+    this.callWrites = [];
+    await Promise.all(writes);
+    return { ...result, $metadata: { httpStatusCode: 200 } };
   }
 
   private route(c: unknown): [SecretsManagerOperation, () => object] {
@@ -486,9 +493,12 @@ export class LocalSecretsManager {
 
   private load(name: string): StoredSecret | undefined {
     if (!SECRET_NAME.test(name)) return undefined;
+    const file = this.file(name);
+    const pending = this.writing.get(file);
+    if (pending) return pending.secret && this.unlessPurged(pending.secret);
     let text: string;
     try {
-      text = readFileSync(join(this.dir, this.file(name)), 'utf8');
+      text = readFileSync(join(this.dir, file), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
@@ -508,21 +518,41 @@ export class LocalSecretsManager {
   private save(secret: StoredSecret): void {
     const file = this.file(secret.name);
     const path = join(this.dir, file);
-    const temporary = join(this.dir, `.${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    writeFileSync(temporary, `${JSON.stringify(secret, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temporary, path);
-    this.index.set(file, { stamp: fileStamp(path), secret });
+    const text = `${JSON.stringify(secret, null, 2)}\n`;
+    this.index.set(file, { stamp: 'writing', secret });
     this.sorted.clear();
+    this.enqueue(file, secret, async () => {
+      const temporary = join(this.dir, `.${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+      await writeFile(temporary, text, { mode: 0o600 });
+      await rename(temporary, path);
+      const entry = this.index.get(file);
+      if (entry?.secret === secret) entry.stamp = stampOf(await stat(path, { bigint: true }));
+    });
   }
 
   private remove(name: string): void {
     const file = this.file(name);
-    try {
-      unlinkSync(join(this.dir, file));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
     if (this.index.delete(file)) this.sorted.clear();
+    this.enqueue(file, undefined, async () => {
+      try {
+        await unlink(join(this.dir, file));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    });
+  }
+
+  /** Runs a file write after the earlier ones of the same file, and makes the current call wait for it. */
+  private enqueue(file: string, secret: StoredSecret | undefined, write: () => Promise<void>): void {
+    const previous = this.writing.get(file)?.done ?? Promise.resolve();
+    const done = previous.then(write);
+    const entry = { secret, done };
+    this.writing.set(file, entry);
+    const settle = () => {
+      if (this.writing.get(file) === entry) this.writing.delete(file);
+    };
+    done.then(settle, settle);
+    this.callWrites.push(done);
   }
 
   /** Brings the index up to date with the directory: only files whose inode, size or mtime changed are read. */
@@ -533,6 +563,11 @@ export class LocalSecretsManager {
     const seen = new Set<string>();
     for (const file of readdirSync(this.dir)) {
       if (file.startsWith('.') || !file.endsWith('.json')) continue;
+      // A file being written is already in the index with its newest content.
+      if (this.writing.has(file)) {
+        seen.add(file);
+        continue;
+      }
       const path = join(this.dir, file);
       let current: string;
       try {
@@ -550,6 +585,7 @@ export class LocalSecretsManager {
       }
       this.sorted.clear();
     }
+    for (const file of this.writing.keys()) seen.add(file);
     for (const file of this.index.keys()) {
       if (!seen.has(file)) {
         this.index.delete(file);
@@ -609,7 +645,10 @@ export class LocalSecretsManager {
 // --- helpers --------------------------------------------------------------------------------------
 
 function fileStamp(path: string): string {
-  const s = statSync(path, { bigint: true });
+  return stampOf(statSync(path, { bigint: true }));
+}
+
+function stampOf(s: { ino: bigint; size: bigint; mtimeNs: bigint }): string {
   return `${s.ino}:${s.size}:${s.mtimeNs}`;
 }
 
