@@ -15,6 +15,9 @@ interface EngineEvent {
   state?: { name: string; type: string; input: unknown; output?: unknown };
 }
 
+/** Called with each state's input (on entry) and output (on exit). */
+export type StatePayloadObserver = (stateName: string, kind: 'input' | 'output', payload: unknown) => void;
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -36,6 +39,7 @@ export class ExecutionWatch {
     private readonly mapChecks: ReadonlyMap<string, MapConcurrencyCheck>,
     private readonly context: unknown,
     private readonly abort: () => void,
+    private readonly onStatePayload?: StatePayloadObserver,
   ) {}
 
   /** The quota this execution broke, if any: it decides the execution's outcome. */
@@ -92,10 +96,12 @@ export class ExecutionWatch {
     const state = event.state;
     if (!state) return;
     if (event.type === 'StateEntered') {
+      this.onStatePayload?.(state.name, 'input', state.input);
       serializeWithinLimit(state.input, `The input of state "${state.name}"`, this.limits);
       this.checkMapConcurrency(state.name, state.input);
     }
     if (event.type === 'StateExited') {
+      this.onStatePayload?.(state.name, 'output', state.output);
       serializeWithinLimit(state.output, `The output of state "${state.name}"`, this.limits);
     }
   }

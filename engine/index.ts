@@ -1,5 +1,6 @@
 export type { ExecutionRecord, ExecutionStatus, StepFunctionsApiErrorName } from './execution-record';
 export { StepFunctionsApiError } from './execution-record';
+export type { StatePayloadObserver } from './execution-watch';
 export type { EngineLimits } from './limits';
 export { AWS_LIMITS } from './limits';
 export type { ExecutionFilter, LocalStepFunctionsOptions, RegisterOptions } from './local-step-functions';

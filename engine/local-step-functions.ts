@@ -14,7 +14,7 @@ import {
   type ExecutionStatus,
   StepFunctionsApiError,
 } from './execution-record';
-import { ExecutionWatch, type MapConcurrencyCheck } from './execution-watch';
+import { ExecutionWatch, type MapConcurrencyCheck, type StatePayloadObserver } from './execution-watch';
 import { CHILD_EXECUTION_CALL_EVENTS, LAMBDA_CALL_EVENTS } from './history';
 import { AWS_LIMITS, type EngineLimits, serializeWithinLimit } from './limits';
 import { parseReferencePath } from './reference-path';
@@ -35,6 +35,8 @@ export interface LocalStepFunctionsOptions {
   limits?: Partial<EngineLimits>;
   /** Called with every finished execution, e.g. to persist it. */
   onExecutionRecorded?: (record: ExecutionRecord) => void | Promise<void>;
+  /** Sees every state's input and output, as AWS keeps them in the execution history (e.g. to audit them). */
+  onStatePayload?: StatePayloadObserver;
 }
 
 export interface RegisterOptions {
@@ -171,6 +173,7 @@ export class LocalStepFunctions {
   private readonly zeroDelays: boolean;
   private readonly limits: EngineLimits;
   private readonly onExecutionRecorded: LocalStepFunctionsOptions['onExecutionRecorded'];
+  private readonly onStatePayload: LocalStepFunctionsOptions['onStatePayload'];
   private readonly bindings = new Map<string, TaskHandler>();
   private readonly machines = new Map<string, RegisteredMachine>();
   private readonly records = new Map<string, ExecutionRecord>();
@@ -183,6 +186,7 @@ export class LocalStepFunctions {
     this.zeroDelays = options.zeroDelays ?? false;
     this.limits = { ...AWS_LIMITS, ...options.limits };
     this.onExecutionRecorded = options.onExecutionRecorded;
+    this.onStatePayload = options.onStatePayload;
   }
 
   /** Binds a Task `Resource` (after substitution) to a Lambda-style handler; a later call replaces it. */
@@ -310,7 +314,13 @@ export class LocalStepFunctions {
       StateMachine: { Id: machine.arn, Name: machine.name },
     };
     let abort = () => {};
-    const watch = new ExecutionWatch(this.limits, machine.mapChecks, context, () => abort());
+    const watch = new ExecutionWatch(
+      this.limits,
+      machine.mapChecks,
+      context,
+      () => abort(),
+      this.onStatePayload,
+    );
     const taskResourceLocalHandlers = Object.fromEntries(
       machine.tasks.map((task): [string, EngineTaskHandler] => [
         task.stateName,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LocalStepFunctions, type TaskHandler } from '../engine';
+import { LocalStepFunctions, type StatePayloadObserver, type TaskHandler } from '../engine';
 import { createHandler as issueSvid } from '../functions/issue-svid/issue-svid';
 import { createHandler as loadChunk } from '../functions/load-chunk/load-chunk';
 import { createHandler as planRotation } from '../functions/plan-rotation/plan-rotation';
@@ -32,6 +32,8 @@ export interface LocalStackOptions extends LocalOptions {
   realDelays?: boolean;
   /** Lets a test wrap a port, e.g. a CA that throttles its first calls. */
   decorate?: (deps: Dependencies) => Dependencies;
+  /** Sees every state payload, as the execution history would keep it. */
+  onStatePayload?: StatePayloadObserver;
 }
 
 /**
@@ -42,7 +44,12 @@ export const createLocalStack = async (options: LocalStackOptions) => {
   const local = await localDependencies(options);
   const deps = options.decorate ? options.decorate(local.deps) : local.deps;
   const { AWS_REGION: region, CENTRAL_ACCOUNT_ID: account } = local.config;
-  const engine = new LocalStepFunctions({ region, accountId: account, zeroDelays: !options.realDelays });
+  const engine = new LocalStepFunctions({
+    region,
+    accountId: account,
+    zeroDelays: !options.realDelays,
+    ...(options.onStatePayload ? { onStatePayload: options.onStatePayload } : {}),
+  });
 
   const substitutions: Record<string, string> = {
     RotateSvidsChunkStateMachineArn: engine.stateMachineArn(ROTATE_SVIDS_CHUNK),
