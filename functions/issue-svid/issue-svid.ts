@@ -65,13 +65,16 @@ export const issueSvid =
       notAfter,
       secret: {
         spiffeID: subject.spiffeId,
-        x509SVID: [issued.certificatePem, ...issued.chainPem].join(''),
+        x509SVID: pemChain([issued.certificatePem, ...issued.chainPem]),
         x509SVIDKey: privateKeyPem,
-        bundle: bundle.join(''),
+        bundle: pemChain(bundle),
         federatedBundles: {},
       },
     });
     return { status: 'issued', ...outcome, serial, notAfter };
   };
+
+/** PEM blocks one after another, each on lines of its own. */
+const pemChain = (blocks: string[]): string => blocks.map((b) => (b.endsWith('\n') ? b : `${b}\n`)).join('');
 
 export const createHandler = (deps: Dependencies) => stepHandler(issueSvid(deps), deps.logger);

@@ -101,12 +101,13 @@ export class AcmPcaAuthority implements CertificateAuthority {
         new GetCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: this.#caArn }),
       ),
     );
-    const certificates = splitPem(`${response.Certificate ?? ''}\n${response.CertificateChain ?? ''}`);
-    const roots = await selfSigned(certificates);
+    const certificates = pemBlocks(`${response.Certificate ?? ''}\n${response.CertificateChain ?? ''}`);
+    const flags = await Promise.all(certificates.map(isSelfSigned));
+    const roots = certificates.filter((_, i) => flags[i]);
     // A chain that stops below a self-signed root still has a top: the best anchor PCA lets us see.
     const top = certificates.at(-1);
-    if (roots.length > 0) return roots.map(pem);
-    if (top) return [pem(top)];
+    if (roots.length > 0) return roots;
+    if (top) return [top];
     throw new CertificateRequestFailed(`ACM PCA returned no CA certificate for ${this.#caArn}`);
   }
 
@@ -123,12 +124,12 @@ export class AcmPcaAuthority implements CertificateAuthority {
         );
         if (!response.Certificate)
           throw new CertificateRequestFailed(`ACM PCA returned an empty certificate for ${certificateArn}`);
-        const chain = splitPem(response.CertificateChain ?? '');
-        const roots = new Set(await selfSigned(chain));
-        return {
-          certificatePem: pem(new x509.X509Certificate(response.Certificate)),
-          chainPem: chain.filter((certificate) => !roots.has(certificate)).map(pem),
-        };
+        const chain = pemBlocks(response.CertificateChain ?? '');
+        const roots = await Promise.all(chain.map(isSelfSigned));
+        const [leaf] = pemBlocks(response.Certificate);
+        if (!leaf)
+          throw new CertificateRequestFailed(`ACM PCA returned no PEM certificate for ${certificateArn}`);
+        return { certificatePem: leaf, chainPem: chain.filter((_, i) => !roots[i]) };
       } catch (error) {
         if (errorName(error) !== 'RequestInProgressException') throw mapError('GetCertificate', error);
         if (waited >= this.#maxWaitMs) {
@@ -183,31 +184,20 @@ function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
 }
 
-function splitPem(text: string): x509.X509Certificate[] {
-  return (text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
-    (block) => new x509.X509Certificate(block),
-  );
+/** The certificates in a PEM text, each as its own PEM block. */
+function pemBlocks(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
 /** Every GetCertificate repeats the same CA certificates: each one's signature is checked once. */
-const selfSignedByDer = new Map<string, Promise<boolean>>();
+const selfSignedByPem = new Map<string, Promise<boolean>>();
 
-async function selfSigned(certificates: x509.X509Certificate[]): Promise<x509.X509Certificate[]> {
-  const flags = await Promise.all(
-    certificates.map((certificate) => {
-      const key = Buffer.from(certificate.rawData).toString('base64');
-      let flag = selfSignedByDer.get(key);
-      if (!flag) {
-        if (selfSignedByDer.size >= 64) selfSignedByDer.clear();
-        flag = certificate.isSelfSigned();
-        selfSignedByDer.set(key, flag);
-      }
-      return flag;
-    }),
-  );
-  return certificates.filter((_, i) => flags[i]);
-}
-
-function pem(certificate: x509.X509Certificate): string {
-  return certificate.toString('pem');
+function isSelfSigned(block: string): Promise<boolean> {
+  let flag = selfSignedByPem.get(block);
+  if (!flag) {
+    if (selfSignedByPem.size >= 64) selfSignedByPem.clear();
+    flag = new x509.X509Certificate(block).isSelfSigned();
+    selfSignedByPem.set(block, flag);
+  }
+  return flag;
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse, YAMLParseError } from 'yaml';
 import { type Enrollment, parseEnrollments } from '../domain/enrollment';
@@ -12,11 +12,32 @@ const SCHEMA_BY_EXTENSION: Record<string, 'core' | 'json'> = {
   '.json': 'json',
 };
 
-/** The enrollments in a YAML or JSON file (the embedded default and `npm start`). Read on every list(). */
+/**
+ * The enrollments in a YAML or JSON file (the embedded default and `npm start`). Parsed again whenever the
+ * file changed: every chunk of a run lists the registry, and 10,000 records take long to parse each time.
+ */
 export class FileEnrollmentRegistry implements EnrollmentRegistry {
+  #parsed: { stamp: string; enrollments: Promise<Enrollment[]> } | undefined;
+
   constructor(private readonly path: string) {}
 
   async list(): Promise<Enrollment[]> {
+    const stamp = await stat(this.path, { bigint: true }).then(
+      (s) => `${s.ino}:${s.size}:${s.mtimeNs}`,
+      () => 'unreadable',
+    );
+    if (this.#parsed?.stamp !== stamp) {
+      const enrollments = this.read();
+      // A failed read is not kept: the next list() tries again.
+      enrollments.catch(() => {
+        if (this.#parsed?.enrollments === enrollments) this.#parsed = undefined;
+      });
+      this.#parsed = { stamp, enrollments };
+    }
+    return this.#parsed.enrollments;
+  }
+
+  private async read(): Promise<Enrollment[]> {
     const schema = SCHEMA_BY_EXTENSION[extname(this.path).toLowerCase()];
     if (!schema) {
       throw new InvalidEnrollment(`${this.path}: an enrollment file ends in .yaml, .yml or .json`);
