@@ -1,12 +1,9 @@
-/** Jest runs in native ESM mode (@middy/core is ESM-only); swc strips the types. */
+/** Jest runs in native ESM mode (@middy/core is ESM-only); ts-jest only strips types (tsc checks them). */
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
-    '^.+\\.ts$': [
-      '@swc/jest',
-      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } },
-    ],
+    '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false }],
   },
   setupFiles: ['<rootDir>/engine/polyfills.ts'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],

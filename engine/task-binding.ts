@@ -17,7 +17,8 @@ export interface LambdaLikeContext {
   succeed: (result: unknown) => void;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a binding accepts handlers typed for any event shape.
+// A binding accepts handlers typed for any event shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TaskHandler<TInput = any> = (input: TInput, context: LambdaLikeContext) => Promise<unknown>;
 
 /** Lambda's longest timeout: what a handler sees as remaining time when the Task sets no TimeoutSeconds. */

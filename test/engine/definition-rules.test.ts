@@ -33,7 +33,7 @@ describe('registerStateMachine', () => {
 
   it('substitutes placeholders in resources before checking bindings', () => {
     const sfn = engine();
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: an ASL placeholder, not a template literal
+    // An ASL placeholder, not a template literal.
     const definition = oneTask({ Resource: '${StepFunctionArn}' });
     expect(() =>
       sfn.registerStateMachine('a', definition, { substitutions: { StepFunctionArn: FN } }),

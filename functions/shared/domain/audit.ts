@@ -35,7 +35,8 @@ export interface SvidSkippedDetail extends SvidSubject {
 
 /** Service, environment, SPIFFE ID and secret name are absent when a whole chunk failed before its items were known. */
 export interface SvidFailedDetail
-  extends Omit<SvidSubject, 'service' | 'environment' | 'spiffeId' | 'secretName'>,
+  extends
+    Omit<SvidSubject, 'service' | 'environment' | 'spiffeId' | 'secretName'>,
     Partial<Pick<SvidSubject, 'service' | 'environment' | 'spiffeId' | 'secretName'>> {
   error: string;
   message: string;

@@ -276,7 +276,7 @@ function content(tlv: Buffer): Buffer {
 function children(tlv: Buffer): Buffer[] {
   const { contentStart, end } = readTlv(tlv, 0);
   const items: Buffer[] = [];
-  for (let at = contentStart; at < end; ) {
+  for (let at = contentStart; at < end;) {
     const next = readTlv(tlv, at).end;
     if (next > end) throw new Error('DER child overruns its parent');
     items.push(tlv.subarray(at, next));
