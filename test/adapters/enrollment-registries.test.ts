@@ -3,12 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpsEnrollmentRegistry } from '../../functions/shared/aws/https-enrollment-registry';
-import { InvalidConfiguration, InvalidEnrollment } from '../../functions/shared/domain/errors';
+import {
+  EnrollmentsUnavailable,
+  InvalidConfiguration,
+  InvalidEnrollment,
+} from '../../functions/shared/domain/errors';
 import { FileEnrollmentRegistry } from '../../functions/shared/local/file-enrollment-registry';
 
 const payments = { service: 'payments', environment: 'prod', accountId: '111122223333', identity: true };
 /** What an InvalidEnrollment with exactly this message looks like. */
 const invalid = (message: string) => ({ name: InvalidEnrollment.name, message });
+/** The endpoint, not the registry, failed: a retryable error. */
+const unavailable = (message: string) => ({ name: EnrollmentsUnavailable.name, message });
 const expected = [{ ...payments, secrets: false, readerRoles: [] }];
 
 describe('FileEnrollmentRegistry', () => {
@@ -122,14 +128,16 @@ describe('HttpsEnrollmentRegistry', () => {
       answering('[1,2]'),
       `${shown}: must be a mapping with an "enrollments:" list`,
     ],
-    [
-      'HTTP 503',
-      answering('down', { status: 503, statusText: 'Service Unavailable' }),
-      `${shown}: answered HTTP 503 Service Unavailable`,
-    ],
     ['HTTP 404', answering('{"enrollments":[]}', { status: 404 }), `${shown}: answered HTTP 404`],
   ])('rejects %s with a clear InvalidEnrollment', async (_, { fetch }, message) => {
     await expect(new HttpsEnrollmentRegistry(url, { fetch }).list()).rejects.toMatchObject(invalid(message));
+  });
+
+  it('reports HTTP 503 as a retryable EnrollmentsUnavailable', async () => {
+    const { fetch } = answering('down', { status: 503, statusText: 'Service Unavailable' });
+    await expect(new HttpsEnrollmentRegistry(url, { fetch }).list()).rejects.toMatchObject(
+      unavailable(`${shown}: answered HTTP 503 Service Unavailable`),
+    );
   });
 
   it('gives up after the timeout', async () => {
@@ -140,7 +148,7 @@ describe('HttpsEnrollmentRegistry', () => {
 
     await expect(
       new HttpsEnrollmentRegistry(url, { fetch: hanging, timeoutMs: 20 }).list(),
-    ).rejects.toMatchObject(invalid(`${shown}: no complete answer within 20 ms`));
+    ).rejects.toMatchObject(unavailable(`${shown}: no complete answer within 20 ms`));
   });
 
   it('reports a network failure without the query string', async () => {
@@ -152,7 +160,7 @@ describe('HttpsEnrollmentRegistry', () => {
 
     const error = await new HttpsEnrollmentRegistry(url, { fetch: failing }).list().catch((e: unknown) => e);
 
-    expect(error).toMatchObject(invalid(`${shown}: request failed (fetch failed: ECONNREFUSED)`));
+    expect(error).toMatchObject(unavailable(`${shown}: request failed (fetch failed: ECONNREFUSED)`));
   });
 
   it.each(['http://registry.example.org/enrollments', 'ftp://registry.example.org/e', 'not a url'])(

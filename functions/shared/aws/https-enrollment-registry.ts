@@ -1,5 +1,5 @@
 import { type Enrollment, parseEnrollments } from '../domain/enrollment';
-import { InvalidConfiguration, InvalidEnrollment } from '../domain/errors';
+import { EnrollmentsUnavailable, InvalidConfiguration, InvalidEnrollment } from '../domain/errors';
 import type { EnrollmentRegistry } from '../ports/enrollment-registry';
 
 export interface HttpsEnrollmentRegistryOptions {
@@ -46,7 +46,8 @@ export class HttpsEnrollmentRegistry implements EnrollmentRegistry {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       if (!response.ok) {
-        throw new InvalidEnrollment(
+        const Failure = response.status >= 500 ? EnrollmentsUnavailable : InvalidEnrollment;
+        throw new Failure(
           `${this.shownUrl}: answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
         );
       }
@@ -57,11 +58,11 @@ export class HttpsEnrollmentRegistry implements EnrollmentRegistry {
         throw new InvalidEnrollment(`${this.shownUrl}: the response is not JSON`);
       }
     } catch (error) {
-      if (error instanceof InvalidEnrollment) throw error;
+      if (error instanceof InvalidEnrollment || error instanceof EnrollmentsUnavailable) throw error;
       const { name, message, cause } = error as Error & { cause?: { code?: string } };
       // undici says only "fetch failed"; the cause's code (ECONNREFUSED, ENOTFOUND…) says why.
       const why = cause?.code ? `${message}: ${cause.code}` : message;
-      throw new InvalidEnrollment(
+      throw new EnrollmentsUnavailable(
         name === 'TimeoutError'
           ? `${this.shownUrl}: no complete answer within ${this.timeoutMs} ms`
           : `${this.shownUrl}: request failed (${why})`,

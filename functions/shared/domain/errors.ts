@@ -12,6 +12,9 @@ export class TrustBridgeError extends Error {
 /** The enrollment file or endpoint does not hold a valid registry. Nothing is issued. */
 export class InvalidEnrollment extends TrustBridgeError {}
 
+/** The enrollment endpoint did not answer (timeout, network, 5xx). Retryable: the registry is fine. */
+export class EnrollmentsUnavailable extends TrustBridgeError {}
+
 /** A SPIFFE ID breaks the SPIFFE rules or ACM PCA's 253-character URI limit. */
 export class InvalidSpiffeId extends TrustBridgeError {}
 
@@ -42,6 +45,7 @@ export const RETRYABLE_ERRORS = [
   CertificateNotYetIssued.name,
   StoreThrottled.name,
   AuditDeliveryFailed.name,
+  EnrollmentsUnavailable.name,
 ] as const;
 
 /** A manual or replayed run asked for something invalid (unknown account, malformed input). Nothing runs. */
