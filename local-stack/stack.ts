@@ -68,8 +68,7 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     deps,
     engine,
     /** Starts one rotation run and waits for it to end. */
-    rotate: (request: Partial<RotationRequest> = {}, name?: string) =>
-      engine.startExecution(ROTATE_SVIDS, request, name ? { name } : undefined),
+    rotate: (request: Partial<RotationRequest> = {}) => engine.startExecution(ROTATE_SVIDS, request),
   };
 };
 
