@@ -25,6 +25,7 @@ export class LocalAcmPca {
   readonly calls = { IssueCertificate: 0, GetCertificate: 0, GetCertificateAuthorityCertificate: 0 };
   readonly #issued = new Map<string, Promise<IssuedCertificate>>();
   readonly #byToken = new Map<string, string>();
+  readonly #faults = new Map<keyof LocalAcmPca['calls'], { error: unknown; remaining: number }>();
   #serial = 0;
 
   constructor(
@@ -32,7 +33,23 @@ export class LocalAcmPca {
     readonly caArn: string,
   ) {}
 
+  /** The next `times` calls of `operation` throw `error` (e.g. a ThrottlingException), as PCA would under load. */
+  failNext(operation: keyof LocalAcmPca['calls'], error: unknown, times = 1): void {
+    this.#faults.set(operation, { error, remaining: times });
+  }
+
   readonly send = (async (command: unknown) => {
+    const operation = (command as object).constructor.name.replace(
+      /Command$/,
+      '',
+    ) as keyof LocalAcmPca['calls'];
+    const fault = this.#faults.get(operation);
+    if (fault) {
+      this.calls[operation] += 1;
+      fault.remaining -= 1;
+      if (fault.remaining <= 0) this.#faults.delete(operation);
+      throw fault.error;
+    }
     if (command instanceof IssueCertificateCommand) return this.#issue(command);
     if (command instanceof GetCertificateCommand) return this.#get(command);
     if (command instanceof GetCertificateAuthorityCertificateCommand) {
