@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import {
-  type ACMPCAClient,
   GetCertificateAuthorityCertificateCommand,
   GetCertificateCommand,
   IssueCertificateCommand,
   type SigningAlgorithm,
 } from '@aws-sdk/client-acm-pca';
 import * as x509 from '@peculiar/x509';
+import type { AcmPcaApi } from './clients';
 import { CaThrottled, CertificateNotYetIssued, CertificateRequestFailed } from '../domain/errors';
 import { svidValidity } from '../domain/svid-profile';
 import type { CertificateAuthority, IssuedCertificate, SigningRequest } from '../ports/certificate-authority';
@@ -50,7 +50,7 @@ export class AcmPcaAuthority implements CertificateAuthority {
   #bundle: Promise<string[]> | undefined;
 
   constructor(
-    private readonly client: Pick<ACMPCAClient, 'send'>,
+    private readonly client: AcmPcaApi,
     options: AcmPcaAuthorityOptions,
   ) {
     this.#caArn = options.caArn;

@@ -6,7 +6,7 @@ import {
   PUT_EVENTS_MAX_BYTES,
   PUT_EVENTS_MAX_ENTRIES,
   putEventsEntrySize,
-} from '../local/local-event-bus';
+} from './clients';
 import type { AuditSink } from '../ports/audit-sink';
 
 export interface EventBridgeAuditSinkOptions {

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { InvalidConfiguration, SecretNotOwned, StoreThrottled } from '../domain/errors';
 import { encodeSpireSvidSecret, MANAGED_BY_VALUE, SPIRE_SVID_VALUE, SVID_TAG } from '../domain/svid-secret';
-import type { SecretsManagerApi } from '../local/local-secrets-manager';
+import type { SecretsManagerApi } from './clients';
 import type { StoredSvid, SvidStore, SvidWrite } from '../ports/svid-store';
 
 export interface SecretsManagerSvidStoreOptions {

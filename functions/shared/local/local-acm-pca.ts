@@ -1,16 +1,14 @@
 import {
-  type ACMPCAClient,
   GetCertificateAuthorityCertificateCommand,
   GetCertificateCommand,
   InvalidArgsException,
   IssueCertificateCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-acm-pca';
+import type { AcmPcaApi } from '../aws/clients';
 import { SVID_LIFETIME_MS } from '../domain/svid-profile';
 import type { IssuedCertificate } from '../ports/certificate-authority';
 import type { SoftwareCertificateAuthority } from './software-ca';
-
-export type AcmPcaApi = Pick<ACMPCAClient, 'send'>;
 
 const SVID_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/EndEntityCertificate_APIPassthrough/V1';
 const metadata = { $metadata: { httpStatusCode: 400 } };

@@ -8,28 +8,12 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-
-/** The slice of EventBridgeClient we use; the real client and LocalEventBus both satisfy it. */
-export interface EventBridgeApi {
-  send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
-}
-
-/** PutEvents accepts at most this many entries per call. */
-export const PUT_EVENTS_MAX_ENTRIES = 10;
-/** PutEvents accepts at most this many bytes per call, counted by putEventsEntrySize. */
-export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
-
-/** An entry's size the way EventBridge counts it against the 256 KB limit (AWS's published method). */
-export function putEventsEntrySize(entry: PutEventsRequestEntry): number {
-  const bytes = (s: string | undefined) => (s === undefined ? 0 : Buffer.byteLength(s, 'utf8'));
-  return (
-    (entry.Time ? 14 : 0) +
-    bytes(entry.Source) +
-    bytes(entry.DetailType) +
-    bytes(entry.Detail) +
-    (entry.Resources ?? []).reduce((sum, r) => sum + bytes(r), 0)
-  );
-}
+import {
+  type EventBridgeApi,
+  PUT_EVENTS_MAX_BYTES,
+  PUT_EVENTS_MAX_ENTRIES,
+  putEventsEntrySize,
+} from '../aws/clients';
 
 /** One accepted event as the local bus writes it: one JSON line per event. */
 export interface AuditLogEntry {

@@ -30,16 +30,15 @@ import {
   ResourceNotFoundException,
   RestoreSecretCommand,
   type SecretListEntry,
-  type SecretsManagerClient,
   type SecretValueEntry,
   TagResourceCommand,
   type TagResourceCommandInput,
   UntagResourceCommand,
   type UntagResourceCommandInput,
 } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerApi } from '../aws/clients';
 
 /** What a Secrets Manager adapter needs: the SDK client and LocalSecretsManager both satisfy it. */
-export type SecretsManagerApi = Pick<SecretsManagerClient, 'send'>;
 
 export type SecretsManagerOperation =
   | 'CreateSecret'
@@ -252,17 +251,7 @@ export class LocalSecretsManager {
 
   private describe(secretId: string | undefined) {
     const s = this.resolve(secretId);
-    return {
-      ARN: s.arn,
-      Name: s.name,
-      ...(s.description !== undefined && { Description: s.description }),
-      ...(s.kmsKeyId !== undefined && { KmsKeyId: s.kmsKeyId }),
-      ...(s.tags.length > 0 && { Tags: s.tags.map((t) => ({ ...t })) }),
-      VersionIdsToStages: versionsToStages(s),
-      CreatedDate: new Date(s.createdDate),
-      LastChangedDate: new Date(s.lastChangedDate),
-      ...(s.deletedDate && { DeletedDate: new Date(s.deletedDate) }),
-    };
+    return { ...metadataOf(s), VersionIdsToStages: versionsToStages(s) };
   }
 
   private listSecrets(input: ListSecretsCommandInput) {
@@ -283,15 +272,8 @@ export class LocalSecretsManager {
       descending: (input.SortOrder ?? 'desc') === 'desc',
     });
     const SecretList: SecretListEntry[] = page.secrets.map((s) => ({
-      ARN: s.arn,
-      Name: s.name,
-      ...(s.description !== undefined && { Description: s.description }),
-      ...(s.kmsKeyId !== undefined && { KmsKeyId: s.kmsKeyId }),
-      ...(s.tags.length > 0 && { Tags: s.tags.map((t) => ({ ...t })) }),
+      ...metadataOf(s),
       SecretVersionsToStages: versionsToStages(s),
-      CreatedDate: new Date(s.createdDate),
-      LastChangedDate: new Date(s.lastChangedDate),
-      ...(s.deletedDate && { DeletedDate: new Date(s.deletedDate) }),
     }));
     return { SecretList, ...(page.nextToken && { NextToken: page.nextToken }) };
   }
@@ -643,6 +625,20 @@ export class LocalSecretsManager {
 }
 
 // --- helpers --------------------------------------------------------------------------------------
+
+/** What DescribeSecret and ListSecrets both tell of a secret besides its versions. */
+function metadataOf(s: StoredSecret) {
+  return {
+    ARN: s.arn,
+    Name: s.name,
+    ...(s.description !== undefined && { Description: s.description }),
+    ...(s.kmsKeyId !== undefined && { KmsKeyId: s.kmsKeyId }),
+    ...(s.tags.length > 0 && { Tags: s.tags.map((t) => ({ ...t })) }),
+    CreatedDate: new Date(s.createdDate),
+    LastChangedDate: new Date(s.lastChangedDate),
+    ...(s.deletedDate && { DeletedDate: new Date(s.deletedDate) }),
+  };
+}
 
 function fileStamp(path: string): string {
   return stampOf(statSync(path, { bigint: true }));
