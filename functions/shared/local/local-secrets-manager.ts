@@ -159,11 +159,14 @@ export class LocalSecretsManager {
       throw fault.error;
     }
     this.callWrites = [];
-    const result = run();
-    const writes = this.callWrites;
-    this.callWrites = [];
-    await Promise.all(writes);
-    return { ...result, $metadata: { httpStatusCode: 200 } };
+    try {
+      return { ...run(), $metadata: { httpStatusCode: 200 } };
+    } finally {
+      // A failing call may have written too (a read that purges an expired secret): it ends once on disk.
+      const writes = this.callWrites;
+      this.callWrites = [];
+      await Promise.all(writes);
+    }
   }
 
   private route(c: unknown): [SecretsManagerOperation, () => object] {
