@@ -35,6 +35,33 @@ export const configSchema = z.object({
   CHUNK_CONCURRENCY: z.coerce.number().int().min(1).max(40).default(4),
   /** Retirements handled per run; the rest follow in the next run. */
   MAX_RETIREMENTS_PER_RUN: z.coerce.number().int().min(0).default(500),
+
+  /** Keywhiz's client API, reached over mTLS with the service's own SVID. */
+  KEYWHIZ_URL: z.string().default(''),
+  /** When set, the Keywhiz server must present an SVID with this SPIFFE ID (else its DNS name is checked). */
+  KEYWHIZ_SERVER_SPIFFE_ID: z.string().default(''),
+  /** Per HTTP call to Keywhiz. */
+  KEYWHIZ_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** Attempts per Keywhiz call, the first included; only 5xx and transport errors are retried. */
+  KEYWHIZ_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
+  /** Synced secrets are `<prefix><environment>/<service>/<mapped Keywhiz name>` in the account's Secrets Manager. */
+  SYNC_SECRET_PREFIX: z.string().default('trust-bridge/keywhiz/'),
+  /** The customer-managed key in the enrolled account that encrypts synced secrets. */
+  SYNC_KMS_KEY_ID: z.string().default('alias/trust-bridge-secrets'),
+  SYNC_RECOVERY_WINDOW_DAYS: z.coerce.number().int().min(7).max(30).default(7),
+  /** A listing that would delete more than this share of an account's synced secrets is refused. */
+  SYNC_MAX_DELETE_SHARE: z.coerce.number().min(0).max(1).default(0.5),
+  /** Accounts per child execution of a sync run. */
+  SYNC_CHUNK_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Concurrent account agents inside one child execution (inline Map, at most 40). */
+  SYNC_ACCOUNT_CONCURRENCY: z.coerce.number().int().min(1).max(40).default(10),
+  /** The sync agent's function and role, the same name in every enrolled account (the onboarding template). */
+  SYNC_AGENT_FUNCTION_NAME: z.string().default('trust-bridge-sync-agent'),
+  SYNC_AGENT_ROLE_NAME: z.string().default('trust-bridge-sync-agent'),
+  /** The webhook's HMAC key, a secret in the central account. */
+  WEBHOOK_KEY_SECRET_NAME: z.string().default('trust-bridge/webhook-signing-key'),
+  /** Delivery ids seen by the webhook receiver (DynamoDB table on AWS). */
+  WEBHOOK_DELIVERY_TABLE: z.string().default('trust-bridge-webhook-deliveries'),
 });
 
 export type Config = z.infer<typeof configSchema>;

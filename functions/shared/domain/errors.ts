@@ -39,6 +39,21 @@ export class StoreThrottled extends TrustBridgeError {}
 /** EventBridge kept rejecting audit entries after our own retries. Retryable at the step. */
 export class AuditDeliveryFailed extends TrustBridgeError {}
 
+/** Keywhiz did not answer within our retries (timeouts, transport errors, 5xx). Retryable; nothing changed. */
+export class KeywhizUnavailable extends TrustBridgeError {}
+
+/** Keywhiz answered 403: the secret is not assigned to the caller's client (its SPIFFE ID). */
+export class SecretAccessDenied extends TrustBridgeError {}
+
+/** Keywhiz answered with a body that is not one of its documented shapes. */
+export class InvalidKeywhizResponse extends TrustBridgeError {}
+
+/** A secret's content is over Secrets Manager's 65,536-byte limit: that secret is not synced. */
+export class SecretTooLarge extends TrustBridgeError {}
+
+/** A Keywhiz name that maps to no valid Secrets Manager name, or to one another name also maps to. */
+export class SecretNameNotMappable extends TrustBridgeError {}
+
 /** Names a state machine Retry should match with backoff and jitter. */
 export const RETRYABLE_ERRORS = [
   CaThrottled.name,
@@ -46,6 +61,7 @@ export const RETRYABLE_ERRORS = [
   StoreThrottled.name,
   AuditDeliveryFailed.name,
   EnrollmentsUnavailable.name,
+  KeywhizUnavailable.name,
 ] as const;
 
 /** A manual or replayed run asked for something invalid (unknown account, malformed input). Nothing runs. */
