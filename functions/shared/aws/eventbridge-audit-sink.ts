@@ -1,5 +1,5 @@
 import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { AUDIT_SOURCE, type AuditEvent } from '../domain/audit';
+import { type AuditEvent, auditSourceOf } from '../domain/audit';
 import { AuditDeliveryFailed } from '../domain/errors';
 import {
   type EventBridgeApi,
@@ -11,8 +11,6 @@ import type { AuditSink } from '../ports/audit-sink';
 
 export interface EventBridgeAuditSinkOptions {
   busName: string;
-  /** Defaults to AUDIT_SOURCE, which the rule patterns in events/patterns/ match. */
-  source?: string;
   /** PutEvents rounds per publish, the first included (default 5). */
   maxAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -36,7 +34,6 @@ const BACKOFF_CAP_MS = 2000;
 /** Publishes audit events on an EventBridge bus: the real client on AWS, LocalEventBus at home. */
 export class EventBridgeAuditSink implements AuditSink {
   private readonly busName: string;
-  private readonly source: string;
   private readonly maxAttempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -45,7 +42,6 @@ export class EventBridgeAuditSink implements AuditSink {
     options: EventBridgeAuditSinkOptions,
   ) {
     this.busName = options.busName;
-    this.source = options.source ?? AUDIT_SOURCE;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
@@ -105,7 +101,7 @@ export class EventBridgeAuditSink implements AuditSink {
       throw new Error(`${what} refused: its detail looks like it holds key material`);
     }
     const entry: PutEventsRequestEntry = {
-      Source: this.source,
+      Source: auditSourceOf(event.detailType),
       DetailType: event.detailType,
       Detail: detail,
       EventBusName: this.busName,

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
-import { type AuditEvent, SVID_DETAIL_TYPES, type SvidOutcomeStatus } from './audit';
+import { type AuditEvent, type SecretOutcomeStatus, SVID_DETAIL_TYPES, type SvidOutcomeStatus } from './audit';
 
 /** Same run, subject and outcome → same id, so consumers can drop the duplicates a retried step may send. */
-export const auditEventId = (runId: string, secretName: string, status: SvidOutcomeStatus): string =>
-  createHash('sha256').update(`${runId}\n${secretName}\n${status}`).digest('hex').slice(0, 32);
+export const auditEventId = (
+  runId: string,
+  subject: string,
+  status: SvidOutcomeStatus | `secret-${SecretOutcomeStatus}`,
+): string => createHash('sha256').update(`${runId}\n${subject}\n${status}`).digest('hex').slice(0, 32);
 
 type Subject = {
   accountId: string;

@@ -1,5 +1,7 @@
 /** The audit trail on EventBridge. Schemas for each detail-type live in events/schemas/. */
 export const AUDIT_SOURCE = 'trust-bridge.svid';
+/** The source of the Keywhiz sync's audit events. */
+export const SECRETS_AUDIT_SOURCE = 'trust-bridge.secrets';
 
 export const SVID_DETAIL_TYPES = {
   issued: 'SVID Issued',
@@ -47,8 +49,81 @@ export interface SvidDeletedDetail extends SvidSubject {
   deletionDate: string;
 }
 
+export const SECRET_DETAIL_TYPES = {
+  synced: 'Secret Synced',
+  unchanged: 'Secrets Unchanged',
+  deleted: 'Secret Deleted',
+  restored: 'Secret Restored',
+  refused: 'Secret Sync Refused',
+  failed: 'Secret Sync Failed',
+} as const;
+
+export type SecretOutcomeStatus = keyof typeof SECRET_DETAIL_TYPES;
+
+/** Whose secrets the event is about: one service's agent in one account. */
+interface SyncSubject {
+  /** Deterministic per (run, account, secret, outcome), as for SVID events. */
+  eventId: string;
+  runId: string;
+  accountId: string;
+  service: string;
+  environment: string;
+}
+
+/** Names the secret in Keywhiz and in the account's Secrets Manager. */
+interface SecretNames {
+  keywhizName: string;
+  secretName: string;
+}
+
+export interface SecretSyncedDetail extends SyncSubject, SecretNames {
+  /** Keywhiz's checksum of the content written (a change token, not the content). */
+  checksum: string;
+  updateDate?: string;
+  versionId: string;
+  /** True when the secret was created by this write. */
+  created: boolean;
+}
+
+/** One event per account and run, however many secrets were unchanged. */
+export interface SecretsUnchangedDetail extends SyncSubject {
+  count: number;
+}
+
+export interface SecretDeletedDetail extends SyncSubject, SecretNames {
+  deletionDate: string;
+}
+
+export type SecretRestoredDetail = SyncSubject & SecretNames;
+
+export interface SecretSyncRefusedDetail extends SyncSubject, Partial<SecretNames> {
+  /** older-than-stored: Keywhiz content older than what the account holds; mass-deletion: the guard held. */
+  reason: 'older-than-stored' | 'mass-deletion' | 'not-owned';
+  message: string;
+  /** For mass-deletion: how many deletions were refused. */
+  count?: number;
+}
+
+/** Names are absent when the whole account failed (Keywhiz down, no SVID…). */
+export interface SecretSyncFailedDetail extends SyncSubject, Partial<SecretNames> {
+  error: string;
+  message: string;
+}
+
 export type AuditEvent =
   | { detailType: typeof SVID_DETAIL_TYPES.issued; detail: SvidIssuedDetail }
   | { detailType: typeof SVID_DETAIL_TYPES.skipped; detail: SvidSkippedDetail }
   | { detailType: typeof SVID_DETAIL_TYPES.failed; detail: SvidFailedDetail }
-  | { detailType: typeof SVID_DETAIL_TYPES.deleted; detail: SvidDeletedDetail };
+  | { detailType: typeof SVID_DETAIL_TYPES.deleted; detail: SvidDeletedDetail }
+  | { detailType: typeof SECRET_DETAIL_TYPES.synced; detail: SecretSyncedDetail }
+  | { detailType: typeof SECRET_DETAIL_TYPES.unchanged; detail: SecretsUnchangedDetail }
+  | { detailType: typeof SECRET_DETAIL_TYPES.deleted; detail: SecretDeletedDetail }
+  | { detailType: typeof SECRET_DETAIL_TYPES.restored; detail: SecretRestoredDetail }
+  | { detailType: typeof SECRET_DETAIL_TYPES.refused; detail: SecretSyncRefusedDetail }
+  | { detailType: typeof SECRET_DETAIL_TYPES.failed; detail: SecretSyncFailedDetail };
+
+const SECRET_TYPES: ReadonlySet<string> = new Set(Object.values(SECRET_DETAIL_TYPES));
+
+/** Each detail-type has one source, which the rule patterns in events/patterns/ match. */
+export const auditSourceOf = (detailType: AuditEvent['detailType']): string =>
+  SECRET_TYPES.has(detailType) ? SECRETS_AUDIT_SOURCE : AUDIT_SOURCE;

@@ -8,15 +8,15 @@ export const accountIdSchema = z.string().regex(/^\d{12}$/, 'must be a 12-digit 
 const roleNameSchema = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name');
 
 /** A service or environment name: the pieces of a SPIFFE ID path, so the same characters. */
-const segmentSchema = z
+export const nameSegmentSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(63, 'must be at most 63 characters')
   .regex(/^[a-zA-Z0-9_-][a-zA-Z0-9._-]*$/, 'may hold only letters, digits, ".", "-" and "_"');
 
 export const enrollmentSchema = z.strictObject({
-  service: segmentSchema,
-  environment: segmentSchema,
+  service: nameSegmentSchema,
+  environment: nameSegmentSchema,
   accountId: accountIdSchema,
   identity: z.boolean().default(false),
   secrets: z.boolean().default(false),

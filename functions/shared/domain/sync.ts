@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { accountIdSchema, nameSegmentSchema } from './enrollment';
+import { KEYWHIZ_NAME_MAX } from './keywhiz';
+import type { SyncTarget } from './sync-audit-events';
+
+export type { SyncTarget } from './sync-audit-events';
+
+/**
+ * Input of a sync run. The hourly schedule sends `{}` (full reconcile of every secret-enabled account); the
+ * webhook rule passes the change (`secret`, optional `services`, and its `deliveryId` and `event`); an operator or
+ * a replay names `accounts`, optionally with `secret`.
+ */
+export const syncRequestSchema = z.strictObject({
+  secret: z.string().min(1).max(KEYWHIZ_NAME_MAX).optional(),
+  services: z.array(nameSegmentSchema).min(1, 'must name at least one service').optional(),
+  accounts: z.array(accountIdSchema).min(1, 'must name at least one account').optional(),
+  deliveryId: z.string().optional(),
+  event: z.enum(['secret.created', 'secret.updated', 'secret.deleted']).optional(),
+});
+export type SyncRequest = z.infer<typeof syncRequestSchema>;
+
+/** One child execution's share of a sync run. */
+export interface SyncChunk {
+  targets: SyncTarget[];
+}
+
+export interface SyncPlan {
+  runId: string;
+  /** The one Keywhiz secret to sync, or null for a full reconcile. */
+  secret: string | null;
+  accountConcurrency: number;
+  chunkConcurrency: number;
+  chunks: SyncChunk[];
+  targets: number;
+}
+
+/** What one agent did for one (account, service): counts of secrets, names never. */
+export interface AgentSyncCounts {
+  synced: number;
+  unchanged: number;
+  deleted: number;
+  restored: number;
+  refused: number;
+  /** Secrets that failed on their own (too large, unmappable name…); the account is then replayable. */
+  failed: number;
+}
+
+export interface AgentSyncResult extends SyncTarget, AgentSyncCounts {
+  status: 'done';
+}
+
+/** An agent the state machine's Catch recorded as failed as a whole (Keywhiz down, no SVID…). */
+export interface AgentFailure {
+  status: 'failed';
+  target: SyncTarget;
+  error: { Error: string; Cause?: string };
+}
+
+export type AgentOutcome = AgentSyncResult | AgentFailure;
+
+export const SYNC_COUNT_FIELDS = ['synced', 'unchanged', 'deleted', 'restored', 'refused'] as const;
+
+export interface SyncChunkSummary extends Omit<AgentSyncCounts, 'failed'> {
+  /** Failed secrets inside agents that finished. */
+  failedSecrets: number;
+  /** Accounts with a failed agent or any failed secret: what a replay re-runs. */
+  failed: number;
+  failedAccounts: string[];
+}
+
+/** The replay input that re-runs exactly the failed accounts (for the same secret, when the run had one). */
+export interface SyncReplayInput {
+  accounts: string[];
+  secret?: string;
+}
+
+export interface SyncSummary extends Omit<SyncChunkSummary, 'failedAccounts'> {
+  runId: string;
+  replay: SyncReplayInput;
+  error?: 'AccountsFailed';
+  cause?: string;
+}
