@@ -1,0 +1,4 @@
+import { awsDependencies } from '../shared/aws/dependencies';
+import { createHandler } from './summarize-sync';
+
+export const handler = createHandler(awsDependencies('summarize-sync'));
