@@ -2,17 +2,17 @@ import type { Dependencies } from '../shared/dependencies';
 import type { AuditEvent } from '../shared/domain/audit';
 import { svidSkippedEvent } from '../shared/domain/audit-events';
 import type { Enrollment } from '../shared/domain/enrollment';
-import { InvalidRunRequest, RunTooLarge } from '../shared/domain/errors';
+import { InvalidRunRequest } from '../shared/domain/errors';
 import {
   type ChunkOrder,
   isRenewalDue,
   type Retirement,
   type RotationPlan,
-  type RotationRequest,
   rotationRequestSchema,
 } from '../shared/domain/rotation';
 import { svidSubject } from '../shared/domain/svid-subject';
 import type { StoredSvid } from '../shared/ports/svid-store';
+import { parseRunRequest, withinPlanBudget } from '../shared/domain/run-request';
 import { stepHandler } from '../shared/step-handler';
 
 export interface PlanRotationInput {
@@ -22,9 +22,6 @@ export interface PlanRotationInput {
   startedAt: string;
 }
 
-/** Keeps the plan well inside Step Functions' 256 KB state payload limit. */
-const MAX_PLAN_BYTES = 200 * 1024;
-
 /**
  * Decides what a run does. An account is rotated when any of its enrollments has an SVID that is missing,
  * renewal-due, for another SPIFFE ID, scheduled for deletion, or forced; the rest are skipped here from the
@@ -33,7 +30,7 @@ const MAX_PLAN_BYTES = 200 * 1024;
 export const planRotation =
   ({ config, registry, svids, audit }: Dependencies) =>
   async (input: PlanRotationInput): Promise<RotationPlan> => {
-    const request = parseRequest(input.request);
+    const request = parseRunRequest(rotationRequestSchema, input.request, 'rotation');
     const now = new Date(input.startedAt);
     const [enrollments, stored] = await Promise.all([registry.list(), svids.listOwned()]);
     const wanted = request.accounts ? new Set(request.accounts) : undefined;
@@ -83,25 +80,8 @@ export const planRotation =
       chunks,
       skipped: skipped.length,
     };
-    const size = Buffer.byteLength(JSON.stringify(plan));
-    if (size > MAX_PLAN_BYTES) {
-      throw new RunTooLarge(
-        `the plan for ${dueAccounts.size} accounts is ${size} bytes, over the ${MAX_PLAN_BYTES}-byte budget of one run; start runs for subsets of accounts`,
-      );
-    }
-    return plan;
+    return withinPlanBudget(plan, `${dueAccounts.size} accounts`);
   };
-
-const parseRequest = (raw: unknown): RotationRequest => {
-  const parsed = rotationRequestSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i) => `${i.path.join('.') || 'input'}: ${i.message}`)
-      .join('; ');
-    throw new InvalidRunRequest(`invalid rotation input: ${problems}`);
-  }
-  return parsed.data;
-};
 
 const rejectUnknownAccounts = (wanted: Set<string>, enrollments: Enrollment[], stored: StoredSvid[]) => {
   const known = new Set([...enrollments.map((e) => e.accountId), ...stored.map((s) => s.accountId)]);

@@ -1,0 +1,53 @@
+import type { Dependencies } from '../shared/dependencies';
+import { InvalidRunRequest } from '../shared/domain/errors';
+import { type SyncChunk, type SyncPlan, syncRequestSchema } from '../shared/domain/sync';
+import type { SyncTarget } from '../shared/domain/sync-audit-events';
+import { parseRunRequest, withinPlanBudget } from '../shared/domain/run-request';
+import { stepHandler } from '../shared/step-handler';
+
+export interface PlanSyncInput {
+  /** The execution input, as given. */
+  request: unknown;
+  runId: string;
+}
+
+/**
+ * Decides which agents a sync run starts: one per secret-enabled enrollment, narrowed to the `services` a change
+ * names or the `accounts` a replay names, in chunks of SYNC_CHUNK_SIZE. Reads the registry only: whether a
+ * secret changed is each agent's business, so the orchestrator never sees a secret or even its listing.
+ */
+export const planSync =
+  ({ config, registry }: Pick<Dependencies, 'config' | 'registry'>) =>
+  async (input: PlanSyncInput): Promise<SyncPlan> => {
+    const request = parseRunRequest(syncRequestSchema, input.request, 'sync');
+    const enrollments = (await registry.list()).filter((e) => e.secrets);
+    if (request.accounts) {
+      const known = new Set(enrollments.map((e) => e.accountId));
+      const unknown = request.accounts.filter((a) => !known.has(a));
+      if (unknown.length > 0) {
+        throw new InvalidRunRequest(`no secret-enabled enrollment in account(s) ${unknown.join(', ')}`);
+      }
+    }
+    const accounts = request.accounts && new Set(request.accounts);
+    const services = request.services && new Set(request.services);
+    const targets: SyncTarget[] = enrollments
+      .filter((e) => (!accounts || accounts.has(e.accountId)) && (!services || services.has(e.service)))
+      .map(({ accountId, service, environment }) => ({ accountId, service, environment }))
+      .sort((a, b) => a.accountId.localeCompare(b.accountId) || a.service.localeCompare(b.service));
+
+    const chunks: SyncChunk[] = [];
+    for (let i = 0; i < targets.length; i += config.SYNC_CHUNK_SIZE) {
+      chunks.push({ targets: targets.slice(i, i + config.SYNC_CHUNK_SIZE) });
+    }
+    const plan: SyncPlan = {
+      runId: input.runId,
+      secret: request.secret ?? null,
+      accountConcurrency: config.SYNC_ACCOUNT_CONCURRENCY,
+      chunkConcurrency: config.CHUNK_CONCURRENCY,
+      chunks,
+      targets: targets.length,
+    };
+    return withinPlanBudget(plan, `${targets.length} sync agents`);
+  };
+
+export const createHandler = (deps: Dependencies) => stepHandler(planSync(deps), deps.logger);
