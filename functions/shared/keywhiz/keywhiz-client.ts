@@ -1,0 +1,345 @@
+import { Agent, request } from 'node:https';
+import type { PeerCertificate } from 'node:tls';
+import type { Config } from '../config';
+import {
+  InvalidConfiguration,
+  InvalidKeywhizResponse,
+  KeywhizUnavailable,
+  SecretAccessDenied,
+  TrustBridgeError,
+} from '../domain/errors';
+import type { KeywhizSecret, KeywhizSecretInfo } from '../domain/keywhiz';
+import { parseBatchDelivery, parseSecretDelivery, parseSecretListing } from '../domain/keywhiz-responses';
+import { parseSpiffeId } from '../domain/spiffe-id';
+import { spiffeIdOf } from '../domain/svid-rules';
+import type { KeywhizCredentials, SecretSource, SecretSourceFactory } from '../ports/secret-source';
+
+export interface KeywhizClientOptions {
+  /** Keywhiz's client API, https only, e.g. https://keywhiz.example.org:4444 */
+  baseUrl: string;
+  credentials: KeywhizCredentials;
+  /** When set, the server must present an SVID with this SPIFFE ID; else its host name is verified. */
+  serverSpiffeId?: string;
+  /** Per attempt, from connecting to the last byte of the body. */
+  timeoutMs: number;
+  /** Attempts per call, the first included. */
+  maxAttempts: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** Keywhiz's batch endpoint takes this many names per request. */
+const BATCH_SIZE = 100;
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_CAP_MS = 2000;
+/** A batch of 100 secrets of 64 KB is about 9 MB of base64; anything far beyond is not Keywhiz talking. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Batch answers after which the names are asked for one by one: 404 (one was deleted; the batch is all-or-nothing), 403 (to learn which one is refused), or no batch endpoint. */
+const BATCH_FALLBACK = new Set([400, 403, 404, 405, 501]);
+/** Answers that mean the server has no batch endpoint: later batches go straight to single requests. */
+const NO_BATCH_ENDPOINT = new Set([400, 405, 501]);
+const NO_ANSWERS = new Set<number>();
+
+/** TLS failures that mean we do not trust the server: retrying cannot help. */
+const SERVER_NOT_TRUSTED = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+]);
+/** TLS alerts by which the server refuses our client certificate: an authorization failure, not retried. */
+const CLIENT_REFUSED =
+  /^ERR_SSL_(TLSV1_ALERT_UNKNOWN_CA|TLSV13_ALERT_CERTIFICATE_REQUIRED|TLSV1_ALERT_ACCESS_DENIED|SSLV3_ALERT_BAD_CERTIFICATE|SSLV3_ALERT_CERTIFICATE_(UNKNOWN|REVOKED|EXPIRED|UNSUPPORTED))$/;
+
+interface Answer {
+  status: number;
+  body: Buffer;
+}
+
+type CallKind = 'list' | 'batch' | 'single';
+
+/**
+ * Keywhiz's client API over mTLS with one service's SVID: Keywhiz authorizes by the certificate's SPIFFE ID,
+ * so this client can only ever obtain that service's secrets. Content never appears in an error.
+ */
+export class KeywhizClient implements SecretSource {
+  /** Requests sent, retries included (benchmarks compare them with Keywhiz's capacity). */
+  readonly calls = { list: 0, batch: 0, single: 0 };
+  readonly #origin: string;
+  /** The base URL's path, without its trailing slash, before each endpoint. */
+  readonly #prefix: string;
+  readonly #agent: Agent;
+  readonly #timeoutMs: number;
+  readonly #maxAttempts: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  #batchUnsupported = false;
+
+  constructor(options: KeywhizClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.baseUrl);
+    } catch {
+      throw new InvalidConfiguration('KEYWHIZ_URL: not a URL');
+    }
+    if (url.protocol !== 'https:')
+      throw new InvalidConfiguration('KEYWHIZ_URL: Keywhiz is reached over https://');
+    if (!(options.timeoutMs > 0)) throw new InvalidConfiguration('KEYWHIZ_TIMEOUT_MS: must be positive');
+    if (!(Number.isInteger(options.maxAttempts) && options.maxAttempts >= 1)) {
+      throw new InvalidConfiguration('KEYWHIZ_MAX_ATTEMPTS: must be a whole number of at least 1');
+    }
+    this.#origin = url.origin;
+    this.#prefix = url.pathname.replace(/\/+$/, '');
+    this.#timeoutMs = options.timeoutMs;
+    this.#maxAttempts = options.maxAttempts;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#random = options.random ?? Math.random;
+    const { certificateChainPem, privateKeyPem, bundlePem } = options.credentials;
+    this.#agent = new Agent({
+      keepAlive: true,
+      cert: certificateChainPem,
+      key: privateKeyPem,
+      ca: bundlePem,
+      ...(options.serverSpiffeId && { checkServerIdentity: serverIdentityCheck(options.serverSpiffeId) }),
+    });
+  }
+
+  async list(): Promise<KeywhizSecretInfo[]> {
+    const answer = await this.#call('list', 'GET', '/secrets', 'the listing');
+    return parseSecretListing(this.#body(answer, 'GET /secrets', 'the listing'));
+  }
+
+  async fetch(names: string[]): Promise<Map<string, KeywhizSecret>> {
+    const unique = [...new Set(names)];
+    const found = new Map<string, KeywhizSecret>();
+    for (let start = 0; start < unique.length; start += BATCH_SIZE) {
+      for (const secret of await this.#fetchBatch(unique.slice(start, start + BATCH_SIZE))) {
+        found.set(secret.name, secret);
+      }
+    }
+    return found;
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async #fetchBatch(names: string[]): Promise<KeywhizSecret[]> {
+    if (this.#batchUnsupported) return this.#fetchOneByOne(names);
+    const subject = `a batch of ${names.length} secrets`;
+    const answer = await this.#call(
+      'batch',
+      'POST',
+      '/batchsecret',
+      subject,
+      { secrets: names },
+      BATCH_FALLBACK,
+    );
+    if (BATCH_FALLBACK.has(answer.status)) {
+      if (NO_BATCH_ENDPOINT.has(answer.status)) this.#batchUnsupported = true;
+      return this.#fetchOneByOne(names);
+    }
+    const secrets = parseBatchDelivery(this.#body(answer, 'POST /batchsecret', subject));
+    const requested = new Set(names);
+    const returned = new Set(secrets.map((s) => s.name));
+    const unasked = [...returned].filter((name) => !requested.has(name));
+    const missing = names.filter((name) => !returned.has(name));
+    if (unasked.length > 0 || missing.length > 0) {
+      throw new InvalidKeywhizResponse(
+        `POST /batchsecret: the answer does not match the request (${missing.length} missing, ${unasked.length} not requested${
+          missing[0] === undefined ? '' : `, e.g. "${missing[0]}" missing`
+        })`,
+      );
+    }
+    return secrets;
+  }
+
+  async #fetchOneByOne(names: string[]): Promise<KeywhizSecret[]> {
+    const secrets: KeywhizSecret[] = [];
+    for (const name of names) {
+      const path = `/secret/${encodeURIComponent(name)}`;
+      const subject = `secret "${name}"`;
+      const answer = await this.#call('single', 'GET', path, subject);
+      // Listed a moment ago, gone now: deleted.
+      if (answer.status === 404) continue;
+      const secret = parseSecretDelivery(this.#body(answer, `GET ${path}`, subject));
+      if (secret.name !== name) {
+        throw new InvalidKeywhizResponse(`GET ${path}: the answer is secret "${secret.name}", not "${name}"`);
+      }
+      secrets.push(secret);
+    }
+    return secrets;
+  }
+
+  /** The JSON body of a successful answer; a refusal names what was refused. */
+  #body(answer: Answer, request: string, subject: string): unknown {
+    const { status, body } = answer;
+    if (status === 401 || status === 403) {
+      throw new SecretAccessDenied(`Keywhiz denied ${subject} to this service (${request}: HTTP ${status})`);
+    }
+    if (status < 200 || status >= 300) {
+      throw new InvalidKeywhizResponse(`${request}: Keywhiz answered HTTP ${status}${errorMessage(body)}`);
+    }
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new InvalidKeywhizResponse(`${request}: the answer is not JSON`);
+    }
+  }
+
+  /**
+   * One call with bounded retries of 5xx (other than `answers`), timeouts and transport errors, with
+   * full-jitter exponential backoff. Any other status is returned for the caller to judge.
+   */
+  async #call(
+    kind: CallKind,
+    method: 'GET' | 'POST',
+    path: string,
+    subject: string,
+    payload?: unknown,
+    answers: ReadonlySet<number> = NO_ANSWERS,
+  ): Promise<Answer> {
+    let last: string;
+    for (let attempt = 1; ; attempt++) {
+      this.calls[kind]++;
+      try {
+        const answer = await this.#attempt(method, path, payload);
+        if (answer.status < 500 || answers.has(answer.status)) return answer;
+        last = `HTTP ${answer.status}${errorMessage(answer.body)}`;
+      } catch (error) {
+        if (error instanceof TrustBridgeError) throw error;
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        if (SERVER_NOT_TRUSTED.has(code)) {
+          throw new InvalidConfiguration(
+            `Keywhiz at ${this.#origin} is not trusted: ${(error as Error).message} (check KEYWHIZ_SERVER_SPIFFE_ID and the trust bundle)`,
+            { cause: error },
+          );
+        }
+        if (CLIENT_REFUSED.test(code)) {
+          throw new SecretAccessDenied(
+            `Keywhiz at ${this.#origin} refused this service's certificate for ${subject} (${code})`,
+            { cause: error },
+          );
+        }
+        last = code;
+      }
+      if (attempt >= this.#maxAttempts) {
+        throw new KeywhizUnavailable(
+          `${method} ${this.#prefix}${path} on ${this.#origin}: no good answer after ${attempt} attempt${attempt === 1 ? '' : 's'} (last: ${last})`,
+        );
+      }
+      await this.#sleep(this.#random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+    }
+  }
+
+  #attempt(method: string, path: string, payload: unknown): Promise<Answer> {
+    const body = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload));
+    return new Promise<Answer>((resolve, reject) => {
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        outcome();
+      };
+      const fail = (error: Error) => settle(() => reject(error));
+      const req = request(
+        `${this.#origin}${this.#prefix}${path}`,
+        {
+          method,
+          agent: this.#agent,
+          headers: {
+            accept: 'application/json',
+            ...(body && { 'content-type': 'application/json', 'content-length': body.length }),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+            else {
+              fail(
+                new InvalidKeywhizResponse(`${method} ${path}: the answer is over ${MAX_BODY_BYTES} bytes`),
+              );
+              req.destroy();
+            }
+          });
+          res.on('end', () =>
+            settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })),
+          );
+          res.on('error', fail);
+        },
+      );
+      const timer = setTimeout(() => {
+        fail(Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+        req.destroy();
+      }, this.#timeoutMs);
+      req.on('error', fail);
+      req.end(body);
+    });
+  }
+}
+
+/** Builds the source for one service's SVID from the KEYWHIZ_* configuration. */
+export function keywhizSecretSource(
+  config: Pick<
+    Config,
+    'KEYWHIZ_URL' | 'KEYWHIZ_SERVER_SPIFFE_ID' | 'KEYWHIZ_TIMEOUT_MS' | 'KEYWHIZ_MAX_ATTEMPTS'
+  >,
+): SecretSourceFactory {
+  if (!config.KEYWHIZ_URL)
+    throw new InvalidConfiguration('KEYWHIZ_URL: not set; the sync agent needs Keywhiz');
+  if (config.KEYWHIZ_SERVER_SPIFFE_ID) {
+    try {
+      parseSpiffeId(config.KEYWHIZ_SERVER_SPIFFE_ID);
+    } catch (error) {
+      throw new InvalidConfiguration(`KEYWHIZ_SERVER_SPIFFE_ID: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  return (credentials) =>
+    new KeywhizClient({
+      baseUrl: config.KEYWHIZ_URL,
+      credentials,
+      ...(config.KEYWHIZ_SERVER_SPIFFE_ID && { serverSpiffeId: config.KEYWHIZ_SERVER_SPIFFE_ID }),
+      timeoutMs: config.KEYWHIZ_TIMEOUT_MS,
+      maxAttempts: config.KEYWHIZ_MAX_ATTEMPTS,
+    });
+}
+
+/** SVIDs name workloads, not hosts: the server is verified by the SPIFFE ID in its one URI SAN. */
+function serverIdentityCheck(expected: string): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (_host, cert) => {
+    let actual: string;
+    try {
+      actual = spiffeIdOf(cert.raw);
+    } catch (error) {
+      actual = `a certificate without one SPIFFE ID (${(error as Error).message})`;
+    }
+    if (actual === expected) return undefined;
+    return Object.assign(new Error(`the server is ${actual}, expected ${expected}`), {
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
+  };
+}
+
+/** The `message` of a Dropwizard error body ({"code":…, "message":…}), short; never the body itself. */
+function errorMessage(body: Buffer): string {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    const message = (parsed as { message?: unknown } | null)?.message;
+    return typeof message === 'string' && message ? ` "${message.slice(0, 200)}"` : '';
+  } catch {
+    return '';
+  }
+}
