@@ -21,6 +21,7 @@ import {
   SecretsManagerServiceException,
   TagResourceCommand,
   UntagResourceCommand,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { LocalSecretsManager } from '../../functions/shared/local/local-secrets-manager';
@@ -158,6 +159,55 @@ describe('versions and tokens', () => {
       new CreateSecretCommand({ Name: 's', SecretBinary: bytes('one'), ClientRequestToken: TOKEN_A }),
     );
     expect(recreated.VersionId).toBe(TOKEN_A);
+  });
+
+  test('UpdateSecretVersionStage moves AWSCURRENT back to an older version, which must be named', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 's', SecretString: 'one', ClientRequestToken: TOKEN_A }));
+    await sm.send(
+      new PutSecretValueCommand({ SecretId: 's', SecretString: 'two', ClientRequestToken: TOKEN_B }),
+    );
+    const unnamed = sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: 's',
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: TOKEN_A,
+      }),
+    );
+    await expect(unnamed).rejects.toThrow(InvalidParameterException);
+    await expect(unnamed).rejects.toThrow(
+      /attached to version b{40}; specify that version as RemoveFromVersionId/,
+    );
+    await expect(
+      sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: 's',
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: TOKEN_C,
+          RemoveFromVersionId: TOKEN_B,
+        }),
+      ),
+    ).rejects.toThrow(ResourceNotFoundException);
+
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: 's',
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: TOKEN_A,
+        RemoveFromVersionId: TOKEN_B,
+      }),
+    );
+    const described = await sm.send(new DescribeSecretCommand({ SecretId: 's' }));
+    expect(described.VersionIdsToStages).toEqual({ [TOKEN_A]: ['AWSCURRENT'], [TOKEN_B]: ['AWSPREVIOUS'] });
+    expect((await sm.send(new GetSecretValueCommand({ SecretId: 's' }))).SecretString).toBe('one');
+    await expect(
+      sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: 's',
+          VersionStage: 'AWSCURRENT',
+          RemoveFromVersionId: TOKEN_A,
+        }),
+      ),
+    ).rejects.toThrow(/can't remove the staging label AWSCURRENT without moving it/);
   });
 
   test('the same token with a different value is refused with ResourceExistsException', async () => {

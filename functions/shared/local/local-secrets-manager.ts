@@ -35,6 +35,8 @@ import {
   type TagResourceCommandInput,
   UntagResourceCommand,
   type UntagResourceCommandInput,
+  UpdateSecretVersionStageCommand,
+  type UpdateSecretVersionStageCommandInput,
 } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerApi } from '../aws/clients';
 
@@ -52,7 +54,8 @@ export type SecretsManagerOperation =
   | 'GetResourcePolicy'
   | 'DeleteSecret'
   | 'RestoreSecret'
-  | 'BatchGetSecretValue';
+  | 'BatchGetSecretValue'
+  | 'UpdateSecretVersionStage';
 
 export interface StoredSecretVersion {
   versionId: string;
@@ -185,6 +188,8 @@ export class LocalSecretsManager {
     if (c instanceof RestoreSecretCommand) return ['RestoreSecret', () => this.restore(c.input.SecretId)];
     if (c instanceof BatchGetSecretValueCommand)
       return ['BatchGetSecretValue', () => this.batchGetSecretValue(c.input)];
+    if (c instanceof UpdateSecretVersionStageCommand)
+      return ['UpdateSecretVersionStage', () => this.updateSecretVersionStage(c.input)];
     const name = (c as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof c;
     throw new Error(`LocalSecretsManager does not implement ${name}`);
   }
@@ -321,6 +326,42 @@ export class LocalSecretsManager {
       VersionStages: [...v.stages],
       CreatedDate: new Date(v.createdAt),
     };
+  }
+
+  /** Moves a label onto a version (or off one); a label taken from another version must be named there. */
+  private updateSecretVersionStage(input: UpdateSecretVersionStageCommandInput) {
+    const secret = this.writable(input.SecretId);
+    const stage = input.VersionStage ?? '';
+    if (stage.length < 1 || stage.length > 256) {
+      fail(InvalidParameterException, 'VersionStage must be 1-256 characters long.');
+    }
+    const holder = secret.versions.find((v) => v.stages.includes(stage));
+    const target =
+      input.MoveToVersionId === undefined
+        ? undefined
+        : secret.versions.find((v) => v.versionId === input.MoveToVersionId);
+    if (input.MoveToVersionId !== undefined && !target) {
+      fail(
+        ResourceNotFoundException,
+        `Secrets Manager can't find the specified secret version: ${input.MoveToVersionId}`,
+      );
+    }
+    if (holder && holder !== target && input.RemoveFromVersionId !== holder.versionId) {
+      fail(
+        InvalidParameterException,
+        `The staging label ${stage} is currently attached to version ${holder.versionId}; specify that version as RemoveFromVersionId to move it.`,
+      );
+    }
+    if (!target && stage === CURRENT) {
+      fail(InvalidParameterException, `You can't remove the staging label ${CURRENT} without moving it.`);
+    }
+    if (holder !== target) {
+      moveStages(secret.versions, [stage]);
+      target?.stages.push(stage);
+      secret.lastChangedDate = this.now().toISOString();
+      this.save(secret);
+    }
+    return { ARN: secret.arn, Name: secret.name };
   }
 
   private tagResource(input: TagResourceCommandInput) {
