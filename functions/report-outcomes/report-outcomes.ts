@@ -1,4 +1,5 @@
 import type { Dependencies } from '../shared/dependencies';
+import { type CaughtError, causeMessage } from '../shared/domain/caught-error';
 import type { AuditEvent } from '../shared/domain/audit';
 import {
   svidDeletedEvent,
@@ -9,12 +10,6 @@ import {
 import type { ChunkSummary, SvidOutcome } from '../shared/domain/rotation';
 import { svidSubject } from '../shared/domain/svid-subject';
 import { stepHandler } from '../shared/step-handler';
-
-/** A Step Functions error as a Catch records it. */
-export interface CaughtError {
-  Error: string;
-  Cause?: string;
-}
 
 export interface ReportOutcomesInput {
   runId: string;
@@ -58,18 +53,6 @@ const outcomeEvent = (config: Dependencies['config'], runId: string, o: SvidOutc
   if (o.status === 'deleted') return svidDeletedEvent(runId, o, o.reason, o.deletionDate);
   if (o.status === 'issued') return svidIssuedEvent(runId, o, o.serial, o.notAfter);
   return svidSkippedEvent(runId, o, o.serial, o.notAfter);
-};
-
-/** Lambda reports a failure's Cause as JSON with errorMessage; other causes are plain text. */
-const causeMessage = ({ Error: name, Cause }: CaughtError): string => {
-  if (!Cause) return name;
-  try {
-    const parsed = JSON.parse(Cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // not JSON: the cause is the message
-  }
-  return Cause;
 };
 
 export const createHandler = (deps: Dependencies) => stepHandler(reportOutcomes(deps), deps.logger);

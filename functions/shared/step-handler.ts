@@ -20,7 +20,7 @@ const reportErrors = (logger: Logger): MiddlewareObj => ({
 });
 
 /** A step's Lambda handler: the plain step function, with structured logs and bounded errors. */
-export const stepHandler = <I, O>(step: (input: I) => Promise<O>, logger: Logger) =>
-  middy<I, O, Error, Context>(async (input: I) => step(input))
+export const stepHandler = <I, O>(step: (input: I, context: Context) => Promise<O>, logger: Logger) =>
+  middy<I, O, Error, Context>(async (input: I, context: Context) => step(input, context))
     .use(injectLambdaContext(logger))
     .use(reportErrors(logger));

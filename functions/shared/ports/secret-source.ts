@@ -24,6 +24,8 @@ export interface SecretSource {
    * Throws as list(); SecretAccessDenied names the secret that was refused.
    */
   fetch(names: string[]): Promise<Map<string, KeywhizSecret>>;
+  /** Ends the connections; the source is not used afterwards. */
+  close(): void;
 }
 
 /** Builds the source for one service's credentials; the agent makes one per invocation. */
