@@ -1,12 +1,16 @@
+import { NOTIFY_USAGE, notifyCommand } from './notify';
 import { ROTATE_USAGE, rotateCommand } from './rotate';
 
 const USAGE = `usage: trust-bridge <command> [options]
 
 commands:
   rotate    issue and rotate SPIFFE X.509-SVIDs for the enrolled accounts
+  notify    sign and send one Keywhiz-change webhook to the receiver
   bench     measure rotation of 1,000 and 10,000 accounts on the embedded default
 
-${ROTATE_USAGE}`;
+${ROTATE_USAGE}
+
+${NOTIFY_USAGE}`;
 
 /** The `trust-bridge` command line. Returns the process exit code. */
 export const main = async (argv: string[]): Promise<number> => {
@@ -15,6 +19,8 @@ export const main = async (argv: string[]): Promise<number> => {
     switch (command) {
       case 'rotate':
         return await rotateCommand(rest);
+      case 'notify':
+        return await notifyCommand(rest);
       case 'bench': {
         const { benchCommand } = await import('../bench/rotation-bench');
         return await benchCommand(rest);

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../functions/shared/config';
+import {
+  parseSecretChange,
+  parseWebhookKey,
+  SECRET_CHANGE_EVENTS,
+  SIGNATURE_HEADER,
+  signWebhook,
+  TIMESTAMP_HEADER,
+} from '../functions/shared/domain/webhook';
+import { readLocalWebhookKey } from '../functions/shared/local/local-webhook-key';
+import { DEFAULT_DATA_DIR } from './rotate';
+
+export const DEFAULT_WEBHOOK_URL = 'http://127.0.0.1:8787/';
+const TIMEOUT_MS = 10_000;
+
+export const NOTIFY_USAGE = `trust-bridge notify --secret NAME [options]
+  Signs and sends one Keywhiz-change webhook (for Keywhiz audit-log hooks and on-call use).
+  Exits 0 when the receiver answers 202 (accepted, or a duplicate of an earlier delivery).
+
+  --secret NAME        the Keywhiz secret that changed (required)
+  --event E            ${SECRET_CHANGE_EVENTS.join(' | ')} (default: secret.updated)
+  --service S          a service that owns the secret (repeatable; default: every secret-enabled account)
+  --url URL            the receiver (default: ${DEFAULT_WEBHOOK_URL})
+  --delivery-id ID     the delivery's id (default: a random UUID); resending an id is a no-op
+  --data-dir DIR       where the local signing key lives (default: ${DEFAULT_DATA_DIR})
+  The signing key is TRUST_BRIDGE_WEBHOOK_KEY (hex) when set, else the local stack's key under --data-dir.`;
+
+export interface NotifyOptions {
+  env?: NodeJS.ProcessEnv;
+  print?: (line: string) => void;
+  now?: () => Date;
+}
+
+/** `trust-bridge notify`: builds, signs and POSTs one delivery; prints the receiver's answer. */
+export const notifyCommand = async (argv: string[], options: NotifyOptions = {}): Promise<number> => {
+  const env = options.env ?? process.env;
+  const print = options.print ?? console.log;
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      secret: { type: 'string' },
+      event: { type: 'string', default: 'secret.updated' },
+      service: { type: 'string', multiple: true },
+      url: { type: 'string', default: DEFAULT_WEBHOOK_URL },
+      'delivery-id': { type: 'string' },
+      'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
+    },
+    strict: true,
+  });
+  if (values.secret === undefined) {
+    console.error(`--secret is required\n\n${NOTIFY_USAGE}`);
+    return 2;
+  }
+  // The receiver would refuse a bad delivery too; checking here says what is wrong before anything is sent.
+  const parsed = parseSecretChange({
+    deliveryId: values['delivery-id'] ?? randomUUID(),
+    event: values.event,
+    secret: values.secret,
+    ...(values.service ? { services: values.service } : {}),
+  });
+  if (!parsed.ok) {
+    console.error(parsed.message);
+    return 2;
+  }
+  const key = await signingKey(env, values['data-dir']);
+  const body = JSON.stringify(parsed.change);
+  const timestamp = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
+  let response: Response;
+  try {
+    response = await fetch(values.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [TIMESTAMP_HEADER]: String(timestamp),
+        [SIGNATURE_HEADER]: signWebhook(key, timestamp, body),
+      },
+      body,
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (error) {
+    // fetch says only "fetch failed"; the cause (ECONNREFUSED, a timeout) is what an operator needs.
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+    console.error(`could not reach the webhook receiver at ${values.url}: ${reason}`);
+    return 1;
+  }
+  print(`${response.status} ${response.statusText}`);
+  print(await response.text());
+  return response.status === 202 ? 0 : 1;
+};
+
+const signingKey = async (env: NodeJS.ProcessEnv, dataDir: string): Promise<Uint8Array> => {
+  const fromEnv = env.TRUST_BRIDGE_WEBHOOK_KEY;
+  if (fromEnv) return parseWebhookKey(fromEnv, 'TRUST_BRIDGE_WEBHOOK_KEY');
+  return readLocalWebhookKey(dataDir, loadConfig(env));
+};
