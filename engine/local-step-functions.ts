@@ -57,6 +57,11 @@ const CHILD_EXECUTION_RESOURCES: Record<string, boolean> = {
   'arn:aws:states:::states:startExecution.sync:2': true,
 };
 
+/** The Lambda service integration: the engine calls the function bound to the request's FunctionName. */
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+/** A function binding whose account is `*` serves that function name in every account (an agent per account). */
+const ANY_ACCOUNT = /^(arn:aws:lambda:[^:]+:)\d{12}(:function:.+)$/;
+
 /** setTimeout's longest delay: the engine's default 60 s Task timeout is replaced by this (AWS has none). */
 const NO_TASK_TIMEOUT_SECONDS = 2_147_483;
 
@@ -189,9 +194,13 @@ export class LocalStepFunctions {
     this.onStatePayload = options.onStatePayload;
   }
 
-  /** Binds a Task `Resource` (after substitution) to a Lambda-style handler; a later call replaces it. */
+  /**
+   * Binds a Task `Resource` (after substitution) to a Lambda-style handler; a later call replaces it. A function
+   * ARN is also what `lambda:invoke` Tasks call by FunctionName; `arn:aws:lambda:<region>:*:function:<name>` binds
+   * that function in every account.
+   */
   bindResource<TInput>(resourceArn: string, handler: TaskHandler<TInput>): void {
-    if (resourceArn in CHILD_EXECUTION_RESOURCES) {
+    if (resourceArn in CHILD_EXECUTION_RESOURCES || resourceArn === LAMBDA_INVOKE) {
       throw new StepFunctionsApiError(
         'InvalidArn',
         `${resourceArn} is provided by the engine and cannot be rebound`,
@@ -223,7 +232,8 @@ export class LocalStepFunctions {
       );
     }
     const problems = definitionProblems(definition, {
-      isBound: (resource) => resource in CHILD_EXECUTION_RESOURCES || this.bindings.has(resource),
+      isBound: (resource) =>
+        resource in CHILD_EXECUTION_RESOURCES || resource === LAMBDA_INVOKE || this.bindings.has(resource),
       mapConcurrency: this.limits.mapConcurrency,
     });
     if (problems.length > 0) {
@@ -372,22 +382,38 @@ export class LocalStepFunctions {
       watch.enforce(() => serializeWithinLimit(input, `The input of ${what}`, this.limits)),
     );
     const result =
-      childOutputIsJson === undefined
-        ? await this.invokeBinding(task, event)
-        : await this.runChildExecution(event, childOutputIsJson);
+      childOutputIsJson !== undefined
+        ? await this.runChildExecution(event, childOutputIsJson)
+        : task.resource === LAMBDA_INVOKE
+          ? await this.invokeFunction(task, event)
+          : await this.invokeBinding(task.resource, task.timeoutMs, event);
     return JSON.parse(
       watch.enforce(() => serializeWithinLimit(result, `The result of ${what}`, this.limits)),
     );
   }
 
-  private async invokeBinding(task: BoundTask, event: Json): Promise<unknown> {
-    const handler = this.bindings.get(task.resource);
-    if (!handler) throw new TaskFailure('States.Runtime', `No local binding for ${task.resource}`);
+  private async invokeBinding(resource: string, timeoutMs: number, event: Json): Promise<unknown> {
+    const handler = this.bindings.get(resource) ?? this.bindings.get(resource.replace(ANY_ACCOUNT, '$1*$2'));
+    if (!handler) throw new TaskFailure('States.Runtime', `No local binding for ${resource}`);
     try {
-      return await handler(event, lambdaContext(task.resource, task.timeoutMs));
+      return await handler(event, lambdaContext(resource, timeoutMs));
     } catch (thrown) {
       throw lambdaFailureOf(thrown);
     }
+  }
+
+  /** `lambda:invoke`: calls the function named by FunctionName and answers as the AWS integration does. */
+  private async invokeFunction(task: BoundTask, request: Json): Promise<unknown> {
+    const parameters = isJsonObject(request) ? request : {};
+    const functionArn = parameters.FunctionName;
+    if (typeof functionArn !== 'string' || !ANY_ACCOUNT.test(functionArn)) {
+      throw new TaskFailure(
+        'Lambda.ResourceNotFoundException',
+        `FunctionName must be a function ARN locally, not ${JSON.stringify(functionArn)}`,
+      );
+    }
+    const payload = await this.invokeBinding(functionArn, task.timeoutMs, parameters.Payload ?? {});
+    return { ExecutedVersion: '$LATEST', Payload: payload ?? null, StatusCode: 200 };
   }
 
   /** `states:startExecution.sync(:2)`: runs the child here and answers as the AWS integration does. */
