@@ -19,7 +19,12 @@ import {
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SecretsManagerSvidStore } from '../../functions/shared/aws/secrets-manager-svid-store';
-import { InvalidConfiguration, SecretNotOwned, StoreThrottled } from '../../functions/shared/domain/errors';
+import {
+  InvalidConfiguration,
+  SecretNotOwned,
+  StoreThrottled,
+  SvidUnavailable,
+} from '../../functions/shared/domain/errors';
 import { decodeSpireSvidSecret, encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
 import { LocalSecretsManager } from '../../functions/shared/local/local-secrets-manager';
 import type { SvidWrite } from '../../functions/shared/ports/svid-store';
@@ -446,6 +451,21 @@ describe('retire', () => {
   });
 });
 
+describe('read', () => {
+  test('asks for the AWSCURRENT version of the name or ARN it is given', async () => {
+    sm.on(GetSecretValueCommand).resolves({
+      ARN,
+      Name: NAME,
+      SecretBinary: encodeSpireSvidSecret(write().secret),
+    });
+    await expect(store().read(ARN)).resolves.toEqual(write().secret);
+    expect(sm.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: ARN,
+      VersionStage: 'AWSCURRENT',
+    });
+  });
+});
+
 describe('errors', () => {
   const serviceError = (name: string, httpStatusCode: number, extra: object = {}) =>
     Object.assign(
@@ -523,6 +543,49 @@ describe('on the local Secrets Manager', () => {
     await localStore.put(write({ issuanceToken: 'issuance-after-retirement-0000000000000', serial: 'aa' }));
     await expect(localStore.find(NAME)).resolves.toMatchObject({ serial: 'aa' });
     expect((await localStore.listOwned())[0]?.deletedAt).toBeUndefined();
+  });
+
+  test('read returns what put wrote, by name or by full ARN (as the agent reads it across accounts)', async () => {
+    const { arn } = await localStore.put(write());
+    await expect(localStore.read(NAME)).resolves.toEqual(write().secret);
+    await expect(localStore.read(arn)).resolves.toEqual(write().secret);
+
+    const renewed = {
+      ...write().secret,
+      x509SVID: '-----BEGIN CERTIFICATE-----\nMIIBnext\n-----END CERTIFICATE-----\n',
+    };
+    await localStore.put(
+      write({ issuanceToken: 'issuance-fedcba9876543210fedcba9876543210', secret: renewed }),
+    );
+    await expect(localStore.read(arn)).resolves.toEqual(renewed);
+  });
+
+  test('read of an SVID never issued, or scheduled for deletion, is SvidUnavailable', async () => {
+    const never = localStore.read('trust-bridge/svid/prod/unknown');
+    await expect(never).rejects.toThrow(SvidUnavailable);
+    await expect(never).rejects.toThrow(
+      /trust-bridge\/svid\/prod\/unknown: not issued yet, or scheduled for deletion/,
+    );
+
+    const { arn } = await localStore.put(write());
+    await localStore.retire(NAME, 7);
+    await expect(localStore.read(arn)).rejects.toThrow(SvidUnavailable);
+    await expect(localStore.read(NAME)).rejects.toMatchObject({ name: 'SvidUnavailable' });
+  });
+
+  test('read maps throttling to StoreThrottled, not to SvidUnavailable', async () => {
+    await localStore.put(write());
+    local.failNext(
+      'GetSecretValue',
+      new SecretsManagerServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'Rate exceeded',
+      }),
+    );
+    await expect(localStore.read(NAME)).rejects.toThrow(StoreThrottled);
+    await expect(localStore.read(NAME)).resolves.toEqual(write().secret);
   });
 
   test('lists 250 owned secrets in 3 calls, and never counts a foreign one', async () => {

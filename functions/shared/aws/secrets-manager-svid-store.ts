@@ -4,6 +4,8 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
+  GetSecretValueCommand,
+  InvalidRequestException,
   ListSecretsCommand,
   PutResourcePolicyCommand,
   PutSecretValueCommand,
@@ -11,13 +13,19 @@ import {
   ResourceNotFoundException,
   RestoreSecretCommand,
   type SecretListEntry,
-  type Tag,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { InvalidConfiguration, SecretNotOwned, StoreThrottled } from '../domain/errors';
-import { encodeSpireSvidSecret, MANAGED_BY_VALUE, SPIRE_SVID_VALUE, SVID_TAG } from '../domain/svid-secret';
+import { InvalidConfiguration, SvidUnavailable } from '../domain/errors';
+import {
+  decodeSpireSvidSecret,
+  encodeSpireSvidSecret,
+  MANAGED_BY_VALUE,
+  SPIRE_SVID_VALUE,
+  SVID_TAG,
+} from '../domain/svid-secret';
 import type { SecretsManagerApi } from './clients';
-import type { StoredSvid, SvidStore, SvidWrite } from '../ports/svid-store';
+import { isOwned, ownedTags, tagMap, transient } from './secrets-manager-calls';
+import type { SpireSvidSecret, StoredSvid, SvidStore, SvidWrite } from '../ports/svid-store';
 
 export interface SecretsManagerSvidStoreOptions {
   /** The customer-managed key the secrets are encrypted with (cross-account reads need one). */
@@ -33,8 +41,6 @@ export interface SecretsManagerSvidStoreOptions {
 const CURRENT = 'AWSCURRENT';
 const MAX_REMEMBERED = 1000;
 const DAY_MS = 24 * 3600 * 1000;
-/** Errors that say "not now" rather than "no": the state machine retries them with backoff. */
-const TRANSIENT = new Set(['ThrottlingException', 'TooManyRequestsException', 'InternalServiceError']);
 
 /**
  * SVIDs in the central account's Secrets Manager, written exactly as SPIRE's aws_secretsmanager store
@@ -82,7 +88,7 @@ export class SecretsManagerSvidStore implements SvidStore {
       for (const entry of page.SecretList ?? []) {
         const tags = tagMap(entry.Tags);
         // The tag-key filter matches by prefix: keep only our exact marker.
-        if (tags.get(SVID_TAG.managedBy) === MANAGED_BY_VALUE) owned.push(storedSvid(entry, tags));
+        if (isOwned(tags)) owned.push(storedSvid(entry, tags));
       }
       NextToken = page.NextToken;
     } while (NextToken);
@@ -97,12 +103,35 @@ export class SecretsManagerSvidStore implements SvidStore {
     if (this.described.size >= MAX_REMEMBERED) this.described.clear();
     this.described.set(secretName, described);
     if (!described) return undefined;
-    const tags = ownedTags(secretName, described);
+    const tags = ownedTags(secretName, described.Tags);
     const stages = described.VersionIdsToStages ?? {};
     return {
       ...storedSvid(described, tags),
       writtenByToken: issuanceToken !== undefined && Object.hasOwn(stages, issuanceToken),
     };
+  }
+
+  /**
+   * The current value, by name or by full ARN (the sync agent reads its SVID across accounts, which
+   * needs the ARN). Throws SvidUnavailable when there is none: never issued, or scheduled for deletion.
+   */
+  async read(secretId: string): Promise<SpireSvidSecret> {
+    let value: { SecretBinary?: Uint8Array; SecretString?: string };
+    try {
+      value = await transient('GetSecretValue', () =>
+        this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT })),
+      );
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException || error instanceof InvalidRequestException) {
+        throw new SvidUnavailable(
+          `no readable SVID in ${secretId}: not issued yet, or scheduled for deletion (${error.name})`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    const bytes = value.SecretBinary ?? new TextEncoder().encode(value.SecretString ?? '');
+    return decodeSpireSvidSecret(bytes);
   }
 
   async put(write: SvidWrite): Promise<{ arn: string; versionId: string }> {
@@ -135,7 +164,7 @@ export class SecretsManagerSvidStore implements SvidStore {
     this.described.delete(secretName);
     const described = await this.describe(secretName);
     if (!described) return undefined;
-    ownedTags(secretName, described);
+    ownedTags(secretName, described.Tags);
     const window = recoveryWindowDays * DAY_MS;
     if (described.DeletedDate) {
       return { deletionDate: new Date(described.DeletedDate.getTime() + window).toISOString() };
@@ -187,7 +216,7 @@ export class SecretsManagerSvidStore implements SvidStore {
     value: Uint8Array,
     policy: string,
   ): Promise<{ arn: string; versionId: string }> {
-    const current = ownedTags(write.secretName, described);
+    const current = ownedTags(write.secretName, described.Tags);
     const arn = described.ARN as string;
     const result = { arn, versionId: write.issuanceToken };
     const stages = described.VersionIdsToStages?.[write.issuanceToken];
@@ -286,20 +315,6 @@ function svidTags(write: SvidWrite): Map<string, string> {
 
 const digest = (policy: string): string => createHash('sha256').update(policy).digest('hex');
 
-const tagMap = (tags: Tag[] | undefined): Map<string, string> =>
-  new Map((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-
-/** The secret's tags; throws SecretNotOwned, before any write, when our marker is missing. */
-function ownedTags(secretName: string, described: DescribeSecretCommandOutput): Map<string, string> {
-  const tags = tagMap(described.Tags);
-  if (tags.get(SVID_TAG.managedBy) !== MANAGED_BY_VALUE) {
-    throw new SecretNotOwned(
-      `secret ${secretName} exists without the tag ${SVID_TAG.managedBy}=${MANAGED_BY_VALUE}: trust-bridge never writes or deletes it`,
-    );
-  }
-  return tags;
-}
-
 function storedSvid(
   entry: SecretListEntry | DescribeSecretCommandOutput,
   tags: Map<string, string>,
@@ -315,22 +330,4 @@ function storedSvid(
     accountId: tags.get(SVID_TAG.accountId) ?? '',
     ...(entry.DeletedDate && { deletedAt: entry.DeletedDate.toISOString() }),
   };
-}
-
-/** Runs one call; throttling and server-side failures become StoreThrottled, which the workflow retries. */
-async function transient<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-    if (TRANSIENT.has(e.name ?? '') || (e.$metadata?.httpStatusCode ?? 0) >= 500 || e.$retryable) {
-      throw new StoreThrottled(
-        `Secrets Manager ${operation} was throttled or failed on the server (${e.name})`,
-        {
-          cause: error,
-        },
-      );
-    }
-    throw error;
-  }
 }

@@ -54,6 +54,9 @@ export class SecretTooLarge extends TrustBridgeError {}
 /** A Keywhiz name that maps to no valid Secrets Manager name, or to one another name also maps to. */
 export class SecretNameNotMappable extends TrustBridgeError {}
 
+/** The service has no readable SVID yet (not issued, or scheduled for deletion). */
+export class SvidUnavailable extends TrustBridgeError {}
+
 /** Names a state machine Retry should match with backoff and jitter. */
 export const RETRYABLE_ERRORS = [
   CaThrottled.name,

@@ -56,6 +56,11 @@ export interface SvidStore {
     issuanceToken?: string,
   ): Promise<(StoredSvid & { writtenByToken: boolean }) | undefined>;
   /**
+   * The current value of an SVID secret, by name or full ARN (a cross-account read needs the ARN).
+   * Throws SvidUnavailable when there is none: not issued yet, or scheduled for deletion.
+   */
+  read(secretId: string): Promise<SpireSvidSecret>;
+  /**
    * Writes a new version (idempotent per issuanceToken), tags and resource policy; restores a secret
    * scheduled for deletion first. A retry of an issuance that a later one replaced changes nothing.
    * Throws SecretNotOwned, writing nothing, for a secret without our marker.

@@ -1,0 +1,50 @@
+import type { Tag } from '@aws-sdk/client-secrets-manager';
+import { SecretNotOwned, StoreThrottled } from '../domain/errors';
+import { MANAGED_BY_VALUE, SVID_TAG } from '../domain/svid-secret';
+
+/**
+ * What the Secrets Manager adapters (SVIDs, synced Keywhiz secrets) share: how a failed call is told
+ * apart from a refusal, and the ownership marker that keeps them off secrets they did not create.
+ */
+
+/** Our ownership marker, on SVIDs and synced secrets alike: a secret without it is never written or deleted. */
+export const MANAGED_BY_TAG = SVID_TAG.managedBy;
+
+/**
+ * Errors that say "not now" rather than "no": the state machine retries them with backoff.
+ * LimitExceededException is left out on purpose: in Secrets Manager it means a quota (secrets, versions
+ * kept for 24 hours), which a retry within minutes cannot clear.
+ */
+const TRANSIENT = new Set(['ThrottlingException', 'TooManyRequestsException', 'InternalServiceError']);
+
+/** Runs one call; throttling and server-side failures become StoreThrottled, which the workflow retries. */
+export async function transient<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+    if (TRANSIENT.has(e.name ?? '') || (e.$metadata?.httpStatusCode ?? 0) >= 500 || e.$retryable) {
+      throw new StoreThrottled(
+        `Secrets Manager ${operation} was throttled or failed on the server (${e.name})`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+export const tagMap = (tags: Tag[] | undefined): Map<string, string> =>
+  new Map((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+
+export const isOwned = (tags: Map<string, string>): boolean => tags.get(MANAGED_BY_TAG) === MANAGED_BY_VALUE;
+
+/** The secret's tags; throws SecretNotOwned, before any write, when our marker is missing. */
+export function ownedTags(secretName: string, tags: Tag[] | undefined): Map<string, string> {
+  const map = tagMap(tags);
+  if (!isOwned(map)) {
+    throw new SecretNotOwned(
+      `secret ${secretName} exists without the tag ${MANAGED_BY_TAG}=${MANAGED_BY_VALUE}: trust-bridge never writes or deletes it`,
+    );
+  }
+  return map;
+}
