@@ -228,7 +228,7 @@ export class KeywhizClient implements SecretSource {
             { cause: error },
           );
         }
-        last = code;
+        last = code === (error as Error).message ? code : `${code}: ${(error as Error).message}`;
       }
       if (attempt >= this.#maxAttempts) {
         throw new KeywhizUnavailable(
