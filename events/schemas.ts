@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { SVID_DETAIL_TYPES } from '../functions/shared/domain/audit';
+import { SECRET_DETAIL_TYPES, SVID_DETAIL_TYPES } from '../functions/shared/domain/audit';
 
 /** The schema file of each audit detail-type: events/schemas/<file>.json. */
 export const AUDIT_SCHEMA_FILES: Record<string, string> = {
@@ -9,6 +9,12 @@ export const AUDIT_SCHEMA_FILES: Record<string, string> = {
   [SVID_DETAIL_TYPES.skipped]: 'svid-renewal-skipped',
   [SVID_DETAIL_TYPES.failed]: 'svid-rotation-failed',
   [SVID_DETAIL_TYPES.deleted]: 'svid-deleted',
+  [SECRET_DETAIL_TYPES.synced]: 'secret-synced',
+  [SECRET_DETAIL_TYPES.unchanged]: 'secrets-unchanged',
+  [SECRET_DETAIL_TYPES.deleted]: 'secret-deleted',
+  [SECRET_DETAIL_TYPES.restored]: 'secret-restored',
+  [SECRET_DETAIL_TYPES.refused]: 'secret-sync-refused',
+  [SECRET_DETAIL_TYPES.failed]: 'secret-sync-failed',
 };
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });

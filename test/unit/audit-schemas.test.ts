@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { AUDIT_SCHEMA_FILES, validateAuditEvent } from '../../events/schemas';
-import { AUDIT_SOURCE, type AuditEvent, SVID_DETAIL_TYPES } from '../../functions/shared/domain/audit';
+import {
+  type AuditEvent,
+  auditSourceOf,
+  SECRET_DETAIL_TYPES,
+  SVID_DETAIL_TYPES,
+} from '../../functions/shared/domain/audit';
 
 const readJson = (path: string) =>
   JSON.parse(readFileSync(new URL(`../../events/${path}`, import.meta.url), 'utf8'));
@@ -14,7 +19,7 @@ const envelope = (event: AuditEvent) => ({
   version: '0',
   id: '0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f',
   'detail-type': event.detailType,
-  source: AUDIT_SOURCE,
+  source: auditSourceOf(event.detailType),
   account: '000000000000',
   time: '2025-03-01T00:00:05Z',
   region: 'us-east-1',
@@ -31,6 +36,9 @@ const subject = {
   spiffeId: 'spiffe://example.org/prod/payments',
   secretName: 'trust-bridge/svid/prod/payments',
 };
+const { eventId, runId, accountId, service, environment } = subject;
+const syncSubject = { eventId, runId, accountId, service, environment };
+const names = { keywhizName: 'db:password', secretName: 'trust-bridge/keywhiz/prod/payments/db+3Apassword' };
 /** One event of each detail-type, typed by audit.ts: the schemas and the TypeScript types must agree. */
 const typed: AuditEvent[] = [
   {
@@ -54,6 +62,24 @@ const typed: AuditEvent[] = [
     detailType: SVID_DETAIL_TYPES.deleted,
     detail: { ...subject, reason: 'enrollment-removed', deletionDate: '2025-03-08T00:00:00.000Z' },
   },
+  {
+    detailType: SECRET_DETAIL_TYPES.synced,
+    detail: { ...syncSubject, ...names, checksum: 'abc', versionId: 'v-1', created: true },
+  },
+  { detailType: SECRET_DETAIL_TYPES.unchanged, detail: { ...syncSubject, count: 3 } },
+  {
+    detailType: SECRET_DETAIL_TYPES.deleted,
+    detail: { ...syncSubject, ...names, deletionDate: '2025-03-08T00:00:00.000Z' },
+  },
+  { detailType: SECRET_DETAIL_TYPES.restored, detail: { ...syncSubject, ...names } },
+  {
+    detailType: SECRET_DETAIL_TYPES.refused,
+    detail: { ...syncSubject, ...names, reason: 'older-than-stored', message: 'older' },
+  },
+  {
+    detailType: SECRET_DETAIL_TYPES.failed,
+    detail: { ...syncSubject, error: 'KeywhizUnavailable', message: 'down' },
+  },
 ];
 
 /** EventBridge matching for the patterns we ship: top-level fields, each a list of accepted values. */
@@ -62,7 +88,9 @@ const matches = (pattern: Record<string, string[]>, event: Envelope) =>
 
 describe('audit event schemas', () => {
   it('cover every detail-type of audit.ts', () => {
-    expect(Object.keys(AUDIT_SCHEMA_FILES).sort()).toEqual(Object.values(SVID_DETAIL_TYPES).sort());
+    expect(Object.keys(AUDIT_SCHEMA_FILES).sort()).toEqual(
+      [...Object.values(SVID_DETAIL_TYPES), ...Object.values(SECRET_DETAIL_TYPES)].sort(),
+    );
   });
 
   it.each(samples)('accept the sample $file event', ({ detailType, file }) => {
@@ -120,6 +148,21 @@ describe('audit event schemas', () => {
 describe('rule patterns', () => {
   const all = samples.map(({ file }) => sample(file));
 
+  it('sync-failures matches failed and refused secret syncs only', () => {
+    const pattern = readJson('patterns/sync-failures.json');
+    expect(all.filter((e) => matches(pattern, e)).map((e) => e['detail-type'])).toEqual([
+      SECRET_DETAIL_TYPES.refused,
+      SECRET_DETAIL_TYPES.failed,
+    ]);
+  });
+
+  it('all-secret-events matches every sync event and no SVID event', () => {
+    const pattern = readJson('patterns/all-secret-events.json');
+    expect(all.filter((e) => matches(pattern, e)).map((e) => e['detail-type'])).toEqual(
+      Object.values(SECRET_DETAIL_TYPES),
+    );
+  });
+
   it('audit-failures matches failed rotations only', () => {
     const pattern = readJson('patterns/audit-failures.json');
     expect(all.filter((e) => matches(pattern, e)).map((e) => e['detail-type'])).toEqual([
@@ -127,9 +170,11 @@ describe('rule patterns', () => {
     ]);
   });
 
-  it('all-svid-events matches every audit event and nothing from another source', () => {
+  it('all-svid-events matches every SVID event and nothing from another source', () => {
     const pattern = readJson('patterns/all-svid-events.json');
-    expect(all.every((e) => matches(pattern, e))).toBe(true);
+    expect(all.filter((e) => matches(pattern, e)).map((e) => e['detail-type'])).toEqual(
+      Object.values(SVID_DETAIL_TYPES),
+    );
     expect(matches(pattern, { ...all[0], source: 'aws.events' } as Envelope)).toBe(false);
   });
 });
