@@ -22,4 +22,5 @@ export const summarizeSync =
     return { ...summary, ...runFailure(summary.replay, 'Summarize Sync') };
   };
 
-export const createHandler = (deps: Pick<Dependencies, 'logger'>) => stepHandler(summarizeSync(), deps.logger);
+export const createHandler = (deps: Pick<Dependencies, 'logger'>) =>
+  stepHandler(summarizeSync(), deps.logger);

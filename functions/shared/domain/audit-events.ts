@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { type AuditEvent, type SecretOutcomeStatus, SVID_DETAIL_TYPES, type SvidOutcomeStatus } from './audit';
+import {
+  type AuditEvent,
+  type SecretOutcomeStatus,
+  SVID_DETAIL_TYPES,
+  type SvidOutcomeStatus,
+} from './audit';
 
 /** Same run, subject and outcome → same id, so consumers can drop the duplicates a retried step may send. */
 export const auditEventId = (
