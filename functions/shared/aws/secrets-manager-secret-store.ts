@@ -1,0 +1,280 @@
+import { createHash } from 'node:crypto';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  InvalidRequestException,
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  RestoreSecretCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { SecretTooLarge } from '../domain/errors';
+import { keywhizNameOf, secretVersionToken } from '../domain/synced-secret-name';
+import { MANAGED_BY_VALUE, SVID_TAG } from '../domain/svid-secret';
+import type { SecretsManagerApi } from './clients';
+import { isOwned, MANAGED_BY_TAG, ownedTags, tagMap, transient } from './secrets-manager-calls';
+import type { SecretStore, SecretWrite, SyncedSecret } from '../ports/secret-store';
+
+/** Tag keys on a synced Keywhiz secret: what the next sync needs to know without reading the value. */
+export const SYNCED_SECRET_TAG = {
+  /** The ownership marker shared with SVIDs: a secret without it is never overwritten or deleted. */
+  managedBy: MANAGED_BY_TAG,
+  /** The Keywhiz checksum of the content written, as checksumTagValue stores it. */
+  keywhizChecksum: 'trust-bridge:keywhiz-checksum',
+  /** Keywhiz's updateDate of the content written, when Keywhiz gave one. */
+  keywhizUpdated: 'trust-bridge:keywhiz-updated',
+  service: SVID_TAG.service,
+  environment: SVID_TAG.environment,
+} as const;
+
+/** Secrets Manager's limit on a value. */
+export const SECRET_VALUE_MAX_BYTES = 65_536;
+
+const CURRENT = 'AWSCURRENT';
+const DAY_MS = 24 * 3600 * 1000;
+/** What a tag value may hold. */
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+/**
+ * The checksum as its tag holds it: unchanged when a tag value can hold it (Keywhiz's hex HMACs always
+ * can), else `sha256:<hex>` of it. Compare a Keywhiz checksum with SyncedSecret.checksum through this.
+ */
+export function checksumTagValue(checksum: string): string {
+  return TAG_VALUE.test(checksum)
+    ? checksum
+    : `sha256:${createHash('sha256').update(checksum).digest('hex')}`;
+}
+
+/**
+ * Keywhiz secrets in one enrolled account's Secrets Manager, one secret per Keywhiz secret, named by
+ * domain/synced-secret-name.ts. Works against the SDK client on AWS and against LocalSecretsManager.
+ */
+export class SecretsManagerSecretStore implements SecretStore {
+  constructor(
+    private readonly client: SecretsManagerApi,
+    private readonly options: { kmsKeyId: string },
+  ) {}
+
+  async listSynced(prefix: string): Promise<SyncedSecret[]> {
+    const synced: SyncedSecret[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await transient('ListSecrets', () =>
+        this.client.send(
+          new ListSecretsCommand({
+            Filters: [
+              { Key: 'name', Values: [prefix] },
+              { Key: 'tag-key', Values: [MANAGED_BY_TAG] },
+            ],
+            IncludePlannedDeletion: true,
+            MaxResults: 100,
+            NextToken,
+          }),
+        ),
+      );
+      for (const entry of page.SecretList ?? []) {
+        const tags = tagMap(entry.Tags);
+        const keywhizName = keywhizNameOf(prefix, entry.Name ?? '');
+        // The filters match by prefix: keep only our exact marker and names the mapping produced.
+        if (!isOwned(tags) || keywhizName === undefined) continue;
+        const updateDate = tags.get(SYNCED_SECRET_TAG.keywhizUpdated);
+        synced.push({
+          secretName: entry.Name as string,
+          arn: entry.ARN ?? '',
+          keywhizName,
+          checksum: tags.get(SYNCED_SECRET_TAG.keywhizChecksum) ?? '',
+          ...(updateDate !== undefined && { updateDate }),
+          ...(entry.DeletedDate && { deletedAt: entry.DeletedDate.toISOString() }),
+        });
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return synced;
+  }
+
+  async write(
+    write: SecretWrite,
+  ): Promise<{ arn: string; versionId: string; created: boolean; restored: boolean }> {
+    if (write.content.byteLength > SECRET_VALUE_MAX_BYTES) {
+      throw new SecretTooLarge(
+        `Keywhiz secret "${write.keywhizName}" is ${write.content.byteLength} bytes; Secrets Manager takes at most ${SECRET_VALUE_MAX_BYTES}`,
+      );
+    }
+    const value = secretValue(write.content);
+    const token = secretVersionToken(write.keywhizName, write.checksum);
+    if (write.existing) {
+      try {
+        return await this.update(write.existing, write, value, token);
+      } catch (error) {
+        // Purged since the listing (its recovery window ended): create it afresh.
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+      }
+    }
+    try {
+      const created = await transient('CreateSecret', () =>
+        this.client.send(
+          new CreateSecretCommand({
+            Name: write.secretName,
+            ClientRequestToken: token,
+            KmsKeyId: this.options.kmsKeyId,
+            ...value,
+            Tags: [...syncedTags(write)].map(([Key, Value]) => ({ Key, Value })),
+          }),
+        ),
+      );
+      return {
+        arn: created.ARN as string,
+        versionId: created.VersionId ?? token,
+        created: true,
+        restored: false,
+      };
+    } catch (error) {
+      // The name is taken (a secret scheduled for deletion answers InvalidRequestException): ours, or not?
+      if (!(error instanceof ResourceExistsException || error instanceof InvalidRequestException))
+        throw error;
+      const described = await this.describe(write.secretName);
+      if (!described) throw error;
+      const tags = ownedTags(write.secretName, described.Tags);
+      const updateDate = tags.get(SYNCED_SECRET_TAG.keywhizUpdated);
+      const existing = {
+        arn: described.ARN as string,
+        ...(updateDate !== undefined && { updateDate }),
+        ...(described.DeletedDate && { deletedAt: described.DeletedDate.toISOString() }),
+      };
+      return this.update(existing, write, value, token);
+    }
+  }
+
+  async restore(secret: SyncedSecret): Promise<void> {
+    await transient('RestoreSecret', () =>
+      this.client.send(new RestoreSecretCommand({ SecretId: secret.arn })),
+    );
+  }
+
+  /**
+   * Schedules deletion. For a secret already scheduled, Secrets Manager tells only when deletion was
+   * requested, so the date returned is that plus `recoveryWindowDays`.
+   */
+  async remove(secret: SyncedSecret, recoveryWindowDays: number): Promise<{ deletionDate: string }> {
+    const described = await transient('DescribeSecret', () =>
+      this.client.send(new DescribeSecretCommand({ SecretId: secret.arn })),
+    );
+    ownedTags(secret.secretName, described.Tags);
+    const window = recoveryWindowDays * DAY_MS;
+    if (described.DeletedDate) {
+      return { deletionDate: new Date(described.DeletedDate.getTime() + window).toISOString() };
+    }
+    const deleted = await transient('DeleteSecret', () =>
+      this.client.send(
+        new DeleteSecretCommand({ SecretId: secret.arn, RecoveryWindowInDays: recoveryWindowDays }),
+      ),
+    );
+    return { deletionDate: (deleted.DeletionDate ?? new Date(Date.now() + window)).toISOString() };
+  }
+
+  /**
+   * Restores, puts the value, then tags. A crash between put and tag leaves the old checksum tag, so the
+   * next run writes again with the same token and value: a no-op that then tags.
+   */
+  private async update(
+    existing: { arn: string; updateDate?: string; deletedAt?: string },
+    write: SecretWrite,
+    value: SecretValue,
+    token: string,
+  ): Promise<{ arn: string; versionId: string; created: boolean; restored: boolean }> {
+    const arn = existing.arn;
+    if (existing.deletedAt) {
+      await transient('RestoreSecret', () => this.client.send(new RestoreSecretCommand({ SecretId: arn })));
+    }
+    const put = await transient('PutSecretValue', () =>
+      this.client.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, ...value })),
+    );
+    // Keywhiz went back to an earlier content: its checksum, hence its version, exists but is not current.
+    if (put.VersionStages && !put.VersionStages.includes(CURRENT)) await this.makeCurrent(arn, token);
+    const tags = [...syncedTags(write)].filter(
+      ([key]) => key === SYNCED_SECRET_TAG.keywhizChecksum || key === SYNCED_SECRET_TAG.keywhizUpdated,
+    );
+    await transient('TagResource', () =>
+      this.client.send(
+        new TagResourceCommand({ SecretId: arn, Tags: tags.map(([Key, Value]) => ({ Key, Value })) }),
+      ),
+    );
+    if (
+      existing.updateDate !== undefined &&
+      !tags.some(([key]) => key === SYNCED_SECRET_TAG.keywhizUpdated)
+    ) {
+      // This content has no known date: an older one must not stand for it.
+      await transient('UntagResource', () =>
+        this.client.send(
+          new UntagResourceCommand({ SecretId: arn, TagKeys: [SYNCED_SECRET_TAG.keywhizUpdated] }),
+        ),
+      );
+    }
+    return {
+      arn,
+      versionId: put.VersionId ?? token,
+      created: false,
+      restored: existing.deletedAt !== undefined,
+    };
+  }
+
+  private async makeCurrent(arn: string, token: string): Promise<void> {
+    const described = await transient('DescribeSecret', () =>
+      this.client.send(new DescribeSecretCommand({ SecretId: arn })),
+    );
+    const current = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) =>
+      stages.includes(CURRENT),
+    )?.[0];
+    await transient('UpdateSecretVersionStage', () =>
+      this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: CURRENT,
+          MoveToVersionId: token,
+          ...(current !== undefined && current !== token && { RemoveFromVersionId: current }),
+        }),
+      ),
+    );
+  }
+
+  private async describe(secretName: string) {
+    try {
+      return await transient('DescribeSecret', () =>
+        this.client.send(new DescribeSecretCommand({ SecretId: secretName })),
+      );
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    }
+  }
+}
+
+type SecretValue = { SecretString: string } | { SecretBinary: Uint8Array };
+
+/** UTF-8 content as SecretString (a byte-order mark kept), anything else as SecretBinary. */
+function secretValue(content: Uint8Array): SecretValue {
+  try {
+    return { SecretString: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(content) };
+  } catch {
+    return { SecretBinary: content };
+  }
+}
+
+/** Every tag a synced secret carries; the Keywhiz date only when it is known and a tag can hold it. */
+function syncedTags(write: SecretWrite): Map<string, string> {
+  const tags = new Map<string, string>([
+    [SYNCED_SECRET_TAG.managedBy, MANAGED_BY_VALUE],
+    [SYNCED_SECRET_TAG.keywhizChecksum, checksumTagValue(write.checksum)],
+  ]);
+  if (write.updateDate !== undefined && TAG_VALUE.test(write.updateDate)) {
+    tags.set(SYNCED_SECRET_TAG.keywhizUpdated, write.updateDate);
+  }
+  tags.set(SYNCED_SECRET_TAG.service, write.service);
+  tags.set(SYNCED_SECRET_TAG.environment, write.environment);
+  return tags;
+}
