@@ -95,7 +95,7 @@ describe('Keywhiz response parsers, on real Keywhiz bodies', () => {
       new InvalidKeywhizResponse('the listing is not a JSON array'),
     );
     expect(() => parseSecretDelivery(fixture('v2_secretContentsResponse.json'))).toThrow(
-      /^Keywhiz the response: field "name": /,
+      /^Keywhiz response: field "name": /,
     );
   });
 
@@ -123,14 +123,14 @@ describe('Keywhiz response parsers, on real Keywhiz bodies', () => {
     [{ ...delivery, checksum: 7 }, 'Keywhiz secret "db": field "checksum": '],
     [{ ...delivery, updateDate: 'yesterday' }, 'Keywhiz secret "db": field "updateDate": '],
     [{ ...delivery, isVersioned: 'no' }, 'Keywhiz secret "db": field "isVersioned": '],
-    [{ ...delivery, name: '' }, 'Keywhiz the response: field "name": '],
-    [{ ...delivery, name: 'n'.repeat(196) }, 'Keywhiz the response: field "name": '],
+    [{ ...delivery, name: '' }, 'Keywhiz response: field "name": '],
+    [{ ...delivery, name: 'n'.repeat(196) }, 'Keywhiz response: field "name": '],
     [{ ...delivery, secret: 'c2VjcmV0!!!' }, 'Keywhiz secret "db": field "secret" is not base64'],
     [
       { ...delivery, secretLength: 11 },
       'Keywhiz secret "db": field "secretLength" says 11 bytes, the content has 12',
     ],
-    [[delivery], 'the response is not a JSON object'],
+    [[delivery], 'Keywhiz response is not a JSON object'],
   ])('names the field and the secret of a malformed delivery, never the content (%#)', (body, message) => {
     let error: unknown;
     try {
@@ -508,8 +508,8 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
     });
     const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId });
 
-    const found = await keywhiz.fetch(['a', 'b/c', 'gone']);
-    expect([...found.keys()]).toEqual(['a', 'b/c']);
+    const found = await keywhiz.fetch(['a', 'b/c', '..', 'gone']);
+    expect([...found.keys()]).toEqual(['a', 'b/c', '..']);
     expect(found.get('b/c')?.content).toEqual(utf8('value of b/c'));
     await keywhiz.fetch(['a']);
 
@@ -517,10 +517,11 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
       'POST /batchsecret',
       'GET /secret/a',
       'GET /secret/b%2Fc',
+      'GET /secret/..',
       'GET /secret/gone',
       'GET /secret/a',
     ]);
-    expect(keywhiz.calls).toEqual({ list: 0, batch: 1, single: 4 });
+    expect(keywhiz.calls).toEqual({ list: 0, batch: 1, single: 5 });
   });
 
   it('asks for at most 100 names per batch and checks the answer covers them', async () => {

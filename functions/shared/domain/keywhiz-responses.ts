@@ -25,18 +25,20 @@ const KNOWN_FIELDS = new Set(Object.keys(secretDeliveryResponse.shape));
 
 /** `GET /secrets`: every secret's metadata. Content a server puts in a listing is dropped unread. */
 export function parseSecretListing(body: unknown): KeywhizSecretInfo[] {
-  return array(body, 'the listing').map((item, index) => info(response(item, `listing entry ${index}`)));
+  return array(body, 'the listing').map((item, index) =>
+    info(response(item, `Keywhiz listing entry ${index}`)),
+  );
 }
 
 /** `GET /secret/{name}`: one secret with its content, base64-decoded. */
 export function parseSecretDelivery(body: unknown): KeywhizSecret {
-  return withContent(response(body, 'the response'));
+  return withContent(response(body, 'Keywhiz response'));
 }
 
 /** `POST /batchsecret`: the requested secrets with their content. */
 export function parseBatchDelivery(body: unknown): KeywhizSecret[] {
   return array(body, 'the batch response').map((item, index) =>
-    withContent(response(item, `batch entry ${index}`)),
+    withContent(response(item, `Keywhiz batch entry ${index}`)),
   );
 }
 
@@ -55,11 +57,11 @@ function response(body: unknown, position: string): SecretDeliveryResponse {
   const name = (body as { name?: unknown }).name;
   const subject =
     typeof name === 'string' && name.length > 0 && name.length <= KEYWHIZ_NAME_MAX
-      ? `secret "${name}"`
+      ? `Keywhiz secret "${name}"`
       : position;
   const issue = parsed.error.issues[0];
   const field = issue?.path.join('.') ?? '?';
-  throw new InvalidKeywhizResponse(`Keywhiz ${subject}: field "${field}": ${issue?.message ?? 'invalid'}`);
+  throw new InvalidKeywhizResponse(`${subject}: field "${field}": ${issue?.message ?? 'invalid'}`);
 }
 
 function info(response: SecretDeliveryResponse): KeywhizSecretInfo {

@@ -72,6 +72,8 @@ export class KeywhizClient implements SecretSource {
   /** Requests sent, retries included (benchmarks compare them with Keywhiz's capacity). */
   readonly calls = { list: 0, batch: 0, single: 0 };
   readonly #origin: string;
+  readonly #hostname: string;
+  readonly #port: string;
   /** The base URL's path, without its trailing slash, before each endpoint. */
   readonly #prefix: string;
   readonly #agent: Agent;
@@ -95,6 +97,8 @@ export class KeywhizClient implements SecretSource {
       throw new InvalidConfiguration('KEYWHIZ_MAX_ATTEMPTS: must be a whole number of at least 1');
     }
     this.#origin = url.origin;
+    this.#hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.#port = url.port;
     this.#prefix = url.pathname.replace(/\/+$/, '');
     this.#timeoutMs = options.timeoutMs;
     this.#maxAttempts = options.maxAttempts;
@@ -251,8 +255,11 @@ export class KeywhizClient implements SecretSource {
       };
       const fail = (error: Error) => settle(() => reject(error));
       const req = request(
-        `${this.#origin}${this.#prefix}${path}`,
+        // Host, port and path apart: a URL string would resolve a secret named ".." out of /secret/.
         {
+          hostname: this.#hostname,
+          port: this.#port,
+          path: `${this.#prefix}${path}`,
           method,
           agent: this.#agent,
           headers: {

@@ -42,6 +42,7 @@ const RESERVED_METADATA = new Set([
   'isVersioned',
 ]);
 const MAX_REQUEST_BYTES = 1024 * 1024;
+const FILES_AT_ONCE = 64;
 
 /** One secret file as Keywhiz describes it, without content. */
 interface SecretDescription {
@@ -211,17 +212,22 @@ export class KeywhizDevServer {
     });
     const names = new Set(entries.map((e) => e.name));
     const secrets = entries.filter((e) => e.isFile() && isSecretName(e.name));
-    const described = await Promise.all(
-      secrets.map(async ({ name }) => {
-        const path = join(dir, name);
-        const stats = await lstat(path).catch(() => undefined);
-        if (!stats?.isFile()) return undefined; // removed meanwhile
-        const checksum = await this.#cachedChecksum(path, stats);
-        const metadata = names.has(name + METADATA_SUFFIX) ? await readMetadata(path) : {};
-        return describe(name, stats, checksum, metadata);
-      }),
-    );
-    return described.flatMap((d) => (d ? [deliveryResponse(d, '')] : []));
+    const listing: unknown[] = [];
+    // In slices, so a large folder never has thousands of files open at once.
+    for (let start = 0; start < secrets.length; start += FILES_AT_ONCE) {
+      const described = await Promise.all(
+        secrets.slice(start, start + FILES_AT_ONCE).map(async ({ name }) => {
+          const path = join(dir, name);
+          const stats = await regularFile(path);
+          if (!stats) return undefined; // removed meanwhile
+          const checksum = await this.#cachedChecksum(path, stats);
+          const metadata = names.has(name + METADATA_SUFFIX) ? await readMetadata(path) : {};
+          return describeFile(name, stats, checksum, metadata);
+        }),
+      );
+      for (const description of described) if (description) listing.push(deliveryResponse(description, ''));
+    }
+    return listing;
   }
 
   /** Keywhiz's all-or-nothing delivery: 404 when any name is unknown, 403 when any is another service's. */
@@ -253,7 +259,7 @@ export class KeywhizDevServer {
     const [content, metadata] = await Promise.all([readFile(path), readMetadata(path)]);
     const checksum = this.#checksum(content);
     this.#checksums.set(path, { mtimeMs: stats.mtimeMs, size: content.length, checksum });
-    return { description: describe(name, stats, checksum, metadata, content.length), content };
+    return { description: describeFile(name, stats, checksum, metadata, content.length), content };
   }
 
   async #ownerElsewhere(service: string, name: string): Promise<boolean> {
@@ -291,7 +297,7 @@ function isSecretName(name: string): boolean {
   return isPlainName(name) && name.length <= KEYWHIZ_NAME_MAX && !name.endsWith(METADATA_SUFFIX);
 }
 
-function describe(
+function describeFile(
   name: string,
   stats: Stats,
   checksum: string,
