@@ -2,18 +2,31 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { AcmPcaAuthority } from '../functions/shared/aws/acm-pca-authority';
 import { EventBridgeAuditSink } from '../functions/shared/aws/eventbridge-audit-sink';
+import { EventBridgeSecretChanges } from '../functions/shared/aws/eventbridge-secret-changes';
+import { SecretsManagerSecretStore } from '../functions/shared/aws/secrets-manager-secret-store';
 import { SecretsManagerSvidStore } from '../functions/shared/aws/secrets-manager-svid-store';
+import { SecretsManagerWebhookKeys } from '../functions/shared/aws/secrets-manager-webhook-keys';
 import { type Config, loadConfig } from '../functions/shared/config';
 import type { Dependencies } from '../functions/shared/dependencies';
+import { svidSubject } from '../functions/shared/domain/svid-subject';
+import { keywhizSecretSource } from '../functions/shared/keywhiz/keywhiz-client';
+import { FileDeliveryLog } from '../functions/shared/local/file-delivery-log';
 import { FileEnrollmentRegistry } from '../functions/shared/local/file-enrollment-registry';
+import { KeywhizDevServer } from '../functions/shared/local/keywhiz-dev-server';
 import { LocalAcmPca } from '../functions/shared/local/local-acm-pca';
 import { LocalEventBus } from '../functions/shared/local/local-event-bus';
 import { LocalSecretsManager } from '../functions/shared/local/local-secrets-manager';
+import { ensureLocalWebhookKey } from '../functions/shared/local/local-webhook-key';
 import { SoftwareCertificateAuthority } from '../functions/shared/local/software-ca';
 
 export interface LocalOptions {
   dataDir: string;
   enrollmentsPath: string;
+  /**
+   * Serve this directory (`<dir>/<service>/<secret-name>`) with the Keywhiz dev server for the sync agents.
+   * Without it (and without KEYWHIZ_URL) the stack rotates SVIDs only.
+   */
+  keywhizDir?: string;
   /** Configuration overrides, as environment variables would give them. */
   env?: Record<string, string>;
   now?: () => Date;
@@ -25,36 +38,62 @@ export interface LocalServices {
   ca: SoftwareCertificateAuthority;
   /** ACM Private CA's API over the software CA: what the AcmPcaAuthority adapter calls locally. */
   pca: LocalAcmPca;
+  /** The central account's Secrets Manager (SVIDs, the webhook key). */
   secretsManager: LocalSecretsManager;
+  /** Each enrolled account's own Secrets Manager, opened on first use (synced Keywhiz secrets). */
+  accountSecretsManager: (accountId: string) => LocalSecretsManager;
   eventBus: LocalEventBus;
+  /** The Keywhiz dev server, when the stack serves a Keywhiz directory. */
+  keywhiz?: KeywhizDevServer;
 }
 
 /**
  * The steps' dependencies on the embedded default: the same adapters as on AWS, each over a stand-in that
  * speaks the AWS API (ACM Private CA over a software CA, Secrets Manager over files, EventBridge over an
- * audit log), and the enrollment file.
+ * audit log), the enrollment file, and Keywhiz's client API over a directory.
  */
 export const localDependencies = async (
   options: LocalOptions,
-): Promise<{ deps: Dependencies; services: LocalServices; config: Config }> => {
-  const config = loadConfig({ ...options.env });
+): Promise<{ deps: Dependencies; services: LocalServices; config: Config; close: () => Promise<void> }> => {
+  let config = loadConfig({ ...options.env });
   const now = options.now ?? (() => new Date());
   const ca = await SoftwareCertificateAuthority.open(join(options.dataDir, 'ca'), config.TRUST_DOMAIN);
   const caArn =
     config.CA_ARN ||
     `arn:aws:acm-pca:${config.AWS_REGION}:${config.CENTRAL_ACCOUNT_ID}:certificate-authority/local`;
   const pca = new LocalAcmPca(ca, caArn);
-  const secretsManager = new LocalSecretsManager({
-    dataDir: options.dataDir,
-    accountId: config.CENTRAL_ACCOUNT_ID,
-    region: config.AWS_REGION,
-    now,
-  });
+  const openSecretsManager = (accountId: string) =>
+    new LocalSecretsManager({ dataDir: options.dataDir, accountId, region: config.AWS_REGION, now });
+  const secretsManager = openSecretsManager(config.CENTRAL_ACCOUNT_ID);
+  const accountStores = new Map<string, LocalSecretsManager>();
+  const accountSecretsManager = (accountId: string) => {
+    const store = accountStores.get(accountId) ?? openSecretsManager(accountId);
+    accountStores.set(accountId, store);
+    return store;
+  };
   const eventBus = new LocalEventBus(options.dataDir, { now });
+  const registry = new FileEnrollmentRegistry(options.enrollmentsPath);
+
+  let keywhiz: KeywhizDevServer | undefined;
+  if (options.keywhizDir && !config.KEYWHIZ_URL) {
+    keywhiz = await KeywhizDevServer.start({
+      dir: options.keywhizDir,
+      ca,
+      trustDomain: config.TRUST_DOMAIN,
+      // Keywhiz maps a client's SPIFFE ID to its client; here the enrollments say which service an ID is.
+      serviceOf: async (spiffeId) =>
+        (await registry.list()).find((e) => svidSubject(config, e).spiffeId === spiffeId)?.service,
+      checksumKeyFile: join(options.dataDir, 'keywhiz', 'checksum.key'),
+    });
+    config = { ...config, KEYWHIZ_URL: keywhiz.url, KEYWHIZ_SERVER_SPIFFE_ID: keywhiz.spiffeId };
+  }
+  await ensureLocalWebhookKey(secretsManager, config.WEBHOOK_KEY_SECRET_NAME);
+  const sourceConfig = config;
+
   const deps: Dependencies = {
     config,
     logger: new Logger({ serviceName: 'trust-bridge-local', logLevel: options.logLevel ?? 'SILENT' }),
-    registry: new FileEnrollmentRegistry(options.enrollmentsPath),
+    registry,
     // Signing is immediate locally, so no wait before the first GetCertificate.
     authority: new AcmPcaAuthority(pca, { caArn, pollIntervalMs: 0 }),
     svids: new SecretsManagerSvidStore(secretsManager, {
@@ -63,7 +102,21 @@ export const localDependencies = async (
       centralAccountId: config.CENTRAL_ACCOUNT_ID,
     }),
     audit: new EventBridgeAuditSink(eventBus, { busName: config.AUDIT_BUS_NAME }),
+    // Built on use, so a stack without Keywhiz still rotates; a sync then fails with InvalidConfiguration.
+    secretSource: (credentials) => keywhizSecretSource(sourceConfig)(credentials),
+    secretStore: (accountId) =>
+      new SecretsManagerSecretStore(accountSecretsManager(accountId), { kmsKeyId: config.SYNC_KMS_KEY_ID }),
+    webhookKeys: new SecretsManagerWebhookKeys(secretsManager, { secretName: config.WEBHOOK_KEY_SECRET_NAME }),
+    deliveries: new FileDeliveryLog(options.dataDir),
+    secretChanges: new EventBridgeSecretChanges(eventBus, { busName: config.AUDIT_BUS_NAME }),
     now,
   };
-  return { deps, services: { ca, pca, secretsManager, eventBus }, config };
+  return {
+    deps,
+    services: { ca, pca, secretsManager, accountSecretsManager, eventBus, ...(keywhiz ? { keywhiz } : {}) },
+    config,
+    close: async () => {
+      await keywhiz?.close();
+    },
+  };
 };

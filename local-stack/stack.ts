@@ -1,14 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LocalStepFunctions, type StatePayloadObserver, type TaskHandler } from '../engine';
+import { type ExecutionRecord, LocalStepFunctions, type StatePayloadObserver, type TaskHandler } from '../engine';
 import { createHandler as issueSvid } from '../functions/issue-svid/issue-svid';
 import { createHandler as loadChunk } from '../functions/load-chunk/load-chunk';
 import { createHandler as planRotation } from '../functions/plan-rotation/plan-rotation';
+import { createHandler as planSync } from '../functions/plan-sync/plan-sync';
+import { createHandler as receiveWebhook } from '../functions/receive-webhook/receive-webhook';
 import { createHandler as reportOutcomes } from '../functions/report-outcomes/report-outcomes';
+import { createHandler as reportSyncOutcomes } from '../functions/report-sync-outcomes/report-sync-outcomes';
 import { createHandler as retireSvid } from '../functions/retire-svid/retire-svid';
 import type { Dependencies } from '../functions/shared/dependencies';
 import type { RotationRequest } from '../functions/shared/domain/rotation';
+import type { SyncRequest } from '../functions/shared/domain/sync';
 import { createHandler as summarizeRotation } from '../functions/summarize-rotation/summarize-rotation';
+import { createHandler as summarizeSync } from '../functions/summarize-sync/summarize-sync';
+import { createHandler as syncAgent } from '../functions/sync-agent/sync-agent';
 import { type LocalOptions, localDependencies } from './local-dependencies';
 
 /** Each `${Placeholder}` of the state machines, and the step that serves it (as serverless.yml binds them on AWS). */
@@ -19,13 +25,20 @@ const FUNCTIONS = {
   RetireSvidFunctionArn: { name: 'retire-svid', create: retireSvid },
   ReportOutcomesFunctionArn: { name: 'report-outcomes', create: reportOutcomes },
   SummarizeRotationFunctionArn: { name: 'summarize-rotation', create: summarizeRotation },
+  PlanSyncFunctionArn: { name: 'plan-sync', create: planSync },
+  ReportSyncOutcomesFunctionArn: { name: 'report-sync-outcomes', create: reportSyncOutcomes },
+  SummarizeSyncFunctionArn: { name: 'summarize-sync', create: summarizeSync },
 } as const;
 
 export const ROTATE_SVIDS = 'rotate-svids';
-const ROTATE_SVIDS_CHUNK = 'rotate-svids-chunk';
+export const SYNC_SECRETS = 'sync-secrets';
+/** Children first: a parent's definition names its child's ARN. */
+const MACHINES = ['rotate-svids-chunk', ROTATE_SVIDS, 'sync-secrets-chunk', SYNC_SECRETS];
 
 const definition = (name: string): string =>
   readFileSync(fileURLToPath(new URL(`../statemachines/${name}.asl.json`, import.meta.url)), 'utf8');
+const pattern = (name: string): Record<string, string[]> =>
+  JSON.parse(readFileSync(fileURLToPath(new URL(`../events/patterns/${name}.json`, import.meta.url)), 'utf8'));
 
 export interface LocalStackOptions extends LocalOptions {
   /** Retry and Wait delays in real time (true on a schedule) or zero (tests, `--once`). */
@@ -34,11 +47,13 @@ export interface LocalStackOptions extends LocalOptions {
   decorate?: (deps: Dependencies) => Dependencies;
   /** Sees every state payload, as the execution history would keep it. */
   onStatePayload?: StatePayloadObserver;
+  /** Called with every finished execution, children included. */
+  onExecutionRecorded?: (record: ExecutionRecord) => void;
 }
 
 /**
  * The embedded default: the real state machines on the local engine, each Task bound to the same Middy
- * handler that runs on Lambda, over the local stand-ins.
+ * handler that runs on Lambda, over the local stand-ins; the webhook rule on the local bus starts syncs.
  */
 export const createLocalStack = async (options: LocalStackOptions) => {
   const local = await localDependencies(options);
@@ -49,19 +64,38 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     accountId: account,
     zeroDelays: !options.realDelays,
     ...(options.onStatePayload ? { onStatePayload: options.onStatePayload } : {}),
+    ...(options.onExecutionRecorded ? { onExecutionRecorded: options.onExecutionRecorded } : {}),
   });
 
   const substitutions: Record<string, string> = {
-    RotateSvidsChunkStateMachineArn: engine.stateMachineArn(ROTATE_SVIDS_CHUNK),
+    AwsRegion: region,
+    SyncAgentFunctionName: local.config.SYNC_AGENT_FUNCTION_NAME,
+    SyncInvokerRoleName: local.config.SYNC_INVOKER_ROLE_NAME,
   };
+  for (const name of MACHINES) substitutions[`${pascal(name)}StateMachineArn`] = engine.stateMachineArn(name);
   for (const [placeholder, fn] of Object.entries(FUNCTIONS)) {
     const arn = `arn:aws:lambda:${region}:${account}:function:trust-bridge-local-${fn.name}`;
     substitutions[placeholder] = arn;
     // Each handler is the Middy-wrapped Lambda handler, called as Lambda would call it.
     engine.bindResource(arn, fn.create(deps) as TaskHandler);
   }
-  engine.registerStateMachine(ROTATE_SVIDS_CHUNK, definition(ROTATE_SVIDS_CHUNK), { substitutions });
-  engine.registerStateMachine(ROTATE_SVIDS, definition(ROTATE_SVIDS), { substitutions });
+  // The agent is deployed in every enrolled account under one name; locally one handler serves them all.
+  engine.bindResource(
+    `arn:aws:lambda:${region}:*:function:${local.config.SYNC_AGENT_FUNCTION_NAME}`,
+    syncAgent(deps) as TaskHandler,
+  );
+  for (const name of MACHINES) engine.registerStateMachine(name, definition(name), { substitutions });
+
+  // The rule serverless.yml puts on the bus: a Keywhiz change starts a sync of that secret (InputPath $.detail).
+  const triggered = new Set<Promise<ExecutionRecord>>();
+  local.services.eventBus.addRule({
+    pattern: pattern('keywhiz-secret-changed'),
+    target: (event) => {
+      const run = engine.startExecution(SYNC_SECRETS, event.detail);
+      triggered.add(run);
+      void run.finally(() => triggered.delete(run));
+    },
+  });
 
   return {
     ...local,
@@ -69,7 +103,19 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     engine,
     /** Starts one rotation run and waits for it to end. */
     rotate: (request: Partial<RotationRequest> = {}) => engine.startExecution(ROTATE_SVIDS, request),
+    /** Starts one sync run (a full reconcile unless the request names a secret) and waits for it to end. */
+    sync: (request: SyncRequest = {}) => engine.startExecution(SYNC_SECRETS, request),
+    /** The webhook receiver's Lambda handler, for the local HTTP front. */
+    webhookHandler: receiveWebhook(deps),
+    /** Waits for the sync runs that webhook events started and have not finished yet. */
+    settled: () => Promise.all([...triggered]),
   };
 };
+
+const pascal = (name: string) =>
+  name
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 
 export type LocalStack = Awaited<ReturnType<typeof createLocalStack>>;

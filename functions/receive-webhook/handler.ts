@@ -1,26 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDbDeliveryLog } from '../shared/aws/dynamodb-delivery-log';
-import { EventBridgeSecretChanges } from '../shared/aws/eventbridge-secret-changes';
-import { SecretsManagerWebhookKeys } from '../shared/aws/secrets-manager-webhook-keys';
-import { loadConfig } from '../shared/config';
+import { awsDependencies } from '../shared/aws/dependencies';
 import { createHandler } from './receive-webhook';
 
-const config = loadConfig();
-
-export const handler = createHandler({
-  config,
-  logger: new Logger({ serviceName: 'receive-webhook' }),
-  webhookKeys: new SecretsManagerWebhookKeys(new SecretsManagerClient({ region: config.AWS_REGION }), {
-    secretName: config.WEBHOOK_KEY_SECRET_NAME,
-  }),
-  deliveries: new DynamoDbDeliveryLog(new DynamoDBClient({ region: config.AWS_REGION }), {
-    tableName: config.WEBHOOK_DELIVERY_TABLE,
-  }),
-  secretChanges: new EventBridgeSecretChanges(new EventBridgeClient({ region: config.AWS_REGION }), {
-    busName: config.AUDIT_BUS_NAME,
-  }),
-  now: () => new Date(),
-});
+export const handler = createHandler(awsDependencies('receive-webhook'));

@@ -58,6 +58,8 @@ export const configSchema = z.object({
   /** The sync agent's function and role, the same name in every enrolled account (the onboarding template). */
   SYNC_AGENT_FUNCTION_NAME: z.string().default('trust-bridge-sync-agent'),
   SYNC_AGENT_ROLE_NAME: z.string().default('trust-bridge-sync-agent'),
+  /** The role in each enrolled account that the sync workflow assumes to invoke the agent there. */
+  SYNC_INVOKER_ROLE_NAME: z.string().default('trust-bridge-sync-invoker'),
   /** The webhook's HMAC key, a secret in the central account. */
   WEBHOOK_KEY_SECRET_NAME: z.string().default('trust-bridge/webhook-signing-key'),
   /** Delivery ids seen by the webhook receiver (DynamoDB table on AWS). */

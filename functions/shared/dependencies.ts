@@ -2,8 +2,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Config } from './config';
 import type { AuditSink } from './ports/audit-sink';
 import type { CertificateAuthority } from './ports/certificate-authority';
+import type { DeliveryLog } from './ports/delivery-log';
 import type { EnrollmentRegistry } from './ports/enrollment-registry';
+import type { SecretChanges } from './ports/secret-changes';
+import type { SecretSourceFactory } from './ports/secret-source';
+import type { SecretStoreFactory } from './ports/secret-store';
 import type { SvidStore } from './ports/svid-store';
+import type { WebhookKeys } from './ports/webhook-keys';
 
 /** What the steps are given: the same shape from the AWS adapters and from the local stand-ins. */
 export interface Dependencies {
@@ -13,5 +18,13 @@ export interface Dependencies {
   authority: CertificateAuthority;
   svids: SvidStore;
   audit: AuditSink;
+  /** Keywhiz, as one service sees it with its own SVID (the sync agent). */
+  secretSource: SecretSourceFactory;
+  /** An enrolled account's Secrets Manager (the sync agent's own account on AWS). */
+  secretStore: SecretStoreFactory;
+  /** The webhook receiver's signing keys, delivery ids seen, and where it announces changes. */
+  webhookKeys: WebhookKeys;
+  deliveries: DeliveryLog;
+  secretChanges: SecretChanges;
   now: () => Date;
 }

@@ -71,7 +71,10 @@ export const syncAgent =
     const { config } = deps;
     assertOwnAccount(target, context);
     const { secretName: svidName } = svidSubject(config, target);
-    const svid = await deps.svids.read(svidName);
+    // By ARN: on AWS the SVID lives in the central account. A partial ARN (no random suffix) is enough.
+    const svid = await deps.svids.read(
+      `arn:aws:secretsmanager:${config.AWS_REGION}:${config.CENTRAL_ACCOUNT_ID}:secret:${svidName}`,
+    );
     const source = deps.secretSource({
       certificateChainPem: svid.x509SVID,
       privateKeyPem: svid.x509SVIDKey,

@@ -1,13 +1,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadConfig } from '../config';
 import type { Dependencies } from '../dependencies';
+import { keywhizSecretSource } from '../keywhiz/keywhiz-client';
 import { AcmPcaAuthority } from './acm-pca-authority';
+import { DynamoDbDeliveryLog } from './dynamodb-delivery-log';
 import { EventBridgeAuditSink } from './eventbridge-audit-sink';
+import { EventBridgeSecretChanges } from './eventbridge-secret-changes';
 import { HttpsEnrollmentRegistry } from './https-enrollment-registry';
+import { SecretsManagerSecretStore } from './secrets-manager-secret-store';
 import { SecretsManagerSvidStore } from './secrets-manager-svid-store';
+import { SecretsManagerWebhookKeys } from './secrets-manager-webhook-keys';
 
 /**
  * The steps' dependencies on AWS, read from the function's environment. Each adapter is built on first use,
@@ -15,6 +21,7 @@ import { SecretsManagerSvidStore } from './secrets-manager-svid-store';
  */
 export const awsDependencies = (serviceName: string): Dependencies => {
   const config = loadConfig();
+  const region = { region: config.AWS_REGION };
   const once = <T>(make: () => T): (() => T) => {
     let value: T | undefined;
     return () => {
@@ -22,27 +29,38 @@ export const awsDependencies = (serviceName: string): Dependencies => {
       return value;
     };
   };
+  const secretsManager = once(() => new SecretsManagerClient(region));
+  const eventBridge = once(() => new EventBridgeClient(region));
   const registry = once(() => new HttpsEnrollmentRegistry(config.ENROLLMENTS_URL));
   const authority = once(
     () =>
-      new AcmPcaAuthority(new ACMPCAClient({ region: config.AWS_REGION }), {
+      new AcmPcaAuthority(new ACMPCAClient(region), {
         caArn: config.CA_ARN,
         signingAlgorithm: config.CA_SIGNING_ALGORITHM,
       }),
   );
   const svids = once(
     () =>
-      new SecretsManagerSvidStore(new SecretsManagerClient({ region: config.AWS_REGION }), {
+      new SecretsManagerSvidStore(secretsManager(), {
         kmsKeyId: config.SVID_KMS_KEY_ID,
         issuerRoleArn: config.ISSUER_ROLE_ARN,
         centralAccountId: config.CENTRAL_ACCOUNT_ID,
       }),
   );
-  const audit = once(
-    () =>
-      new EventBridgeAuditSink(new EventBridgeClient({ region: config.AWS_REGION }), {
-        busName: config.AUDIT_BUS_NAME,
-      }),
+  const audit = once(() => new EventBridgeAuditSink(eventBridge(), { busName: config.AUDIT_BUS_NAME }));
+  const secretSource = once(() => keywhizSecretSource(config));
+  // The agent runs in its enrolled account: its own Secrets Manager is the account's store.
+  const secretStore = once(
+    () => new SecretsManagerSecretStore(secretsManager(), { kmsKeyId: config.SYNC_KMS_KEY_ID }),
+  );
+  const webhookKeys = once(
+    () => new SecretsManagerWebhookKeys(secretsManager(), { secretName: config.WEBHOOK_KEY_SECRET_NAME }),
+  );
+  const deliveries = once(
+    () => new DynamoDbDeliveryLog(new DynamoDBClient(region), { tableName: config.WEBHOOK_DELIVERY_TABLE }),
+  );
+  const secretChanges = once(
+    () => new EventBridgeSecretChanges(eventBridge(), { busName: config.AUDIT_BUS_NAME }),
   );
   return {
     config,
@@ -58,6 +76,19 @@ export const awsDependencies = (serviceName: string): Dependencies => {
     },
     get audit() {
       return audit();
+    },
+    get secretSource() {
+      return secretSource();
+    },
+    secretStore: () => secretStore(),
+    get webhookKeys() {
+      return webhookKeys();
+    },
+    get deliveries() {
+      return deliveries();
+    },
+    get secretChanges() {
+      return secretChanges();
     },
     now: () => new Date(),
   };

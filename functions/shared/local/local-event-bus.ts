@@ -29,6 +29,12 @@ export interface LocalEventBusOptions {
   now?: () => Date;
 }
 
+/** An EventBridge rule: top-level fields, each matched against a list of accepted values, and its target. */
+export interface LocalRule {
+  pattern: Record<string, string[]>;
+  target: (event: AuditLogEntry) => void;
+}
+
 /**
  * EventBridge at home: answers PutEventsCommand like the service does (same limits, same per-entry
  * failures) and appends accepted events to `<dataDir>/eventbridge/<busName>.jsonl`.
@@ -37,6 +43,7 @@ export class LocalEventBus implements EventBridgeApi {
   /** PutEvents calls received, accepted or not: benchmarks compare it with the event count. */
   putEventsCalls = 0;
   private pendingFailures: { count: number; errorCode: string } = { count: 0, errorCode: '' };
+  private readonly rules: LocalRule[] = [];
   private readonly now: () => Date;
 
   constructor(
@@ -44,6 +51,11 @@ export class LocalEventBus implements EventBridgeApi {
     options: LocalEventBusOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
+  }
+
+  /** Adds a rule: each accepted event that matches is handed to its target once it is in the log. */
+  addRule(rule: LocalRule): void {
+    this.rules.push(rule);
   }
 
   /** Test fault injection: the next `count` entries received fail with `errorCode`, as AWS reports it. */
@@ -71,6 +83,7 @@ export class LocalEventBus implements EventBridgeApi {
     }
 
     const results: PutEventsResultEntry[] = [];
+    const accepted: AuditLogEntry[] = [];
     const linesByBus = new Map<string, string[]>();
     for (const entry of entries) {
       const outcome = this.accept(entry);
@@ -79,6 +92,7 @@ export class LocalEventBus implements EventBridgeApi {
         continue;
       }
       results.push({ EventId: outcome.id });
+      accepted.push(outcome);
       const lines = linesByBus.get(outcome.bus) ?? [];
       lines.push(JSON.stringify(outcome));
       linesByBus.set(outcome.bus, lines);
@@ -87,6 +101,10 @@ export class LocalEventBus implements EventBridgeApi {
     for (const [bus, lines] of linesByBus) {
       // One append per bus and call keeps a call's lines together when calls run concurrently.
       await appendFile(auditLogPath(this.dataDir, bus), `${lines.join('\n')}\n`, 'utf8');
+    }
+    // Targets run after PutEvents answers, as EventBridge delivers asynchronously.
+    for (const event of accepted) {
+      for (const rule of this.rules.filter((r) => matches(r.pattern, event))) rule.target(event);
     }
     return {
       FailedEntryCount: results.filter((r) => r.ErrorCode !== undefined).length,
@@ -162,3 +180,8 @@ function validationError(message: string): EventBridgeServiceException {
     message,
   });
 }
+
+const matches = (pattern: Record<string, string[]>, event: AuditLogEntry): boolean =>
+  Object.entries(pattern).every(([field, values]) =>
+    values.includes(String(event[field as keyof AuditLogEntry])),
+  );
