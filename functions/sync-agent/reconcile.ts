@@ -1,10 +1,12 @@
-import { SecretNameNotMappable, SecretTooLarge } from '../shared/domain/errors';
-import type { KeywhizSecretInfo } from '../shared/domain/keywhiz';
+import { SecretNameNotMappable } from '../shared/domain/errors';
+import {
+  type KeywhizSecretInfo,
+  recordedChecksum,
+  SECRET_VALUE_MAX_BYTES,
+  secretTooLarge,
+} from '../shared/domain/keywhiz';
 import { findNameCollisions, syncedSecretName } from '../shared/domain/synced-secret-name';
 import type { SyncedSecret } from '../shared/ports/secret-store';
-
-/** Secrets Manager's limit on a secret value. */
-export const MAX_SECRET_BYTES = 65_536;
 
 export interface NamedSecret {
   keywhizName: string;
@@ -81,7 +83,7 @@ export function reconcile(
     const names = { keywhizName: info.name, secretName };
     const current = heldByName.get(secretName);
 
-    if (info.secretLength !== undefined && info.secretLength > MAX_SECRET_BYTES) {
+    if (info.secretLength !== undefined && info.secretLength > SECRET_VALUE_MAX_BYTES) {
       result.failures.push({ ...tooLarge(info.name, info.secretLength), names });
     } else if (current && isOlder(info.updateDate, current.updateDate)) {
       result.refusals.push({
@@ -89,7 +91,11 @@ export function reconcile(
         message: `Keywhiz content of "${info.name}" is from ${info.updateDate}, older than the stored ${current.updateDate}; not written`,
         names,
       });
-    } else if (current && info.checksum !== undefined && current.checksum === info.checksum) {
+    } else if (
+      current &&
+      info.checksum !== undefined &&
+      current.checksum === recordedChecksum(info.checksum)
+    ) {
       if (current.deletedAt === undefined) result.unchanged += 1;
       else result.restore.push(current);
     } else {
@@ -122,12 +128,8 @@ export function guardDeletions(
   };
 }
 
-export const tooLarge = (keywhizName: string, bytes: number): Failure => {
-  const error = new SecretTooLarge(
-    `Keywhiz secret "${keywhizName}" is ${bytes} bytes; Secrets Manager takes at most ${MAX_SECRET_BYTES}`,
-  );
-  return failureOf(error);
-};
+export const tooLarge = (keywhizName: string, bytes: number): Failure =>
+  failureOf(secretTooLarge(keywhizName, bytes));
 
 export const failureOf = (error: unknown): Failure => ({
   error: error instanceof Error ? error.name : 'Error',

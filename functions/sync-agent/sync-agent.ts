@@ -9,7 +9,7 @@ import {
   SecretNotOwned,
   StoreThrottled,
 } from '../shared/domain/errors';
-import type { KeywhizSecret } from '../shared/domain/keywhiz';
+import { type KeywhizSecret, recordedChecksum, SECRET_VALUE_MAX_BYTES } from '../shared/domain/keywhiz';
 import type { AgentSyncResult, SyncTarget } from '../shared/domain/sync';
 import {
   secretDeletedEvent,
@@ -30,7 +30,6 @@ import {
   type Failure,
   failureOf,
   guardDeletions,
-  MAX_SECRET_BYTES,
   type Refusal,
   reconcile,
   type ToFetch,
@@ -136,12 +135,12 @@ const write = async (
   outcome: Outcome,
 ): Promise<void> => {
   const names = { keywhizName: item.keywhizName, secretName: item.secretName };
-  if (secret.content.byteLength > MAX_SECRET_BYTES) {
+  if (secret.content.byteLength > SECRET_VALUE_MAX_BYTES) {
     return outcome.fail({ ...tooLarge(item.keywhizName, secret.content.byteLength), names });
   }
   // An old Keywhiz gives no checksum: the content's digest stands in, so unchanged content is still not rewritten.
   const checksum = secret.checksum ?? item.info.checksum ?? contentDigest(secret.content);
-  if (item.stored?.checksum === checksum && item.stored.deletedAt === undefined) {
+  if (item.stored?.checksum === recordedChecksum(checksum) && item.stored.deletedAt === undefined) {
     outcome.unchanged += 1;
     return;
   }

@@ -16,11 +16,11 @@ import {
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  checksumTagValue,
   SecretsManagerSecretStore,
   SYNCED_SECRET_TAG,
 } from '../../functions/shared/aws/secrets-manager-secret-store';
 import { SecretNotOwned, SecretTooLarge, StoreThrottled } from '../../functions/shared/domain/errors';
+import { recordedChecksum } from '../../functions/shared/domain/keywhiz';
 import {
   secretVersionToken,
   syncedSecretName,
@@ -436,13 +436,13 @@ describe('requests as AWS receives them', () => {
   });
 });
 
-describe('checksumTagValue', () => {
+describe('recordedChecksum', () => {
   test('keeps a checksum a tag can hold, and stores a digest of one it cannot', () => {
     const hmac = 'a3f1'.repeat(16);
-    expect(checksumTagValue(hmac)).toBe(hmac);
-    expect(checksumTagValue('x'.repeat(257))).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(checksumTagValue('has\nnewline')).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(checksumTagValue('x'.repeat(257))).not.toBe(checksumTagValue('x'.repeat(258)));
+    expect(recordedChecksum(hmac)).toBe(hmac);
+    expect(recordedChecksum('x'.repeat(257))).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(recordedChecksum('has\nnewline')).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(recordedChecksum('x'.repeat(257))).not.toBe(recordedChecksum('x'.repeat(258)));
     expect(SYNCED_SECRET_TAG.keywhizChecksum).toBe('trust-bridge:keywhiz-checksum');
   });
 });

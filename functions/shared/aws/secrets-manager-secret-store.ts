@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -13,7 +12,7 @@ import {
   UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { SecretTooLarge } from '../domain/errors';
+import { fitsTagValue, recordedChecksum, SECRET_VALUE_MAX_BYTES, secretTooLarge } from '../domain/keywhiz';
 import { keywhizNameOf, secretVersionToken } from '../domain/synced-secret-name';
 import { MANAGED_BY_VALUE, SVID_TAG } from '../domain/svid-secret';
 import type { SecretsManagerApi } from './clients';
@@ -24,7 +23,7 @@ import type { SecretStore, SecretWrite, SyncedSecret } from '../ports/secret-sto
 export const SYNCED_SECRET_TAG = {
   /** The ownership marker shared with SVIDs: a secret without it is never overwritten or deleted. */
   managedBy: MANAGED_BY_TAG,
-  /** The Keywhiz checksum of the content written, as checksumTagValue stores it. */
+  /** The Keywhiz checksum of the content written, as recordedChecksum gives it. */
   keywhizChecksum: 'trust-bridge:keywhiz-checksum',
   /** Keywhiz's updateDate of the content written, when Keywhiz gave one. */
   keywhizUpdated: 'trust-bridge:keywhiz-updated',
@@ -32,24 +31,8 @@ export const SYNCED_SECRET_TAG = {
   environment: SVID_TAG.environment,
 } as const;
 
-/** Secrets Manager's limit on a value. */
-export const SECRET_VALUE_MAX_BYTES = 65_536;
-
 const CURRENT = 'AWSCURRENT';
 const DAY_MS = 24 * 3600 * 1000;
-/** What a tag value may hold. */
-const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
-
-/**
- * The checksum as its tag holds it: unchanged when a tag value can hold it (Keywhiz's hex HMACs always
- * can), else `sha256:<hex>` of it. Compare a Keywhiz checksum with SyncedSecret.checksum through this.
- */
-export function checksumTagValue(checksum: string): string {
-  return TAG_VALUE.test(checksum)
-    ? checksum
-    : `sha256:${createHash('sha256').update(checksum).digest('hex')}`;
-}
-
 /**
  * Keywhiz secrets in one enrolled account's Secrets Manager, one secret per Keywhiz secret, named by
  * domain/synced-secret-name.ts. Works against the SDK client on AWS and against LocalSecretsManager.
@@ -101,9 +84,7 @@ export class SecretsManagerSecretStore implements SecretStore {
     write: SecretWrite,
   ): Promise<{ arn: string; versionId: string; created: boolean; restored: boolean }> {
     if (write.content.byteLength > SECRET_VALUE_MAX_BYTES) {
-      throw new SecretTooLarge(
-        `Keywhiz secret "${write.keywhizName}" is ${write.content.byteLength} bytes; Secrets Manager takes at most ${SECRET_VALUE_MAX_BYTES}`,
-      );
+      throw secretTooLarge(write.keywhizName, write.content.byteLength);
     }
     const value = secretValue(write.content);
     const token = secretVersionToken(write.keywhizName, write.checksum);
@@ -269,9 +250,9 @@ function secretValue(content: Uint8Array): SecretValue {
 function syncedTags(write: SecretWrite): Map<string, string> {
   const tags = new Map<string, string>([
     [SYNCED_SECRET_TAG.managedBy, MANAGED_BY_VALUE],
-    [SYNCED_SECRET_TAG.keywhizChecksum, checksumTagValue(write.checksum)],
+    [SYNCED_SECRET_TAG.keywhizChecksum, recordedChecksum(write.checksum)],
   ]);
-  if (write.updateDate !== undefined && TAG_VALUE.test(write.updateDate)) {
+  if (write.updateDate !== undefined && fitsTagValue(write.updateDate)) {
     tags.set(SYNCED_SECRET_TAG.keywhizUpdated, write.updateDate);
   }
   tags.set(SYNCED_SECRET_TAG.service, write.service);

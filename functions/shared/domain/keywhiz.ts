@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { SecretTooLarge } from './errors';
+
 /** Keywhiz's names are at most this long. */
 export const KEYWHIZ_NAME_MAX = 195;
 
@@ -20,4 +23,23 @@ export interface KeywhizSecretInfo {
 export interface KeywhizSecret extends KeywhizSecretInfo {
   /** The decoded content. Never logged, never put in a payload or an event. */
   content: Uint8Array;
+}
+
+/** Secrets Manager takes values of at most this many bytes. */
+export const SECRET_VALUE_MAX_BYTES = 65_536;
+
+export const secretTooLarge = (keywhizName: string, bytes: number): SecretTooLarge =>
+  new SecretTooLarge(
+    `Keywhiz secret "${keywhizName}" is ${bytes} bytes; Secrets Manager takes at most ${SECRET_VALUE_MAX_BYTES}`,
+  );
+
+/** True when a Secrets Manager tag value can hold `value` as it is. */
+export const fitsTagValue = (value: string): boolean => /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u.test(value);
+
+/**
+ * A Keywhiz checksum as a synced secret records it (in a tag): unchanged when a tag value can hold it (Keywhiz's
+ * hex HMACs always can), else `sha256:<hex>` of it. Compare a Keywhiz checksum with a recorded one through this.
+ */
+export function recordedChecksum(checksum: string): string {
+  return fitsTagValue(checksum) ? checksum : `sha256:${createHash('sha256').update(checksum).digest('hex')}`;
 }
