@@ -8,7 +8,7 @@ import { stepHandler } from '../shared/step-handler';
  * chunk's retirements. Reader roles travel with the item; they are names, not secrets.
  */
 export const loadChunk =
-  ({ registry }: Pick<Dependencies, 'registry'>) =>
+  ({ config, registry }: Pick<Dependencies, 'config' | 'registry'>) =>
   async (order: ChunkOrder): Promise<WorkItem[]> => {
     const accounts = new Set(order.accounts);
     const enrollments = await registry.list();
@@ -19,7 +19,8 @@ export const loadChunk =
         accountId: e.accountId,
         service: e.service,
         environment: e.environment,
-        readerRoles: e.readerRoles,
+        // A secret-enabled service's sync agent shows Keywhiz this SVID, so its role reads it too.
+        readerRoles: e.secrets ? [...e.readerRoles, config.SYNC_AGENT_ROLE_NAME] : e.readerRoles,
       }));
     return [...issuances, ...order.retire];
   };

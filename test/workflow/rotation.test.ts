@@ -2,6 +2,7 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   DescribeSecretCommand,
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, test } from '@jest/globals';
@@ -211,6 +212,23 @@ describe('rotate-svids on the local engine', () => {
 
     expect(await stack.deps.svids.listOwned()).toEqual([]);
     expect(await auditEvents()).toEqual([]);
+  });
+
+  test("a secret-enabled service's SVID may also be read by its account's sync agent role, and only then", async () => {
+    const { stack } = await startLocalStack([
+      enrollment(A, 'payments', { secrets: true }),
+      enrollment(B, 'ledger'),
+    ]);
+    expect((await stack.rotate()).status).toBe('SUCCEEDED');
+    const readers = async (service: string) => {
+      const { ResourcePolicy } = await stack.services.secretsManager.send(
+        new GetResourcePolicyCommand({ SecretId: `trust-bridge/svid/prod/${service}` }),
+      );
+      return JSON.stringify(JSON.parse(ResourcePolicy ?? '{}'));
+    };
+    expect(await readers('payments')).toContain(`arn:aws:iam::${A}:role/trust-bridge-sync-agent`);
+    expect(await readers('payments')).toContain(`arn:aws:iam::${A}:role/payments-reader`);
+    expect(await readers('ledger')).not.toContain('trust-bridge-sync-agent');
   });
 });
 
