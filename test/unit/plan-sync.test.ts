@@ -1,0 +1,63 @@
+import { describe, expect, it } from '@jest/globals';
+import { planSync } from '../../functions/plan-sync/plan-sync';
+import { loadConfig } from '../../functions/shared/config';
+import type { Enrollment } from '../../functions/shared/domain/enrollment';
+
+const enrollment = (accountId: string, service: string, secrets = true): Enrollment => ({
+  service,
+  environment: 'prod',
+  accountId,
+  identity: true,
+  secrets,
+  readerRoles: [],
+});
+const enrollments = [
+  enrollment('111111111111', 'payments'),
+  enrollment('222222222222', 'ledger'),
+  enrollment('222222222222', 'billing'),
+  enrollment('333333333333', 'search', false),
+];
+const plan = (request: unknown, env: Record<string, string> = {}) =>
+  planSync({ config: loadConfig(env), registry: { list: async () => enrollments } })({
+    request,
+    runId: 'run-1',
+  });
+const targets = (p: Awaited<ReturnType<typeof plan>>) =>
+  p.chunks.flatMap((c) => c.targets.map((t) => `${t.accountId}/${t.service}`));
+
+describe('Plan Sync', () => {
+  it('a full reconcile targets every secret-enabled enrollment, in chunks', async () => {
+    const p = await plan({}, { SYNC_CHUNK_SIZE: '2' });
+    expect(p.secret).toBeNull();
+    expect(p.chunks.map((c) => c.targets.length)).toEqual([2, 1]);
+    expect(targets(p)).toEqual(['111111111111/payments', '222222222222/billing', '222222222222/ledger']);
+  });
+
+  it('a change narrows to the services it names; a replay to the accounts it names', async () => {
+    const change = await plan({
+      deliveryId: 'd-1',
+      event: 'secret.updated',
+      secret: 'db',
+      services: ['ledger'],
+    });
+    expect(change.secret).toBe('db');
+    expect(targets(change)).toEqual(['222222222222/ledger']);
+    expect(targets(await plan({ accounts: ['222222222222'] }))).toEqual([
+      '222222222222/billing',
+      '222222222222/ledger',
+    ]);
+    // A service nobody enrolled for secrets: nothing to do, not an error.
+    expect((await plan({ secret: 'db', services: ['search'] })).targets).toBe(0);
+  });
+
+  it('refuses malformed input and accounts without a secret-enabled enrollment, naming the problem', async () => {
+    await expect(plan({ accounts: ['333333333333'] })).rejects.toThrow(
+      'no secret-enabled enrollment in account(s) 333333333333',
+    );
+    await expect(plan({ secret: '', colour: 'blue' })).rejects.toMatchObject({
+      name: 'InvalidRunRequest',
+      message: expect.stringMatching(/^invalid sync input: .*secret.*colour/),
+    });
+    await expect(plan({ event: 'secret.renamed' })).rejects.toThrow(/event/);
+  });
+});
