@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLocalStack, type LocalStack } from '../local-stack/stack';
 
@@ -26,7 +25,33 @@ interface ScenarioFigures {
   rerun: RunFigures;
 }
 
-const WRITE_OPERATIONS = ['CreateSecret', 'PutSecretValue'];
+/** The Secrets Manager operations that write a secret's value. */
+export const WRITE_OPERATIONS = ['CreateSecret', 'PutSecretValue'];
+
+/** This process's peak resident set so far, in MB. */
+export const peakRssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** A Markdown table, as the README shows the figures. */
+export const markdownTable = (headers: string[], rows: (string | number)[][]): string =>
+  [headers, headers.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+
+/**
+ * Runs one scenario in a child process of its own, so its peak RSS is its own: the same command line as
+ * this process (node flags such as --cpu-prof included) plus `scenarioArgs`. The child prints its figures
+ * as the last line of its output, in JSON; undefined (with the child's errors shown) when it failed.
+ */
+export const runScenarioInChild = <T>(scenarioArgs: string[]): T | undefined => {
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, ...process.argv.slice(1), ...scenarioArgs],
+    { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+  );
+  if (child.status !== 0) {
+    console.error(child.stderr);
+    return undefined;
+  }
+  return JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as T;
+};
 
 /** Rotates `accounts` fresh accounts, then reruns inside the renewal window, counting every call. */
 const runScenario = async (accounts: number): Promise<ScenarioFigures> => {
@@ -48,7 +73,7 @@ const runScenario = async (accounts: number): Promise<ScenarioFigures> => {
     });
     const rotation = await measure(stack);
     const rerun = await measure(stack);
-    return { accounts, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), rotation, rerun };
+    return { accounts, peakRssMb: peakRssMb(), rotation, rerun };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -89,17 +114,44 @@ const snapshot = (stack: LocalStack) => {
 
 const perAccount = (value: number, accounts: number) => (value / accounts).toFixed(3);
 
-const report = (figures: ScenarioFigures[]): string => {
-  const rows = figures.flatMap(({ accounts, peakRssMb, rotation, rerun }) => [
-    `| ${accounts.toLocaleString('en')} rotation | ${rotation.status} | ${rotation.seconds} | ${peakRssMb} | ${perAccount(rotation.caIssueCalls, accounts)} | ${perAccount(rotation.caGetCertificateCalls, accounts)} | ${perAccount(rotation.secretsManagerCalls, accounts)} | ${perAccount(rotation.secretWrites, accounts)} | ${perAccount(rotation.putEventsCalls, accounts)} | ${perAccount(rotation.stateTransitions, accounts)} | ${rotation.executions} | ${rotation.maxHistoryEvents} |`,
-    `| ${accounts.toLocaleString('en')} rerun in window | ${rerun.status} | ${rerun.seconds} | ${peakRssMb} | ${perAccount(rerun.caIssueCalls, accounts)} | ${perAccount(rerun.caGetCertificateCalls, accounts)} | ${perAccount(rerun.secretsManagerCalls, accounts)} | ${perAccount(rerun.secretWrites, accounts)} | ${perAccount(rerun.putEventsCalls, accounts)} | ${perAccount(rerun.stateTransitions, accounts)} | ${rerun.executions} | ${rerun.maxHistoryEvents} |`,
-  ]);
-  return [
-    '| run | status | wall s | peak RSS MB | CA issue /acct | CA get /acct | SM calls /acct | SM writes /acct | PutEvents /acct | transitions /acct | executions | max history events |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows,
-  ].join('\n');
-};
+const report = (figures: ScenarioFigures[]): string =>
+  markdownTable(
+    [
+      'run',
+      'status',
+      'wall s',
+      'peak RSS MB',
+      'CA issue /acct',
+      'CA get /acct',
+      'SM calls /acct',
+      'SM writes /acct',
+      'PutEvents /acct',
+      'transitions /acct',
+      'executions',
+      'max history events',
+    ],
+    figures.flatMap(({ accounts, peakRssMb, rotation, rerun }) =>
+      (
+        [
+          ['rotation', rotation],
+          ['rerun in window', rerun],
+        ] as const
+      ).map(([label, run]) => [
+        `${accounts.toLocaleString('en')} ${label}`,
+        run.status,
+        run.seconds,
+        peakRssMb,
+        perAccount(run.caIssueCalls, accounts),
+        perAccount(run.caGetCertificateCalls, accounts),
+        perAccount(run.secretsManagerCalls, accounts),
+        perAccount(run.secretWrites, accounts),
+        perAccount(run.putEventsCalls, accounts),
+        perAccount(run.stateTransitions, accounts),
+        run.executions,
+        run.maxHistoryEvents,
+      ]),
+    ),
+  );
 
 /**
  * `trust-bridge bench`: each scenario runs in a child process of its own, so its peak RSS is its own.
@@ -115,19 +167,12 @@ export const benchCommand = async (argv: string[]): Promise<number> => {
     return 0;
   }
   const sizes = (values.accounts ?? ['1000', '10000']).map(Number);
-  const bin = fileURLToPath(new URL('../bin/trust-bridge.js', import.meta.url));
   const figures: ScenarioFigures[] = [];
   for (const size of sizes) {
     console.error(`rotating ${size} accounts...`);
-    const child = spawnSync(process.execPath, [bin, 'bench', '--scenario', String(size)], {
-      encoding: 'utf8',
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    if (child.status !== 0) {
-      console.error(child.stderr);
-      return 1;
-    }
-    figures.push(JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as ScenarioFigures);
+    const scenario = runScenarioInChild<ScenarioFigures>(['--scenario', String(size)]);
+    if (!scenario) return 1;
+    figures.push(scenario);
   }
   console.log(report(figures));
   return 0;

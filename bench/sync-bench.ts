@@ -1,0 +1,424 @@
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import type { ExecutionRecord } from '../engine';
+import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
+import type { SyncSummary } from '../functions/shared/domain/sync';
+import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../functions/shared/domain/webhook';
+import type { LocalSecretsManager } from '../functions/shared/local/local-secrets-manager';
+import { createLocalStack, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
+import { startWebhookServer } from '../local-stack/webhook-server';
+import { markdownTable, peakRssMb, runScenarioInChild, WRITE_OPERATIONS } from './rotation-bench';
+
+const ACCOUNTS = 100;
+const SECRETS_PER_SERVICE = 100;
+const ENVIRONMENT = 'prod';
+/** The Secrets Manager operations that read a secret's value. */
+const VALUE_READ_OPERATIONS = ['GetSecretValue', 'BatchGetSecretValue'];
+
+/** The sample account and secret the webhook scenario changes (samples/enrollments.yaml, samples/keywhiz). */
+const WEBHOOK_SERVICE = 'payments';
+const WEBHOOK_ACCOUNT = '111122223333';
+const WEBHOOK_SECRET = 'Database_Password';
+const WEBHOOK_WARMUP = 5;
+const WEBHOOK_P99_TARGET_MS = 250;
+const WEBHOOK_WAIT_LIMIT_MS = 10_000;
+
+interface SyncRunFigures {
+  status: string;
+  seconds: number;
+  synced: number;
+  unchanged: number;
+  deleted: number;
+  failed: number;
+  keywhiz: { list: number; batch: number; single: number; denied: number };
+  /** Summed over every enrolled account's Secrets Manager, by operation. */
+  accountCalls: Record<string, number>;
+  /** The central account's Secrets Manager (each agent reads its service's SVID there), by operation. */
+  centralCalls: Record<string, number>;
+  writes: number;
+  valueReads: number;
+  stateTransitions: number;
+  executions: number;
+}
+
+interface ReconcileFigures {
+  scenario: 'reconcile';
+  accounts: number;
+  secrets: number;
+  accountConcurrency: number;
+  peakRssMb: number;
+  firstSync: SyncRunFigures;
+  resync: SyncRunFigures;
+  listingsPerAgent: number;
+  accountCallsPer100Secrets: number;
+  targets: Record<string, boolean>;
+}
+
+interface WebhookFigures {
+  scenario: 'webhook';
+  notifications: number;
+  warmup: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  failedRuns: number;
+  peakRssMb: number;
+  targets: Record<string, boolean>;
+}
+
+const sum = (counts: Record<string, number>, operations?: string[]) =>
+  Object.entries(counts).reduce((n, [op, c]) => n + (!operations || operations.includes(op) ? c : 0), 0);
+
+const difference = (after: Record<string, number>, before: Record<string, number>) =>
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([op, n]) => [op, n - (before[op] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
+
+/** Writes the 100 enrollments and 100 small text secrets per service that the reconcile scenario syncs. */
+const writeFleet = (dir: string) => {
+  const enrollments = Array.from({ length: ACCOUNTS }, (_, i) => ({
+    service: `service-${i}`,
+    environment: ENVIRONMENT,
+    accountId: String(200_000_000_000 + i),
+    identity: true,
+    secrets: true,
+  }));
+  const enrollmentsPath = join(dir, 'enrollments.json');
+  writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+  const keywhizDir = join(dir, 'keywhiz');
+  for (const { service } of enrollments) {
+    mkdirSync(join(keywhizDir, service), { recursive: true });
+    for (let j = 0; j < SECRETS_PER_SERVICE; j++) {
+      writeFileSync(join(keywhizDir, service, `secret-${j}`), `${service} value ${j}\n`);
+    }
+  }
+  return { enrollmentsPath, keywhizDir, accountIds: enrollments.map((e) => e.accountId) };
+};
+
+/** Calls of every account store and the central store, Keywhiz requests and executions so far. */
+const snapshot = (stack: LocalStack, accountIds: string[]) => {
+  const accountCalls: Record<string, number> = {};
+  for (const id of accountIds) {
+    for (const [op, n] of Object.entries(stack.services.accountSecretsManager(id).calls)) {
+      accountCalls[op] = (accountCalls[op] ?? 0) + n;
+    }
+  }
+  return {
+    accountCalls,
+    centralCalls: { ...stack.services.secretsManager.calls },
+    keywhiz: { list: 0, batch: 0, single: 0, denied: 0, ...stack.services.keywhiz?.requests },
+    executions: stack.engine.listExecutions().length,
+  };
+};
+
+const measureSync = async (stack: LocalStack, accountIds: string[]): Promise<SyncRunFigures> => {
+  const before = snapshot(stack, accountIds);
+  const started = performance.now();
+  const execution = await stack.sync();
+  const seconds = (performance.now() - started) / 1000;
+  const after = snapshot(stack, accountIds);
+  const accountCalls = difference(after.accountCalls, before.accountCalls);
+  const keywhiz = {
+    list: after.keywhiz.list - before.keywhiz.list,
+    batch: after.keywhiz.batch - before.keywhiz.batch,
+    single: after.keywhiz.single - before.keywhiz.single,
+    denied: after.keywhiz.denied - before.keywhiz.denied,
+  };
+  const runs = stack.engine.listExecutions().slice(before.executions);
+  const output = (execution.output ?? {}) as Partial<SyncSummary>;
+  return {
+    status: execution.status,
+    seconds: Math.round(seconds * 100) / 100,
+    synced: output.synced ?? 0,
+    unchanged: output.unchanged ?? 0,
+    deleted: output.deleted ?? 0,
+    failed: output.failed ?? 0,
+    keywhiz,
+    accountCalls,
+    centralCalls: difference(after.centralCalls, before.centralCalls),
+    writes: sum(accountCalls, WRITE_OPERATIONS),
+    valueReads: keywhiz.batch + keywhiz.single + sum(accountCalls, VALUE_READ_OPERATIONS),
+    stateTransitions: runs.reduce((n, r) => n + r.stateTransitions, 0),
+    executions: runs.length,
+  };
+};
+
+/**
+ * A full reconcile of 10,000 secrets across 100 accounts: the first sync writes them all, the second finds
+ * them all unchanged and is the one measured against the targets.
+ */
+const runReconcile = async (accountConcurrency: number): Promise<ReconcileFigures> => {
+  const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-sync-bench-'));
+  try {
+    const { enrollmentsPath, keywhizDir, accountIds } = writeFleet(dir);
+    const stack = await createLocalStack({
+      dataDir: join(dir, 'data'),
+      enrollmentsPath,
+      keywhizDir,
+      env: { SYNC_ACCOUNT_CONCURRENCY: String(accountConcurrency), ACCOUNT_CONCURRENCY: '40' },
+    });
+    try {
+      const rotation = await stack.rotate();
+      if (rotation.status !== 'SUCCEEDED') throw new Error(`rotation ${rotation.status}: ${rotation.error}`);
+      const firstSync = await measureSync(stack, accountIds);
+      const resync = await measureSync(stack, accountIds);
+      const secrets = ACCOUNTS * SECRETS_PER_SERVICE;
+      const listingsPerAgent = resync.keywhiz.list / ACCOUNTS;
+      const accountCallsPer100Secrets = (sum(resync.accountCalls) / secrets) * 100;
+      return {
+        scenario: 'reconcile',
+        accounts: ACCOUNTS,
+        secrets,
+        accountConcurrency,
+        peakRssMb: peakRssMb(),
+        firstSync,
+        resync,
+        listingsPerAgent,
+        accountCallsPer100Secrets,
+        targets: {
+          'one listing per agent': listingsPerAgent === 1,
+          '0 writes': resync.writes === 0,
+          '0 value reads': resync.valueReads === 0,
+          '≤ 1 account SM call per 100 secrets': accountCallsPer100Secrets <= 1,
+        },
+      };
+    } finally {
+      await stack.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+/** Reads the synced secret's current value until it is `expected`, every millisecond or so. */
+const waitForValue = async (store: LocalSecretsManager, secretId: string, expected: string) => {
+  const deadline = performance.now() + WEBHOOK_WAIT_LIMIT_MS;
+  for (;;) {
+    const { SecretString } = await store.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (SecretString === expected) return;
+    if (performance.now() > deadline)
+      throw new Error(`the new value did not arrive within ${WEBHOOK_WAIT_LIMIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+};
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+
+/**
+ * Webhook to secret over the samples: each notification edits one secret file, POSTs a signed delivery to
+ * the receiver and times until the account's local store holds the new value.
+ */
+const runWebhook = async (notifications: number): Promise<WebhookFigures> => {
+  const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-webhook-bench-'));
+  const samples = fileURLToPath(new URL('../samples/', import.meta.url));
+  const keywhizDir = join(dir, 'keywhiz');
+  cpSync(join(samples, 'keywhiz'), keywhizDir, { recursive: true });
+  const runs: ExecutionRecord[] = [];
+  const stack = await createLocalStack({
+    dataDir: join(dir, 'data'),
+    enrollmentsPath: join(samples, 'enrollments.yaml'),
+    keywhizDir,
+    onExecutionRecorded: (record) => {
+      if (record.stateMachineName === SYNC_SECRETS) runs.push(record);
+    },
+  });
+  const server = await startWebhookServer({ handler: stack.webhookHandler, port: 0 });
+  try {
+    const rotation = await stack.rotate();
+    if (rotation.status !== 'SUCCEEDED') throw new Error(`rotation ${rotation.status}: ${rotation.error}`);
+    const firstSync = await stack.sync();
+    if (firstSync.status !== 'SUCCEEDED')
+      throw new Error(`first sync ${firstSync.status}: ${firstSync.error}`);
+    const [key] = await stack.deps.webhookKeys.keys();
+    if (!key) throw new Error('the local stack has no webhook signing key');
+    const store = stack.services.accountSecretsManager(WEBHOOK_ACCOUNT);
+    const secretId = syncedSecretName(
+      syncedSecretPrefix(stack.config.SYNC_SECRET_PREFIX, ENVIRONMENT, WEBHOOK_SERVICE),
+      WEBHOOK_SECRET,
+    );
+    const latencies: number[] = [];
+    for (let i = 0; i < WEBHOOK_WARMUP + notifications; i++) {
+      // Benchmark content, not a real secret: unique per notification so its arrival is unambiguous.
+      const value = `bench value ${i} ${Date.now()}`;
+      writeFileSync(join(keywhizDir, WEBHOOK_SERVICE, WEBHOOK_SECRET), value);
+      const body = JSON.stringify({
+        deliveryId: `bench-${process.pid}-${i}`,
+        event: 'secret.updated',
+        secret: WEBHOOK_SECRET,
+        services: [WEBHOOK_SERVICE],
+      });
+      const timestamp = Math.floor(Date.now() / 1000);
+      const started = performance.now();
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [SIGNATURE_HEADER]: signWebhook(key, timestamp, body),
+        },
+        body,
+      });
+      if (response.status !== 202)
+        throw new Error(`the receiver answered ${response.status}: ${await response.text()}`);
+      await waitForValue(store, secretId, value);
+      if (i >= WEBHOOK_WARMUP) latencies.push(performance.now() - started);
+    }
+    await stack.settled();
+    latencies.sort((a, b) => a - b);
+    const ms = (value: number) => Math.round(value * 10) / 10;
+    const p99Ms = ms(percentile(latencies, 99));
+    return {
+      scenario: 'webhook',
+      notifications,
+      warmup: WEBHOOK_WARMUP,
+      p50Ms: ms(percentile(latencies, 50)),
+      p90Ms: ms(percentile(latencies, 90)),
+      p99Ms,
+      maxMs: ms(latencies.at(-1) ?? NaN),
+      // Each delivery starts one run; a failed one would make its latency meaningless.
+      failedRuns: runs.filter((r) => !r.parentExecutionArn && r.status !== 'SUCCEEDED').length,
+      peakRssMb: peakRssMb(),
+      targets: { [`p99 ≤ ${WEBHOOK_P99_TARGET_MS} ms`]: p99Ms <= WEBHOOK_P99_TARGET_MS },
+    };
+  } finally {
+    await server.close();
+    await stack.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+const calls = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([op, n]) => `${op} ${n}`)
+    .join(', ') || '0';
+
+const targetLines = (targets: Record<string, boolean>) =>
+  Object.entries(targets).map(([target, met]) => `- ${target}: ${met ? 'met' : 'NOT MET'}`);
+
+const reconcileReport = (figures: ReconcileFigures[]): string => {
+  const rows = figures.flatMap((f) =>
+    (
+      [
+        ['first sync', f.firstSync],
+        ['resync (measured)', f.resync],
+      ] as const
+    ).map(([label, run]) => [
+      `${f.secrets.toLocaleString('en')} secrets / ${f.accounts} accounts, ${label}`,
+      f.accountConcurrency,
+      run.status,
+      run.seconds,
+      f.peakRssMb,
+      `${run.synced} / ${run.unchanged} / ${run.failed}`,
+      `${run.keywhiz.list} / ${run.keywhiz.batch} / ${run.keywhiz.single}`,
+      calls(run.accountCalls),
+      ((sum(run.accountCalls) / f.secrets) * 100).toFixed(2),
+      calls(run.centralCalls),
+      run.writes,
+      run.valueReads,
+      run.stateTransitions,
+    ]),
+  );
+  const best = figures.reduce((a, b) => (b.resync.seconds < a.resync.seconds ? b : a));
+  return [
+    markdownTable(
+      [
+        'run',
+        'account concurrency',
+        'status',
+        'wall s',
+        'peak RSS MB',
+        'synced / unchanged / failed',
+        'Keywhiz list / batch / single',
+        'account SM calls',
+        'account SM calls /100 secrets',
+        'central SM calls (SVID reads)',
+        'writes',
+        'value reads',
+        'transitions',
+      ],
+      rows,
+    ),
+    '',
+    `Measured: the resync at account concurrency ${best.accountConcurrency} (the fastest); ${best.listingsPerAgent} listing(s) per agent. Central SVID reads are outside the per-100-secrets figure.`,
+    ...targetLines(best.targets),
+  ].join('\n');
+};
+
+const webhookReport = (f: WebhookFigures): string =>
+  [
+    markdownTable(
+      ['run', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'failed runs', 'peak RSS MB'],
+      [
+        [
+          `webhook to local store, ${f.notifications} notifications (+${f.warmup} warm-up)`,
+          f.p50Ms,
+          f.p90Ms,
+          f.p99Ms,
+          f.maxMs,
+          f.failedRuns,
+          f.peakRssMb,
+        ],
+      ],
+    ),
+    '',
+    ...targetLines(f.targets),
+  ].join('\n');
+
+/**
+ * The sync benchmark: a full reconcile of 10,000 unchanged secrets across 100 accounts (once per
+ * `--concurrency`), and webhook-to-store latency over `--notifications` deliveries. Each scenario runs in a
+ * child process of its own; `--scenario reconcile:N` / `webhook:N` is that child, printing one JSON line.
+ * `--json` adds one JSON line with every figure after the tables.
+ */
+export const syncBenchCommand = async (argv: string[]): Promise<number> => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: 'string' },
+      concurrency: { type: 'string', multiple: true },
+      notifications: { type: 'string', default: '200' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (values.scenario) {
+    const [name, size] = values.scenario.split(':');
+    const run = name === 'reconcile' ? runReconcile : name === 'webhook' ? runWebhook : undefined;
+    if (!run) {
+      console.error(`unknown scenario '${values.scenario}' (reconcile:N or webhook:N)`);
+      return 2;
+    }
+    console.log(JSON.stringify(await run(Number(size))));
+    return 0;
+  }
+  const concurrencies = (values.concurrency ?? ['10']).map(Number);
+  const notifications = Number(values.notifications);
+  if ([...concurrencies, notifications].some((n) => !Number.isInteger(n) || n < 1)) {
+    console.error('--concurrency and --notifications take positive whole numbers');
+    return 2;
+  }
+  const reconcile: ReconcileFigures[] = [];
+  for (const concurrency of concurrencies) {
+    console.error(
+      `reconciling ${ACCOUNTS * SECRETS_PER_SERVICE} secrets at account concurrency ${concurrency}...`,
+    );
+    const figures = runScenarioInChild<ReconcileFigures>(['--scenario', `reconcile:${concurrency}`]);
+    if (!figures) return 1;
+    reconcile.push(figures);
+  }
+  console.error(`sending ${notifications} webhook notifications...`);
+  const webhook = runScenarioInChild<WebhookFigures>(['--scenario', `webhook:${notifications}`]);
+  if (!webhook) return 1;
+  console.log(reconcileReport(reconcile));
+  console.log('');
+  console.log(webhookReport(webhook));
+  if (values.json) console.log(JSON.stringify({ reconcile, webhook }));
+  return 0;
+};
