@@ -106,7 +106,9 @@ export const localDependencies = async (
     secretSource: (credentials) => keywhizSecretSource(sourceConfig)(credentials),
     secretStore: (accountId) =>
       new SecretsManagerSecretStore(accountSecretsManager(accountId), { kmsKeyId: config.SYNC_KMS_KEY_ID }),
-    webhookKeys: new SecretsManagerWebhookKeys(secretsManager, { secretName: config.WEBHOOK_KEY_SECRET_NAME }),
+    webhookKeys: new SecretsManagerWebhookKeys(secretsManager, {
+      secretName: config.WEBHOOK_KEY_SECRET_NAME,
+    }),
     deliveries: new FileDeliveryLog(options.dataDir),
     secretChanges: new EventBridgeSecretChanges(eventBus, { busName: config.AUDIT_BUS_NAME }),
     now,

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type ExecutionRecord, LocalStepFunctions, type StatePayloadObserver, type TaskHandler } from '../engine';
+import {
+  type ExecutionRecord,
+  LocalStepFunctions,
+  type StatePayloadObserver,
+  type TaskHandler,
+} from '../engine';
 import { createHandler as issueSvid } from '../functions/issue-svid/issue-svid';
 import { createHandler as loadChunk } from '../functions/load-chunk/load-chunk';
 import { createHandler as planRotation } from '../functions/plan-rotation/plan-rotation';
@@ -38,7 +43,9 @@ const MACHINES = ['rotate-svids-chunk', ROTATE_SVIDS, 'sync-secrets-chunk', SYNC
 const definition = (name: string): string =>
   readFileSync(fileURLToPath(new URL(`../statemachines/${name}.asl.json`, import.meta.url)), 'utf8');
 const pattern = (name: string): Record<string, string[]> =>
-  JSON.parse(readFileSync(fileURLToPath(new URL(`../events/patterns/${name}.json`, import.meta.url)), 'utf8'));
+  JSON.parse(
+    readFileSync(fileURLToPath(new URL(`../events/patterns/${name}.json`, import.meta.url)), 'utf8'),
+  );
 
 export interface LocalStackOptions extends LocalOptions {
   /** Retry and Wait delays in real time (true on a schedule) or zero (tests, `--once`). */
