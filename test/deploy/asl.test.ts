@@ -15,8 +15,15 @@ const files = readdirSync(directory)
   .sort();
 
 describe('statemachines/*.asl.json', () => {
-  it('include the two workflows serverless.yml deploys', () => {
-    expect(files).toEqual(expect.arrayContaining(['rotate-svids.asl.json', 'rotate-svids-chunk.asl.json']));
+  it('include the four workflows serverless.yml deploys', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'rotate-svids.asl.json',
+        'rotate-svids-chunk.asl.json',
+        'sync-secrets.asl.json',
+        'sync-secrets-chunk.asl.json',
+      ]),
+    );
   });
 
   it.each(files)('%s is valid ASL', (file) => {

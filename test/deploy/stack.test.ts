@@ -1,15 +1,20 @@
 /**
  * Packages serverless.yml with osls, with no AWS credentials and TCP/DNS refused, then checks the generated
- * CloudFormation: runtimes, one role per function, bound ASL placeholders, the schedule, least privilege.
+ * CloudFormation: runtimes, one role per function, bound ASL placeholders, what starts each workflow, the webhook's
+ * public URL and what it may reach, least privilege.
  */
 import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DynamoDbDeliveryLog } from '../../functions/shared/aws/dynamodb-delivery-log';
 import { configSchema } from '../../functions/shared/config';
+import { syncRequestSchema } from '../../functions/shared/domain/sync';
+import { parseWebhookKey, WEBHOOK_KEY_MIN_BYTES } from '../../functions/shared/domain/webhook';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -47,6 +52,7 @@ type Statement = {
   Principal?: Json;
   Condition?: Record<string, Record<string, Json>>;
 };
+type Target = { Arn: Json; Input?: string; InputPath?: string; RoleArn: Json };
 
 /** Actions AWS authorizes only on Resource "*": no resource-level permissions exist for them. */
 const actionsOnlyOnAnyResource = new Set([
@@ -62,6 +68,40 @@ const actionsOnlyOnAnyResource = new Set([
   'logs:DescribeLogGroups',
 ]);
 
+/**
+ * Every other resource with a wildcard, and why nothing narrower exists: what the "*" stands for is only known
+ * at run time.
+ */
+const wildcardExceptions: { reason: string; resource: RegExp; actions: string[] }[] = [
+  {
+    reason:
+      'SVID secrets are created per (environment, service) at run time, and each ARN ends in a random suffix',
+    resource:
+      /^arn:\$\{AWS::Partition\}:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:trust-bridge\/svid\/\*$/,
+    actions: [
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:CreateSecret',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:TagResource',
+      'secretsmanager:PutResourcePolicy',
+      'secretsmanager:RestoreSecret',
+      'secretsmanager:DeleteSecret',
+    ],
+  },
+  {
+    reason: "a child workflow's executions are named per run; the ARN names the child state machine",
+    resource:
+      /^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:\$\{\w+ChunkStateMachine\.Name\}:\*$/,
+    actions: ['states:DescribeExecution', 'states:StopExecution'],
+  },
+  {
+    reason:
+      "the sync agent's account is each target's, known at run time; the role name is fixed and each invoker role's trust policy decides",
+    resource: /^arn:\$\{AWS::Partition\}:iam::\*:role\/trust-bridge-sync-invoker$/,
+    actions: ['sts:AssumeRole'],
+  },
+];
+
 const placeholders = (text: string): string[] =>
   [...text.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1] ?? '').filter((name) => !name.startsWith('AWS::'));
 
@@ -70,7 +110,7 @@ const list = <T>(value: T | T[] | undefined): T[] =>
 
 let workDir: string;
 let artifacts: string;
-let template: { Resources: Record<string, Resource>; Outputs: Record<string, Json> };
+let template: { Resources: Record<string, Resource>; Outputs: Record<string, { Value: Json }> };
 
 const resources = (type: string): [string, Resource][] =>
   Object.entries(template.Resources).filter(([, r]) => r.Type === type);
@@ -87,6 +127,13 @@ function getAttTarget(value: Json): string | undefined {
   return getAtt?.[1] === 'Arn' ? getAtt[0] : undefined;
 }
 
+/** `{ "Ref": id }` → id */
+const refTarget = (value: Json): string | undefined => (value as { Ref?: string } | undefined)?.Ref;
+
+/** A resource as text: a plain ARN or "*", or the template of an `Fn::Sub`. */
+const resourceText = (value: Json): string | undefined =>
+  typeof value === 'string' ? value : ((value as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'] as string);
+
 function roleStatements(role: Resource): Statement[] {
   const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
   return policies.flatMap((p) => p.PolicyDocument.Statement);
@@ -98,11 +145,42 @@ function allowedResources(role: Resource, action: string): Json[] {
     .flatMap((s) => list(s.Resource));
 }
 
+/** Every Allow statement of every IAM role and policy in the stack. */
+const allowStatements = () =>
+  [...resources('AWS::IAM::Role'), ...resources('AWS::IAM::Policy')].flatMap(([id, r]) => {
+    const documents =
+      r.Type === 'AWS::IAM::Policy'
+        ? [r.Properties.PolicyDocument as { Statement: Statement[] }]
+        : ((r.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).map(
+            (p) => p.PolicyDocument,
+          );
+    return documents
+      .flatMap((d) => d.Statement)
+      .filter((s) => s.Effect === 'Allow')
+      .map((statement) => ({ id, statement }));
+  });
+
 function stateMachineDefinition(machine: Resource): string {
   const definition = machine.Properties.DefinitionString;
   if (typeof definition !== 'string') throw new Error('DefinitionString is not the ASL text as written');
   return definition;
 }
+
+const substitutions = (machineId: string) =>
+  (resource(machineId).Properties.DefinitionSubstitutions ?? {}) as Record<string, Json>;
+
+const environment = (functionId: string) =>
+  (resource(functionId).Properties.Environment as { Variables: Record<string, Json> }).Variables;
+
+/** The rules that start a state machine, with the target that does. */
+const rulesStarting = (machineId: string) =>
+  resources('AWS::Events::Rule').flatMap(([id, rule]) =>
+    (rule.Properties.Targets as Target[])
+      .filter((t) => refTarget(t.Arn) === machineId)
+      .map((target) => ({ id, rule, target })),
+  );
+
+const readJson = async (path: string): Promise<Json> => JSON.parse(await readFile(join(root, path), 'utf8'));
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'trust-bridge-package-'));
@@ -137,9 +215,13 @@ describe('functions', () => {
     'RetireSvid',
     'ReportOutcomes',
     'SummarizeRotation',
+    'PlanSync',
+    'ReportSyncOutcomes',
+    'SummarizeSync',
+    'ReceiveWebhook',
   ].map((name) => `${name}LambdaFunction`);
 
-  it('are the six rotation steps, on nodejs22.x and arm64', () => {
+  it('are the rotation and sync steps and the webhook receiver, on nodejs22.x and arm64', () => {
     const functions = resources('AWS::Lambda::Function');
     expect(functions.map(([id]) => id).sort()).toEqual([...expected].sort());
     for (const [, fn] of functions) {
@@ -188,11 +270,43 @@ describe('functions', () => {
     }
   });
 
-  it('can touch the SVID key only through Secrets Manager', () => {
-    const kmsStatements = resources('AWS::IAM::Role')
-      .flatMap(([, role]) => roleStatements(role))
+  it('plan sync runs with the sync chunking of the params', () => {
+    expect(environment('PlanSyncLambdaFunction')).toEqual(
+      expect.objectContaining({
+        ENROLLMENTS_URL: expect.any(String),
+        SYNC_CHUNK_SIZE: '100',
+        SYNC_ACCOUNT_CONCURRENCY: '10',
+        CHUNK_CONCURRENCY: '4',
+      }),
+    );
+  });
+
+  it('the webhook receiver is given the stack’s signing key, delivery table and audit bus', () => {
+    expect(environment('ReceiveWebhookLambdaFunction')).toEqual(
+      expect.objectContaining({
+        WEBHOOK_KEY_SECRET_NAME: { Ref: 'WebhookSigningKey' },
+        WEBHOOK_DELIVERY_TABLE: { Ref: 'WebhookDeliveries' },
+        AUDIT_BUS_NAME: { Ref: 'AuditBus' },
+      }),
+    );
+    // Only the receiver knows where the key and the deliveries are.
+    const others = resources('AWS::Lambda::Function').filter(([id]) => id !== 'ReceiveWebhookLambdaFunction');
+    for (const [id] of others) {
+      expect({
+        id,
+        keys: Object.keys(environment(id)).filter((name) => name.startsWith('WEBHOOK_')),
+      }).toEqual({
+        id,
+        keys: [],
+      });
+    }
+  });
+
+  it('can touch the customer-managed keys only through Secrets Manager', () => {
+    const kmsStatements = allowStatements()
+      .map(({ statement }) => statement)
       .filter((s) => list(s.Action).some((a) => a.startsWith('kms:')));
-    expect(kmsStatements.length).toBeGreaterThan(0);
+    expect(kmsStatements.length).toBeGreaterThan(1);
     for (const statement of kmsStatements) {
       expect(statement.Condition?.StringEquals?.['kms:ViaService']).toEqual({
         'Fn::Sub': `secretsmanager.\${AWS::Region}.amazonaws.com`,
@@ -202,40 +316,55 @@ describe('functions', () => {
 });
 
 describe('state machines', () => {
+  const files = {
+    RotateSvidsStateMachine: 'rotate-svids.asl.json',
+    RotateSvidsChunkStateMachine: 'rotate-svids-chunk.asl.json',
+    SyncSecretsStateMachine: 'sync-secrets.asl.json',
+    SyncSecretsChunkStateMachine: 'sync-secrets-chunk.asl.json',
+  };
   const machines = () => resources('AWS::StepFunctions::StateMachine');
 
-  it('deploy rotate-svids and rotate-svids-chunk from their ASL files, unchanged', async () => {
-    const files = {
-      RotateSvidsStateMachine: 'rotate-svids.asl.json',
-      RotateSvidsChunkStateMachine: 'rotate-svids-chunk.asl.json',
-    };
+  it('deploy the rotation and sync workflows and their chunks from their ASL files, unchanged', async () => {
     expect(
       machines()
         .map(([id]) => id)
         .sort(),
     ).toEqual(Object.keys(files).sort());
     for (const [id, file] of Object.entries(files)) {
-      const asl = JSON.parse(await readFile(join(root, 'statemachines', file), 'utf8'));
-      expect(JSON.parse(stateMachineDefinition(resource(id)))).toEqual(asl);
+      expect(JSON.parse(stateMachineDefinition(resource(id)))).toEqual(
+        await readJson(`statemachines/${file}`),
+      );
       expect(resource(id).Properties.StateMachineType).toBe('STANDARD');
     }
   });
 
   it(`bind every \${Placeholder} in their definitions, and nothing else`, () => {
-    for (const [, machine] of machines()) {
+    for (const [id, machine] of machines()) {
       const used = new Set(placeholders(stateMachineDefinition(machine)));
-      const bound = Object.keys((machine.Properties.DefinitionSubstitutions ?? {}) as object);
+      const bound = Object.keys(substitutions(id));
       expect(used.size).toBeGreaterThan(0);
-      expect(new Set(bound)).toEqual(used);
+      expect({ id, bound: new Set(bound) }).toEqual({ id, bound: used });
     }
   });
 
+  it('reach each account’s sync agent by the names the onboarding template and the config use', () => {
+    expect(substitutions('SyncSecretsChunkStateMachine')).toEqual(
+      expect.objectContaining({
+        SyncInvokerRoleName: 'trust-bridge-sync-invoker',
+        SyncAgentFunctionName: configSchema.shape.SYNC_AGENT_FUNCTION_NAME.parse(undefined),
+        AwsRegion: { Ref: 'AWS::Region' },
+      }),
+    );
+  });
+
   it('have roles that may invoke exactly the functions and child workflows their definitions name', () => {
-    for (const [, machine] of machines()) {
+    for (const [id, machine] of machines()) {
       const role = resource(getAttTarget(machine.Properties.RoleArn) ?? '');
-      const substitutions = Object.values((machine.Properties.DefinitionSubstitutions ?? {}) as object);
-      const functionArns = substitutions.filter((v) => getAttTarget(v)?.endsWith('LambdaFunction'));
-      const childMachines = substitutions.filter((v) => (v as { Ref?: string }).Ref !== undefined);
+      const bound = Object.values(substitutions(id));
+      const functionArns = bound.filter((v) => getAttTarget(v)?.endsWith('LambdaFunction'));
+      const childMachines = bound.filter(
+        (v) => template.Resources[refTarget(v) ?? '']?.Type === 'AWS::StepFunctions::StateMachine',
+      );
       expect(allowedResources(role, 'lambda:InvokeFunction')).toEqual(expect.arrayContaining(functionArns));
       expect(allowedResources(role, 'lambda:InvokeFunction')).toHaveLength(functionArns.length);
       expect(allowedResources(role, 'states:StartExecution')).toEqual(childMachines);
@@ -244,11 +373,14 @@ describe('state machines', () => {
     }
   });
 
-  it('let the parent wait on its child executions (startExecution.sync)', () => {
-    const role = resource('RotateSvidsStateMachineRole');
+  it.each([
+    ['RotateSvidsStateMachineRole', 'RotateSvidsChunkStateMachine'],
+    ['SyncSecretsStateMachineRole', 'SyncSecretsChunkStateMachine'],
+  ])('let %s wait on the executions of %s (startExecution.sync)', (roleId, child) => {
+    const role = resource(roleId);
     expect(allowedResources(role, 'states:DescribeExecution')).toEqual([
       {
-        'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:\${RotateSvidsChunkStateMachine.Name}:*`,
+        'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:\${${child}.Name}:*`,
       },
     ]);
     expect(allowedResources(role, 'events:PutRule')).toEqual([
@@ -275,42 +407,253 @@ describe('state machines', () => {
   });
 });
 
-describe('the schedule', () => {
-  it('starts rotate-svids every 12 hours with an empty input', () => {
-    const rules = resources('AWS::Events::Rule');
-    expect(rules).toHaveLength(1);
-    const [, rule] = rules[0] ?? [];
-    expect(rule?.Properties.ScheduleExpression).toBe('rate(12 hours)');
-    expect(rule?.Properties.State).toBe('ENABLED');
-    const targets = rule?.Properties.Targets as { Arn: Json; Input: string; RoleArn: Json }[];
-    expect(targets).toHaveLength(1);
-    expect(targets[0]?.Arn).toEqual({ Ref: 'RotateSvidsStateMachine' });
-    expect(JSON.parse(targets[0]?.Input ?? '')).toEqual({});
-    const role = resource(getAttTarget(targets[0]?.RoleArn) ?? '');
+describe('what starts each workflow', () => {
+  /** The one statement of a rule's role: StartExecution on the rule's target only, for EventBridge only. */
+  function expectStartsOnly(target: Target) {
+    const role = resource(getAttTarget(target.RoleArn) ?? '');
+    const trust = role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] };
+    expect(trust.Statement.map((s) => s.Principal)).toEqual([{ Service: 'events.amazonaws.com' }]);
     expect(roleStatements(role)).toEqual([
-      expect.objectContaining({
-        Action: ['states:StartExecution'],
-        Resource: { Ref: 'RotateSvidsStateMachine' },
-      }),
+      expect.objectContaining({ Action: ['states:StartExecution'], Resource: target.Arn }),
     ]);
+  }
+
+  it('are three rules in all', () => {
+    expect(resources('AWS::Events::Rule')).toHaveLength(3);
+    for (const [, rule] of resources('AWS::Events::Rule')) {
+      expect(rule.Properties.State).toBe('ENABLED');
+      expect(rule.Properties.Targets).toHaveLength(1);
+    }
+  });
+
+  it('rotate-svids: a schedule, every 12 hours, with an empty input', () => {
+    const starters = rulesStarting('RotateSvidsStateMachine');
+    expect(starters).toHaveLength(1);
+    const [{ rule, target } = {} as never] = starters;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(12 hours)');
+    expect(JSON.parse(target.Input ?? '')).toEqual({});
+    expectStartsOnly(target);
+  });
+
+  it('sync-secrets: an hourly full reconcile, with an empty input', () => {
+    const scheduled = rulesStarting('SyncSecretsStateMachine').filter(
+      ({ rule }) => rule.Properties.ScheduleExpression !== undefined,
+    );
+    expect(scheduled).toHaveLength(1);
+    const [{ rule, target } = {} as never] = scheduled;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 hour)');
+    expect(JSON.parse(target.Input ?? '')).toEqual({});
+    expectStartsOnly(target);
+  });
+
+  it('sync-secrets: each Keywhiz change the webhook puts on the audit bus, with its detail as the input', async () => {
+    const onEvents = rulesStarting('SyncSecretsStateMachine').filter(
+      ({ rule }) => rule.Properties.EventPattern !== undefined,
+    );
+    expect(onEvents).toHaveLength(1);
+    const [{ rule, target } = {} as never] = onEvents;
+    expect(rule.Properties.EventBusName).toEqual({ Ref: 'AuditBus' });
+    expect(rule.Properties.EventPattern).toEqual(
+      await readJson('events/patterns/keywhiz-secret-changed.json'),
+    );
+    expect(target.InputPath).toBe('$.detail');
+    expect(target.Input).toBeUndefined();
+    expectStartsOnly(target);
+    // What the receiver puts on the bus, narrowed by InputPath, is a run input sync-secrets accepts.
+    const sample = (await readJson('events/samples/keywhiz-secret-changed.json')) as Record<string, unknown>;
+    const pattern = rule.Properties.EventPattern as Record<string, unknown[]>;
+    expect(pattern.source).toContain(sample.source);
+    expect(pattern['detail-type']).toContain(sample['detail-type']);
+    expect(syncRequestSchema.safeParse(sample.detail).success).toBe(true);
+  });
+
+  it.each([
+    ['RotateSvidsChunkStateMachine', 'RotateSvidsStateMachineRole'],
+    ['SyncSecretsChunkStateMachine', 'SyncSecretsStateMachineRole'],
+  ])('%s: its parent only, never a rule', (chunk, parentRole) => {
+    expect(rulesStarting(chunk)).toEqual([]);
+    const starters = allowStatements()
+      .filter(({ statement }) => list(statement.Action).includes('states:StartExecution'))
+      .filter(({ statement }) => list(statement.Resource).some((r) => refTarget(r) === chunk))
+      .map(({ id }) => id);
+    expect(starters).toEqual([parentRole]);
+  });
+});
+
+describe('the webhook receiver', () => {
+  const receiverRole = () =>
+    resource(getAttTarget(resource('ReceiveWebhookLambdaFunction').Properties.Role) ?? '');
+
+  it('is the only function behind a public URL, which it guards with its own signature check', () => {
+    const urls = resources('AWS::Lambda::Url');
+    expect(urls).toHaveLength(1);
+    expect(urls[0]?.[1].Properties).toEqual(
+      expect.objectContaining({
+        AuthType: 'NONE',
+        TargetFunctionArn: { 'Fn::GetAtt': ['ReceiveWebhookLambdaFunction', 'Arn'] },
+      }),
+    );
+  });
+
+  it('has both permissions AWS requires of a public function URL, and no other public permission', () => {
+    const permissions = resources('AWS::Lambda::Permission').map(([, p]) => p.Properties);
+    const receiver = { 'Fn::GetAtt': ['ReceiveWebhookLambdaFunction', 'Arn'] };
+    expect(permissions).toHaveLength(2);
+    expect(permissions).toEqual(
+      expect.arrayContaining([
+        {
+          FunctionName: receiver,
+          Action: 'lambda:InvokeFunctionUrl',
+          Principal: '*',
+          FunctionUrlAuthType: 'NONE',
+        },
+        // Only through the URL: a direct Invoke by anyone stays refused.
+        {
+          FunctionName: receiver,
+          Action: 'lambda:InvokeFunction',
+          Principal: '*',
+          InvokedViaFunctionUrl: true,
+        },
+      ]),
+    );
+  });
+
+  it('may read its signing key, claim and release deliveries, and put events on the audit bus: nothing else', () => {
+    const granted = roleStatements(receiverRole()).map((s) => ({
+      actions: list(s.Action),
+      resources: list(s.Resource),
+    }));
+    expect(granted).toEqual([
+      {
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [{ 'Fn::GetAtt': ['ReceiveWebhookLogGroup', 'Arn'] }],
+      },
+      { actions: ['secretsmanager:GetSecretValue'], resources: [{ Ref: 'WebhookSigningKey' }] },
+      { actions: ['kms:Decrypt'], resources: [{ 'Fn::GetAtt': ['WebhookKmsKey', 'Arn'] }] },
+      {
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [{ 'Fn::GetAtt': ['WebhookDeliveries', 'Arn'] }],
+      },
+      { actions: ['events:PutEvents'], resources: [{ 'Fn::GetAtt': ['AuditBus', 'Arn'] }] },
+    ]);
+  });
+
+  it('cannot read SVID secrets', () => {
+    const svidPrefix = environment('ReceiveWebhookLambdaFunction').SVID_SECRET_PREFIX as string;
+    const key = resource('WebhookSigningKey');
+    expect((key.Properties.Name as string).startsWith(svidPrefix)).toBe(false);
+    // Its own key, not the SVID key that enrolled accounts may decrypt with.
+    expect(key.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': ['WebhookKmsKey', 'Arn'] });
+    const reach = roleStatements(receiverRole()).filter((s) =>
+      list(s.Action).some((a) => a.startsWith('secretsmanager:') || a.startsWith('kms:')),
+    );
+    for (const statement of reach) {
+      for (const target of list(statement.Resource)) {
+        expect(resourceText(target) ?? '').not.toContain(svidPrefix);
+        expect(target).not.toEqual('*');
+        expect(getAttTarget(target)).not.toBe('SvidKey');
+      }
+    }
+  });
+
+  it('gets a generated signing key in the form it reads (hex digits, at least 32 bytes)', () => {
+    const generate = resource('WebhookSigningKey').Properties.GenerateSecretString as {
+      PasswordLength: number;
+      ExcludePunctuation: boolean;
+      ExcludeUppercase: boolean;
+      ExcludeLowercase?: boolean;
+      ExcludeNumbers?: boolean;
+      ExcludeCharacters: string;
+      IncludeSpace: boolean;
+    };
+    expect(generate).toEqual(
+      expect.objectContaining({ ExcludePunctuation: true, ExcludeUppercase: true, IncludeSpace: false }),
+    );
+    const alphabet = [
+      ...(generate.ExcludeLowercase ? '' : 'abcdefghijklmnopqrstuvwxyz'),
+      ...(generate.ExcludeNumbers ? '' : '0123456789'),
+    ].filter((c) => !generate.ExcludeCharacters.includes(c));
+    expect(alphabet.sort().join('')).toBe('0123456789abcdef');
+    expect(generate.PasswordLength).toBeGreaterThanOrEqual(WEBHOOK_KEY_MIN_BYTES * 2);
+    // Any value Secrets Manager may generate from that alphabet and length is a key the receiver accepts.
+    const value = Array.from({ length: generate.PasswordLength }, () => alphabet[randomInt(alphabet.length)]);
+    expect(parseWebhookKey(value.join(''), 'generated').length).toBe(generate.PasswordLength / 2);
+  });
+
+  it('encrypts its signing key with a rotating key that only this account may use, through Secrets Manager', () => {
+    const key = resource('WebhookKmsKey');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const statements = (key.Properties.KeyPolicy as { Statement: Statement[] }).Statement;
+    const account = { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root` };
+    expect(statements.map((s) => s.Principal)).toEqual(statements.map(() => ({ AWS: account })));
+    const use = statements.filter((s) =>
+      list(s.Action).some((a) => ['kms:Decrypt', 'kms:Encrypt'].includes(a)),
+    );
+    expect(use).toHaveLength(1);
+    expect(use[0]?.Condition?.StringEquals).toEqual({
+      'kms:ViaService': { 'Fn::Sub': `secretsmanager.\${AWS::Region}.amazonaws.com` },
+      'kms:CallerAccount': { Ref: 'AWS::AccountId' },
+    });
+  });
+
+  it('remembers deliveries in an on-demand table keyed and expired as the delivery log writes them', async () => {
+    const table = resource('WebhookDeliveries').Properties;
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.KeySchema).toEqual([{ AttributeName: 'deliveryId', KeyType: 'HASH' }]);
+    expect(table.AttributeDefinitions).toEqual([{ AttributeName: 'deliveryId', AttributeType: 'S' }]);
+    const ttl = table.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean };
+    expect(ttl.Enabled).toBe(true);
+
+    const sent: { input: { Item?: Record<string, Record<string, string>> } }[] = [];
+    const log = new DynamoDbDeliveryLog(
+      { send: async (command: never) => void sent.push(command) } as never,
+      { tableName: 'deliveries', now: () => new Date('2025-03-01T10:15:00Z') },
+    );
+    await log.claim('keywhiz-audit:8f2c51');
+    const item = sent[0]?.input.Item ?? {};
+    expect(item.deliveryId).toEqual({ S: 'keywhiz-audit:8f2c51' });
+    // DynamoDB expires an item by a Number attribute in Unix seconds, after the claim.
+    const expiresAt = Number(item[ttl.AttributeName]?.N);
+    expect(expiresAt).toBeGreaterThan(Date.parse('2025-03-01T10:15:00Z') / 1000);
+  });
+});
+
+describe('the sync workflow across accounts', () => {
+  it('may assume the invoker role, by its name, in any account, and nothing else may assume a role', () => {
+    const assume = allowStatements().filter(({ statement }) =>
+      list(statement.Action).includes('sts:AssumeRole'),
+    );
+    expect(assume.map(({ id, statement }) => ({ id, resources: list(statement.Resource) }))).toEqual([
+      {
+        id: 'SyncSecretsChunkStateMachineRole',
+        resources: [{ 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/trust-bridge-sync-invoker` }],
+      },
+    ]);
+    expect(assume[0]?.statement.Condition).toBeUndefined();
+  });
+
+  it('invokes each agent with the role it is allowed to assume', () => {
+    const definition = JSON.parse(stateMachineDefinition(resource('SyncSecretsChunkStateMachine')));
+    const task = definition.States['Sync Each Account'].ItemProcessor.States['Sync Account'];
+    const roleArn = (task.Credentials['RoleArn.$'] as string).replace(
+      '${SyncInvokerRoleName}',
+      substitutions('SyncSecretsChunkStateMachine').SyncInvokerRoleName as string,
+    );
+    expect(roleArn).toBe(
+      "States.Format('arn:aws:iam::{}:role/trust-bridge-sync-invoker', $.target.accountId)",
+    );
+  });
+
+  it('names its cross-account role so that enrolled accounts can trust it, and says so in an output', () => {
+    const role = resource('SyncSecretsChunkStateMachineRole');
+    expect(role.Properties.RoleName).toBe('trust-bridge-ci-us-east-1-sync-chunk');
+    expect(template.Outputs.SyncChunkRoleArn?.Value).toEqual({
+      'Fn::GetAtt': ['SyncSecretsChunkStateMachineRole', 'Arn'],
+    });
   });
 });
 
 describe('IAM policies', () => {
-  const allowStatements = () =>
-    [...resources('AWS::IAM::Role'), ...resources('AWS::IAM::Policy')].flatMap(([id, r]) => {
-      const documents =
-        r.Type === 'AWS::IAM::Policy'
-          ? [r.Properties.PolicyDocument as { Statement: Statement[] }]
-          : ((r.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).map(
-              (p) => p.PolicyDocument,
-            );
-      return documents
-        .flatMap((d) => d.Statement)
-        .filter((s) => s.Effect === 'Allow')
-        .map((statement) => ({ id, statement }));
-    });
-
   it('never allow every action of a service, nor NotAction', () => {
     const broad = allowStatements().filter(
       ({ statement }) =>
@@ -330,6 +673,31 @@ describe('IAM policies', () => {
           actions: [],
         },
       );
+    }
+  });
+
+  it('use a wildcard inside an ARN only where the documented exceptions say why', () => {
+    const wildcards = allowStatements().flatMap(({ id, statement }) =>
+      list(statement.Resource)
+        .map(resourceText)
+        .filter((text): text is string => text !== undefined && text !== '*' && text.includes('*'))
+        .map((text) => ({ id, text, actions: list(statement.Action) })),
+    );
+    expect(wildcards.length).toBeGreaterThan(0);
+    const unexplained = wildcards.filter(
+      ({ text, actions }) =>
+        !wildcardExceptions.some((e) => e.resource.test(text) && actions.every((a) => e.actions.includes(a))),
+    );
+    expect(unexplained).toEqual([]);
+    // Every exception is still needed: none is left over to excuse a future wildcard.
+    for (const exception of wildcardExceptions) {
+      expect({
+        reason: exception.reason,
+        used: wildcards.some(({ text }) => exception.resource.test(text)),
+      }).toEqual({
+        reason: exception.reason,
+        used: true,
+      });
     }
   });
 });
@@ -372,9 +740,8 @@ describe('the SVID key', () => {
       'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${roleName}`,
     });
     expect(issuer?.Condition?.StringEquals?.['kms:ViaService']).toBeDefined();
-    const environment = resource('IssueSvidLambdaFunction').Properties.Environment as {
-      Variables: Record<string, Json>;
-    };
-    expect(environment.Variables.ISSUER_ROLE_ARN).toEqual(issuer?.Condition?.ArnEquals?.['aws:PrincipalArn']);
+    expect(environment('IssueSvidLambdaFunction').ISSUER_ROLE_ARN).toEqual(
+      issuer?.Condition?.ArnEquals?.['aws:PrincipalArn'],
+    );
   });
 });
