@@ -1,4 +1,9 @@
-import type { Tag } from '@aws-sdk/client-secrets-manager';
+import {
+  DeleteSecretCommand,
+  type DescribeSecretCommandOutput,
+  type Tag,
+} from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerApi } from './clients';
 import { SecretNotOwned, StoreThrottled } from '../domain/errors';
 import { MANAGED_BY_VALUE, SVID_TAG } from '../domain/svid-secret';
 
@@ -47,4 +52,30 @@ export function ownedTags(secretName: string, tags: Tag[] | undefined): Map<stri
     );
   }
   return map;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Schedules deletion of a secret we own (checked on `described`, so a foreign one throws SecretNotOwned) with a
+ * recovery window. For a secret already scheduled, Secrets Manager tells only when deletion was requested, so
+ * the date returned is that plus the window, and no second DeleteSecret is sent.
+ */
+export async function scheduleDeletion(
+  client: SecretsManagerApi,
+  secretName: string,
+  described: DescribeSecretCommandOutput,
+  recoveryWindowDays: number,
+): Promise<{ deletionDate: string }> {
+  ownedTags(secretName, described.Tags);
+  const window = recoveryWindowDays * DAY_MS;
+  if (described.DeletedDate) {
+    return { deletionDate: new Date(described.DeletedDate.getTime() + window).toISOString() };
+  }
+  const deleted = await transient('DeleteSecret', () =>
+    client.send(
+      new DeleteSecretCommand({ SecretId: described.ARN, RecoveryWindowInDays: recoveryWindowDays }),
+    ),
+  );
+  return { deletionDate: (deleted.DeletionDate ?? new Date(Date.now() + window)).toISOString() };
 }

@@ -1,6 +1,5 @@
 import {
   CreateSecretCommand,
-  DeleteSecretCommand,
   DescribeSecretCommand,
   InvalidRequestException,
   ListSecretsCommand,
@@ -16,7 +15,14 @@ import { fitsTagValue, recordedChecksum, SECRET_VALUE_MAX_BYTES, secretTooLarge 
 import { keywhizNameOf, secretVersionToken } from '../domain/synced-secret-name';
 import { MANAGED_BY_VALUE, SVID_TAG } from '../domain/svid-secret';
 import type { SecretsManagerApi } from './clients';
-import { isOwned, MANAGED_BY_TAG, ownedTags, tagMap, transient } from './secrets-manager-calls';
+import {
+  isOwned,
+  MANAGED_BY_TAG,
+  ownedTags,
+  tagMap,
+  transient,
+  scheduleDeletion,
+} from './secrets-manager-calls';
 import type { SecretStore, SecretWrite, SyncedSecret } from '../ports/secret-store';
 
 /** Tag keys on a synced Keywhiz secret: what the next sync needs to know without reading the value. */
@@ -32,7 +38,6 @@ export const SYNCED_SECRET_TAG = {
 } as const;
 
 const CURRENT = 'AWSCURRENT';
-const DAY_MS = 24 * 3600 * 1000;
 /**
  * Keywhiz secrets in one enrolled account's Secrets Manager, one secret per Keywhiz secret, named by
  * domain/synced-secret-name.ts. Works against the SDK client on AWS and against LocalSecretsManager.
@@ -137,25 +142,11 @@ export class SecretsManagerSecretStore implements SecretStore {
     );
   }
 
-  /**
-   * Schedules deletion. For a secret already scheduled, Secrets Manager tells only when deletion was
-   * requested, so the date returned is that plus `recoveryWindowDays`.
-   */
   async remove(secret: SyncedSecret, recoveryWindowDays: number): Promise<{ deletionDate: string }> {
     const described = await transient('DescribeSecret', () =>
       this.client.send(new DescribeSecretCommand({ SecretId: secret.arn })),
     );
-    ownedTags(secret.secretName, described.Tags);
-    const window = recoveryWindowDays * DAY_MS;
-    if (described.DeletedDate) {
-      return { deletionDate: new Date(described.DeletedDate.getTime() + window).toISOString() };
-    }
-    const deleted = await transient('DeleteSecret', () =>
-      this.client.send(
-        new DeleteSecretCommand({ SecretId: secret.arn, RecoveryWindowInDays: recoveryWindowDays }),
-      ),
-    );
-    return { deletionDate: (deleted.DeletionDate ?? new Date(Date.now() + window)).toISOString() };
+    return scheduleDeletion(this.client, secret.secretName, described, recoveryWindowDays);
   }
 
   /**

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   CreateSecretCommand,
-  DeleteSecretCommand,
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
@@ -24,7 +23,7 @@ import {
   SVID_TAG,
 } from '../domain/svid-secret';
 import type { SecretsManagerApi } from './clients';
-import { isOwned, ownedTags, tagMap, transient } from './secrets-manager-calls';
+import { isOwned, ownedTags, tagMap, transient, scheduleDeletion } from './secrets-manager-calls';
 import type { SpireSvidSecret, StoredSvid, SvidStore, SvidWrite } from '../ports/svid-store';
 
 export interface SecretsManagerSvidStoreOptions {
@@ -40,7 +39,6 @@ export interface SecretsManagerSvidStoreOptions {
 
 const CURRENT = 'AWSCURRENT';
 const MAX_REMEMBERED = 1000;
-const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * SVIDs in the central account's Secrets Manager, written exactly as SPIRE's aws_secretsmanager store
@@ -164,17 +162,7 @@ export class SecretsManagerSvidStore implements SvidStore {
     this.described.delete(secretName);
     const described = await this.describe(secretName);
     if (!described) return undefined;
-    ownedTags(secretName, described.Tags);
-    const window = recoveryWindowDays * DAY_MS;
-    if (described.DeletedDate) {
-      return { deletionDate: new Date(described.DeletedDate.getTime() + window).toISOString() };
-    }
-    const deleted = await transient('DeleteSecret', () =>
-      this.client.send(
-        new DeleteSecretCommand({ SecretId: described.ARN, RecoveryWindowInDays: recoveryWindowDays }),
-      ),
-    );
-    return { deletionDate: (deleted.DeletionDate ?? new Date(Date.now() + window)).toISOString() };
+    return scheduleDeletion(this.client, secretName, described, recoveryWindowDays);
   }
 
   private async describe(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
