@@ -1,14 +1,22 @@
 import { NOTIFY_USAGE, notifyCommand } from './notify';
 import { ROTATE_USAGE, rotateCommand } from './rotate';
+import { START_USAGE, startCommand } from './start';
+import { SYNC_USAGE, syncCommand } from './sync';
 
 const USAGE = `usage: trust-bridge <command> [options]
 
 commands:
+  start     the embedded default: one rotation, then one secrets sync (--serve keeps it running)
   rotate    issue and rotate SPIFFE X.509-SVIDs for the enrolled accounts
+  sync      sync Keywhiz secrets into the secret-enabled accounts (all, one secret, or a replay)
   notify    sign and send one Keywhiz-change webhook to the receiver
   bench     measure rotation of 1,000 and 10,000 accounts on the embedded default
 
+${START_USAGE}
+
 ${ROTATE_USAGE}
+
+${SYNC_USAGE}
 
 ${NOTIFY_USAGE}`;
 
@@ -17,8 +25,12 @@ export const main = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case 'start':
+        return await startCommand(rest);
       case 'rotate':
         return await rotateCommand(rest);
+      case 'sync':
+        return await syncCommand(rest);
       case 'notify':
         return await notifyCommand(rest);
       case 'bench': {

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readAuditLog } from '../functions/shared/local/local-event-bus';
+import { SVID_DETAIL_TYPES } from '../functions/shared/domain/audit';
 import { createLocalStack, type LocalStack } from '../local-stack/stack';
-import { renderTable } from './table';
+import { printRunReport, repeatedFlag, type RunRow, runAuditEvents } from './table';
 
 export const DEFAULT_ENROLLMENTS = fileURLToPath(new URL('../samples/enrollments.yaml', import.meta.url));
 export const DEFAULT_DATA_DIR = '.trust-bridge';
@@ -38,11 +38,11 @@ export const rotateCommand = async (argv: string[]): Promise<number> => {
     realDelays: !values.once,
   });
   const request = { force: values.force, ...(values.account ? { accounts: values.account } : {}) };
-  if (values.once) return runOnce(stack, request, values['data-dir']);
+  if (values.once) return rotateAndReport(stack, request, values['data-dir']);
 
-  let status = await runOnce(stack, request, values['data-dir']);
+  let status = await rotateAndReport(stack, request, values['data-dir']);
   const timer = setInterval(async () => {
-    status = await runOnce(stack, {}, values['data-dir']);
+    status = await rotateAndReport(stack, {}, values['data-dir']);
   }, TWELVE_HOURS_MS);
   console.log('next rotation in 12 h; Ctrl-C stops');
   await new Promise<void>((resolve) => process.once('SIGINT', resolve));
@@ -50,54 +50,42 @@ export const rotateCommand = async (argv: string[]): Promise<number> => {
   return status;
 };
 
-const runOnce = async (stack: LocalStack, request: object, dataDir: string): Promise<number> => {
+/** Runs one rotation and prints its table and summary (and the replay command when accounts failed). */
+export const rotateAndReport = async (
+  stack: LocalStack,
+  request: object,
+  dataDir: string,
+  print: (line: string) => void = console.log,
+): Promise<number> => {
   const started = Date.now();
   const execution = await stack.rotate(request);
-  const runId = execution.name;
-  const events = (await readAuditLog(dataDir, stack.config.AUDIT_BUS_NAME)).filter(
-    (e) => (e.detail as { runId?: string }).runId === runId,
+  const events = await runAuditEvents(dataDir, stack.config.AUDIT_BUS_NAME, execution.name);
+  return printRunReport(
+    {
+      kind: 'rotation',
+      execution,
+      headers: ['ACCOUNT', 'SPIFFE ID', 'SERIAL', 'NOT AFTER', 'STATUS'],
+      rows: events.map((e) => rotationRow(e['detail-type'], e.detail as Record<string, string | undefined>)),
+      outcomes: ['issued', 'skipped', 'deleted', 'failed'],
+      seconds: (Date.now() - started) / 1000,
+      replayCommand: (replay) => `trust-bridge rotate --once ${repeatedFlag('--account', replay.accounts)}`,
+    },
+    print,
   );
-  const rows = events.map((e) => {
-    const d = e.detail as Record<string, string | undefined>;
-    return [
-      d.accountId ?? '',
-      d.spiffeId ?? '',
-      d.serial ?? '',
-      d.notAfter ?? '',
-      statusOf(e['detail-type'], d),
-    ];
-  });
-  rows.sort((a, b) => (a[0] ?? '').localeCompare(b[0] ?? '') || (a[1] ?? '').localeCompare(b[1] ?? ''));
-  console.log(renderTable(['ACCOUNT', 'SPIFFE ID', 'SERIAL', 'NOT AFTER', 'STATUS'], rows));
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`\nrotation ${runId}: ${execution.status} in ${seconds} s`);
-  if (execution.status === 'SUCCEEDED') return 0;
-  console.log(`${execution.error ?? 'failed'}: ${execution.cause ?? ''}`);
-  const replay = parseReplay(execution.cause);
-  if (replay) {
-    console.log(
-      `replay the failed accounts: trust-bridge rotate --once ${replay.map((a) => `--account ${a}`).join(' ')}`,
-    );
-  }
-  return 1;
 };
 
-const statusOf = (detailType: string, d: Record<string, string | undefined>): string => {
-  if (detailType === 'SVID Issued') return 'issued';
-  if (detailType === 'SVID Renewal Skipped') return 'skipped (fresh)';
-  if (detailType === 'SVID Deleted') return `deleted (${d.reason})`;
-  return `FAILED: ${d.error}: ${d.message}`;
+const rotationRow = (detailType: string, d: Record<string, string | undefined>): RunRow => {
+  const [outcome, status] = statusOf(detailType, d);
+  return { cells: [d.accountId ?? '', d.spiffeId ?? '', d.serial ?? '', d.notAfter ?? '', status], outcome };
 };
 
-const parseReplay = (cause: string | undefined): string[] | undefined => {
-  try {
-    const parsed = JSON.parse(cause ?? '') as { accounts?: unknown };
-    return Array.isArray(parsed.accounts) ? parsed.accounts.map(String) : undefined;
-  } catch {
-    return undefined;
-  }
+const statusOf = (detailType: string, d: Record<string, string | undefined>): [string, string] => {
+  if (detailType === SVID_DETAIL_TYPES.issued) return ['issued', 'issued'];
+  if (detailType === SVID_DETAIL_TYPES.skipped) return ['skipped', 'skipped (fresh)'];
+  if (detailType === SVID_DETAIL_TYPES.deleted) return ['deleted', `deleted (${d.reason})`];
+  return ['failed', `FAILED: ${d.error}: ${d.message}`];
 };
 
 /** Only string values: the configuration schema reads what it knows and ignores the rest. */
-const envOf = (env: NodeJS.ProcessEnv): Record<string, string> =>
+export const envOf = (env: NodeJS.ProcessEnv): Record<string, string> =>
   Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));

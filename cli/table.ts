@@ -1,3 +1,6 @@
+import type { ExecutionRecord } from '../engine';
+import { type AuditLogEntry, readAuditLog } from '../functions/shared/local/local-event-bus';
+
 /** Renders rows as an aligned plain-text table with a header line. */
 export const renderTable = (headers: string[], rows: string[][]): string => {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -8,3 +11,83 @@ export const renderTable = (headers: string[], rows: string[][]): string => {
       .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 };
+
+/** The audit events one run emitted: its runId is the execution's name. */
+export const runAuditEvents = async (
+  dataDir: string,
+  busName: string,
+  runId: string,
+): Promise<AuditLogEntry[]> =>
+  (await readAuditLog(dataDir, busName)).filter((e) => (e.detail as { runId?: string }).runId === runId);
+
+/** One audit event as a table row, and the outcome the summary line counts it under. */
+export interface RunRow {
+  cells: string[];
+  outcome: string;
+  /** How many items the event stands for (e.g. unchanged secrets); default 1. */
+  count?: number;
+}
+
+/** The input that replays a failed run's accounts, as the run's failure cause carries it. */
+export interface ReplayInput {
+  accounts: string[];
+  secret?: string;
+}
+
+export interface RunReport {
+  /** Names the run in its summary line: `rotation`, `sync`. */
+  kind: string;
+  execution: ExecutionRecord;
+  headers: string[];
+  rows: RunRow[];
+  /** The outcomes the summary line counts, in this order. */
+  outcomes: readonly string[];
+  seconds: number;
+  /** The command line that replays the failed accounts. */
+  replayCommand: (replay: ReplayInput) => string;
+}
+
+/**
+ * Prints a run's table (sorted by its first two columns), a summary line with its status, counts and
+ * duration, and for a failed run its error and the command that replays it. Returns the exit code.
+ */
+export const printRunReport = (report: RunReport, print: (line: string) => void = console.log): number => {
+  const rows = report.rows.map((r) => r.cells);
+  rows.sort((a, b) => (a[0] ?? '').localeCompare(b[0] ?? '') || (a[1] ?? '').localeCompare(b[1] ?? ''));
+  print(renderTable(report.headers, rows));
+  const counts = report.outcomes.map(
+    (outcome) =>
+      `${report.rows.filter((r) => r.outcome === outcome).reduce((n, r) => n + (r.count ?? 1), 0)} ${outcome}`,
+  );
+  const { execution } = report;
+  print(
+    `\n${report.kind} ${execution.name}: ${execution.status} in ${report.seconds.toFixed(1)} s (${counts.join(', ')})`,
+  );
+  if (execution.status === 'SUCCEEDED') return 0;
+  print(`${execution.error ?? 'failed'}: ${execution.cause ?? ''}`);
+  const replay = parseReplay(execution.cause);
+  if (replay) print(`replay the failed accounts: ${report.replayCommand(replay)}`);
+  return 1;
+};
+
+/** The replay input of a failed run's cause; undefined when the cause is not one (another error, or too long). */
+export const parseReplay = (cause: string | undefined): ReplayInput | undefined => {
+  try {
+    const parsed = JSON.parse(cause ?? '') as { accounts?: unknown; secret?: unknown };
+    if (!Array.isArray(parsed.accounts) || parsed.accounts.length === 0) return undefined;
+    return {
+      accounts: parsed.accounts.map(String),
+      ...(typeof parsed.secret === 'string' ? { secret: parsed.secret } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+};
+
+/** `--flag a --flag b` for a repeatable option, each value quoted for a POSIX shell when it needs to be. */
+export const repeatedFlag = (flag: string, values: string[]): string =>
+  values.map((v) => `${flag} ${shellWord(v)}`).join(' ');
+
+// Keywhiz names may hold spaces or quotes; a printed command must paste back as the same argument.
+const shellWord = (value: string): string =>
+  /^[\w.,:@%+=/-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;

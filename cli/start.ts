@@ -1,0 +1,202 @@
+import { parseArgs } from 'node:util';
+import type { ExecutionRecord } from '../engine';
+import type { SyncSummary } from '../functions/shared/domain/sync';
+import { createLocalStack, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
+import { startWebhookServer } from '../local-stack/webhook-server';
+import { DEFAULT_DATA_DIR, DEFAULT_ENROLLMENTS, envOf, rotateAndReport } from './rotate';
+import { parseReplay } from './table';
+import { DEFAULT_KEYWHIZ_DIR, SYNC_OUTCOMES, syncAndReport, syncReplayCommand } from './sync';
+
+const DEFAULT_PORT = 8787;
+/** The schedules of serverless.yml: rotation every 12 hours, a full reconcile every hour. */
+const DEFAULT_ROTATE_EVERY = '12h';
+const DEFAULT_SYNC_EVERY = '1h';
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+/** setInterval takes at most 2^31-1 ms (about 24.8 days); more fires at once. */
+const MAX_INTERVAL_MS = 2 ** 31 - 1;
+
+export const START_USAGE = `trust-bridge start [options]
+  The embedded default end to end: one SVID rotation, then one sync of the Keywhiz secrets into each
+  secret-enabled account's local store, each printed as a table. Exits 0 when both succeeded.
+  With --serve it keeps running until Ctrl-C: the webhook receiver on 127.0.0.1 (a signed Keywhiz change
+  syncs that secret at once), rotation every 12 h and a full sync every hour, as serverless.yml schedules them.
+
+  --enrollments FILE   enrollment registry, YAML or JSON (default: samples/enrollments.yaml)
+  --data-dir DIR       where the local CA, secrets and audit log live (default: ${DEFAULT_DATA_DIR})
+  --keywhiz-dir DIR    the Keywhiz secrets to serve, <dir>/<service>/<secret-name> (default: samples/keywhiz)
+  --force              renew even SVIDs that are not yet inside the renewal window
+  --serve              keep running, as above
+  --port N             with --serve: the webhook receiver's port (default: ${DEFAULT_PORT}; 0 picks a free one)
+  --sync-every D       with --serve: time between full syncs, e.g. 30s, 5m, 1h (default: ${DEFAULT_SYNC_EVERY})
+  --rotate-every D     with --serve: time between rotations (default: ${DEFAULT_ROTATE_EVERY})`;
+
+/** `trust-bridge start`: rotation and sync once, then optionally the webhook receiver and both schedules. */
+export const startCommand = async (argv: string[]): Promise<number> => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      enrollments: { type: 'string', default: DEFAULT_ENROLLMENTS },
+      'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
+      'keywhiz-dir': { type: 'string', default: DEFAULT_KEYWHIZ_DIR },
+      force: { type: 'boolean', default: false },
+      serve: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      'sync-every': { type: 'string' },
+      'rotate-every': { type: 'string' },
+    },
+    strict: true,
+  });
+  const problems: string[] = [];
+  const port = parsePort(values.port ?? String(DEFAULT_PORT));
+  if (port === undefined)
+    problems.push(`--port ${JSON.stringify(values.port)}: must be a port number, 0 to 65535`);
+  const syncEveryMs = parseDuration(values['sync-every'] ?? DEFAULT_SYNC_EVERY);
+  const rotateEveryMs = parseDuration(values['rotate-every'] ?? DEFAULT_ROTATE_EVERY);
+  for (const [flag, given, ms] of [
+    ['--sync-every', values['sync-every'], syncEveryMs],
+    ['--rotate-every', values['rotate-every'], rotateEveryMs],
+  ] as const) {
+    if (ms === undefined)
+      problems.push(`${flag} ${JSON.stringify(given)}: must be a duration like 30s, 5m or 1h`);
+  }
+  if (!values.serve) {
+    for (const flag of ['port', 'sync-every', 'rotate-every'] as const) {
+      if (values[flag] !== undefined) problems.push(`--${flag} needs --serve`);
+    }
+  }
+  if (problems.length > 0 || port === undefined || syncEveryMs === undefined || rotateEveryMs === undefined) {
+    console.error(`${problems.join('\n')}\n\n${START_USAGE}`);
+    return 2;
+  }
+
+  const dataDir = values['data-dir'];
+  const keywhizDir = values['keywhiz-dir'];
+  const stack = await createLocalStack({
+    dataDir,
+    enrollmentsPath: values.enrollments,
+    keywhizDir,
+    env: envOf(process.env),
+    realDelays: values.serve,
+    onExecutionRecorded: (record) => {
+      if (isWebhookSync(record)) console.log(webhookSyncLine(record));
+    },
+  });
+  try {
+    const rotated = await rotateAndReport(stack, { force: values.force }, dataDir);
+    console.log('');
+    const synced = await syncAndReport(stack, {}, dataDir);
+    if (!values.serve) return rotated === 0 && synced === 0 ? 0 : 1;
+    await serve(stack, { dataDir, keywhizDir, port, syncEveryMs, rotateEveryMs });
+    return 0;
+  } finally {
+    await stack.close();
+  }
+};
+
+interface ServeOptions {
+  dataDir: string;
+  keywhizDir: string;
+  port: number;
+  syncEveryMs: number;
+  rotateEveryMs: number;
+}
+
+/** Runs the receiver and both schedules until SIGINT or SIGTERM, then lets running work finish and stops. */
+const serve = async (stack: LocalStack, o: ServeOptions): Promise<void> => {
+  const stopped = stopRequested();
+  const server = await startWebhookServer({ handler: stack.webhookHandler, port: o.port });
+  // One run at a time, as on AWS a scheduled run would not race another over the same store.
+  let queue: Promise<unknown> = Promise.resolve();
+  const every = (ms: number, what: string, run: () => Promise<number>) =>
+    setInterval(() => {
+      queue = queue
+        .then(() => {
+          console.log(`\nscheduled ${what}, ${new Date().toISOString()}`);
+          return run();
+        })
+        .catch((error: unknown) => {
+          const e = error instanceof Error ? error : new Error(String(error));
+          console.error(`scheduled run: ${e.name}: ${e.message}`);
+        });
+    }, ms);
+  const timers = [
+    every(o.rotateEveryMs, 'rotation', () => rotateAndReport(stack, {}, o.dataDir)),
+    every(o.syncEveryMs, 'full sync', () => syncAndReport(stack, {}, o.dataDir)),
+  ];
+  try {
+    const notifyFlags = [
+      ...(o.port === DEFAULT_PORT ? [] : [`--url ${server.url}`]),
+      ...(o.dataDir === DEFAULT_DATA_DIR ? [] : [`--data-dir ${o.dataDir}`]),
+    ];
+    console.log(`\nwebhook receiver: ${server.url}`);
+    console.log(
+      `edit a file under ${o.keywhizDir}/<service>/ then run: npx trust-bridge notify --secret NAME${notifyFlags.map((f) => ` ${f}`).join('')}`,
+    );
+    console.log(
+      `next rotation in ${formatDuration(o.rotateEveryMs)}, next full sync in ${formatDuration(o.syncEveryMs)}; Ctrl-C stops`,
+    );
+    const signal = await stopped.signal;
+    console.log(`${signal}: stopping`);
+  } finally {
+    stopped.cancel();
+    for (const timer of timers) clearInterval(timer);
+    await server.close();
+    await queue;
+    await stack.settled();
+  }
+};
+
+/** Resolves with the first SIGINT or SIGTERM; cancel() removes the listeners either way. */
+const stopRequested = () => {
+  let stop: (signal: NodeJS.Signals) => void = () => {};
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
+    stop = resolve;
+  });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return {
+    signal,
+    cancel: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+};
+
+/** A sync the webhook rule started: the rule passes the delivery, a schedule or an operator does not. */
+const isWebhookSync = (record: ExecutionRecord): boolean =>
+  record.stateMachineName === SYNC_SECRETS &&
+  record.parentExecutionArn === undefined &&
+  typeof (record.input as { deliveryId?: unknown } | null)?.deliveryId === 'string';
+
+const webhookSyncLine = (record: ExecutionRecord): string => {
+  const input = record.input as { secret?: string; deliveryId: string };
+  const seconds = ((Date.parse(record.stopDate) - Date.parse(record.startDate)) / 1000).toFixed(1);
+  const head = `webhook sync of ${JSON.stringify(input.secret ?? '')} (delivery ${input.deliveryId}): ${record.status} in ${seconds} s`;
+  if (record.status === 'SUCCEEDED') {
+    const summary = record.output as SyncSummary;
+    return `${head} (${SYNC_OUTCOMES.map((o) => `${summary[o]} ${o}`).join(', ')})`;
+  }
+  const replay = parseReplay(record.cause);
+  return `${head}: ${record.error ?? 'failed'}${replay ? `; replay: ${syncReplayCommand(replay)}` : ''}`;
+};
+
+/** `30s`, `5m`, `1h`, `250ms`: a positive whole number and a unit; undefined for anything else. */
+export const parseDuration = (text: string): number | undefined => {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  return ms > 0 && ms <= MAX_INTERVAL_MS ? ms : undefined;
+};
+
+const formatDuration = (ms: number): string => {
+  const [unit, size] = Object.entries(UNIT_MS)
+    .reverse()
+    .find(([, size]) => ms % size === 0) ?? ['ms', 1];
+  return `${ms / size} ${unit}`;
+};
+
+const parsePort = (text: string): number | undefined => {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  return port >= 0 && port <= 65_535 ? port : undefined;
+};
