@@ -29,7 +29,8 @@ const throttled = () =>
     message: 'Rate exceeded',
   });
 
-const sample = (target: SyncedService, name: string) => readFileSync(join(SAMPLE_KEYWHIZ_DIR, target.service, name));
+const sample = (target: SyncedService, name: string) =>
+  readFileSync(join(SAMPLE_KEYWHIZ_DIR, target.service, name));
 
 let s: SyncStack | undefined;
 afterEach(async () => {
@@ -387,7 +388,9 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
       sample(PAYMENTS, 'Database_Password').toString(),
     );
     expect(await s.versionCount(PAYMENTS, 'Database_Password')).toBe(1);
-    const refusal = (await eventsOf(s, run.name)).find((e) => e['detail-type'] === SECRET_DETAIL_TYPES.refused);
+    const refusal = (await eventsOf(s, run.name)).find(
+      (e) => e['detail-type'] === SECRET_DETAIL_TYPES.refused,
+    );
     expect(refusal?.detail).toMatchObject({
       accountId: P,
       keywhizName: 'Database_Password',
@@ -460,7 +463,9 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     expect(run.output).toMatchObject({ synced: 4, refused: 1, failed: 0 });
     expect((await s.value(PAYMENTS, 'Database_Password')).string).toBe('someone else owns this');
     expect(await s.versionCount(PAYMENTS, 'Database_Password')).toBe(1);
-    const refusal = (await eventsOf(s, run.name)).find((e) => e['detail-type'] === SECRET_DETAIL_TYPES.refused);
+    const refusal = (await eventsOf(s, run.name)).find(
+      (e) => e['detail-type'] === SECRET_DETAIL_TYPES.refused,
+    );
     expect(refusal?.detail).toMatchObject({
       accountId: P,
       keywhizName: 'Database_Password',
@@ -486,7 +491,9 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     const run = await s.stack.sync();
     expect(run.status).toBe('SUCCEEDED');
     expect(await s.versionCount(PAYMENTS, 'Database_Password')).toBe(2);
-    const synced = (await eventsOf(s, run.name)).filter((e) => e['detail-type'] === SECRET_DETAIL_TYPES.synced);
+    const synced = (await eventsOf(s, run.name)).filter(
+      (e) => e['detail-type'] === SECRET_DETAIL_TYPES.synced,
+    );
     expect(synced.map((e) => e.detail.keywhizName)).toEqual(['Database_Password']);
     const { versionId } = await s.value(PAYMENTS, 'Database_Password');
 
