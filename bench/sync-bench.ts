@@ -16,6 +16,8 @@ import { markdownTable, peakRssMb, runScenarioInChild, WRITE_OPERATIONS } from '
 const ACCOUNTS = 100;
 const SECRETS_PER_SERVICE = 100;
 const ENVIRONMENT = 'prod';
+/** Unchanged resyncs timed per scenario: one wall time is noisy on a shared machine, the median less so. */
+const RESYNCS = 3;
 /** The Secrets Manager operations that read a secret's value. */
 const VALUE_READ_OPERATIONS = ['GetSecretValue', 'BatchGetSecretValue'];
 
@@ -52,7 +54,11 @@ interface ReconcileFigures {
   accountConcurrency: number;
   peakRssMb: number;
   firstSync: SyncRunFigures;
+  /** The first unchanged resync: the run measured against the targets (later ones count the same). */
   resync: SyncRunFigures;
+  /** Wall times of all RESYNCS unchanged resyncs, and their median. */
+  resyncSeconds: number[];
+  resyncMedianSeconds: number;
   listingsPerAgent: number;
   accountCallsPer100Secrets: number;
   targets: Record<string, boolean>;
@@ -168,7 +174,10 @@ const runReconcile = async (accountConcurrency: number): Promise<ReconcileFigure
       const rotation = await stack.rotate();
       if (rotation.status !== 'SUCCEEDED') throw new Error(`rotation ${rotation.status}: ${rotation.error}`);
       const firstSync = await measureSync(stack, accountIds);
-      const resync = await measureSync(stack, accountIds);
+      const resyncs: SyncRunFigures[] = [];
+      for (let i = 0; i < RESYNCS; i++) resyncs.push(await measureSync(stack, accountIds));
+      const [resync] = resyncs as [SyncRunFigures];
+      const resyncSeconds = resyncs.map((r) => r.seconds);
       const secrets = ACCOUNTS * SECRETS_PER_SERVICE;
       const listingsPerAgent = resync.keywhiz.list / ACCOUNTS;
       const accountCallsPer100Secrets = (sum(resync.accountCalls) / secrets) * 100;
@@ -180,6 +189,8 @@ const runReconcile = async (accountConcurrency: number): Promise<ReconcileFigure
         peakRssMb: peakRssMb(),
         firstSync,
         resync,
+        resyncSeconds,
+        resyncMedianSeconds: [...resyncSeconds].sort((a, b) => a - b)[Math.floor(RESYNCS / 2)] ?? NaN,
         listingsPerAgent,
         accountCallsPer100Secrets,
         targets: {
@@ -307,14 +318,18 @@ const reconcileReport = (figures: ReconcileFigures[]): string => {
   const rows = figures.flatMap((f) =>
     (
       [
-        ['first sync', f.firstSync],
-        ['resync (measured)', f.resync],
+        ['first sync', f.firstSync, String(f.firstSync.seconds)],
+        [
+          'unchanged resync (measured)',
+          f.resync,
+          `${f.resyncMedianSeconds} (median of ${f.resyncSeconds.join(', ')})`,
+        ],
       ] as const
-    ).map(([label, run]) => [
+    ).map(([label, run, seconds]) => [
       `${f.secrets.toLocaleString('en')} secrets / ${f.accounts} accounts, ${label}`,
       f.accountConcurrency,
       run.status,
-      run.seconds,
+      seconds,
       f.peakRssMb,
       `${run.synced} / ${run.unchanged} / ${run.failed}`,
       `${run.keywhiz.list} / ${run.keywhiz.batch} / ${run.keywhiz.single}`,
@@ -326,7 +341,7 @@ const reconcileReport = (figures: ReconcileFigures[]): string => {
       run.stateTransitions,
     ]),
   );
-  const best = figures.reduce((a, b) => (b.resync.seconds < a.resync.seconds ? b : a));
+  const best = figures.reduce((a, b) => (b.resyncMedianSeconds < a.resyncMedianSeconds ? b : a));
   return [
     markdownTable(
       [
@@ -347,7 +362,7 @@ const reconcileReport = (figures: ReconcileFigures[]): string => {
       rows,
     ),
     '',
-    `Measured: the resync at account concurrency ${best.accountConcurrency} (the fastest); ${best.listingsPerAgent} listing(s) per agent. Central SVID reads are outside the per-100-secrets figure.`,
+    `Targets, on the unchanged resync at account concurrency ${best.accountConcurrency} (the fastest median): ${best.listingsPerAgent} listing(s) per agent; the central SVID reads (one per agent) are counted apart from the account stores' calls per 100 secrets.`,
     ...targetLines(best.targets),
   ].join('\n');
 };
