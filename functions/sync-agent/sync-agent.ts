@@ -16,6 +16,7 @@ import {
   secretFailedEvent,
   secretRefusedEvent,
   secretRestoredEvent,
+  type SecretNames,
   secretsUnchangedEvent,
   secretSyncedEvent,
 } from '../shared/domain/sync-audit-events';
@@ -101,8 +102,7 @@ export const syncAgent =
       });
       for (const s of plan.restore) {
         await store.restore(s);
-        outcome.events.push(secretRestoredEvent(runId, target, s));
-        outcome.restored += 1;
+        outcome.restored(s);
       }
       const guarded = guardDeletions([...plan.remove, ...gone], stored, config.SYNC_MAX_DELETE_SHARE);
       if (guarded.refusal) outcome.refuse(guarded.refusal);
@@ -164,6 +164,8 @@ const write = async (
       }),
     );
     outcome.synced += 1;
+    // It came back, with new content, within its recovery window.
+    if (written.restored) outcome.restored(names);
   } catch (error) {
     if (RETRYABLE.has((error as Error).name)) throw error;
     if (error instanceof SecretNotOwned) {
@@ -181,7 +183,7 @@ class Outcome {
   synced = 0;
   unchanged = 0;
   deleted = 0;
-  restored = 0;
+  restoredCount = 0;
   refused = 0;
   failed = 0;
   readonly events: AuditEvent[] = [];
@@ -190,6 +192,11 @@ class Outcome {
     readonly runId: string,
     private readonly target: SyncTarget,
   ) {}
+
+  restored(names: SecretNames): void {
+    this.restoredCount += 1;
+    this.events.push(secretRestoredEvent(this.runId, this.target, names));
+  }
 
   refuse(refusal: Refusal): void {
     this.refused += refusal.count ?? 1;
@@ -213,7 +220,7 @@ class Outcome {
       synced: this.synced,
       unchanged: this.unchanged,
       deleted: this.deleted,
-      restored: this.restored,
+      restored: this.restoredCount,
       refused: this.refused,
       failed: this.failed,
     };

@@ -509,31 +509,26 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     expect(await s.versionCount(PAYMENTS, 'Database_Password')).toBe(2);
     expect((await s.value(PAYMENTS, 'Database_Password')).versionId).toBe(versionId);
   });
-  // Product bug: functions/sync-agent/sync-agent.ts write() ignores the store's `restored` flag, so a secret restored
-  // by a changed write is neither counted (output.restored) nor audited (no "Secret Restored" event).
-  test.failing(
-    'a secret that comes back changed within its recovery window is restored and written, and audited as both',
-    async () => {
-      s = await startSyncStack();
-      await s.stack.sync();
-      s.removeSecret(PAYMENTS, 'stripe-api-key');
-      expect((await s.stack.sync()).output).toMatchObject({ deleted: 1 });
+  test('a secret that comes back changed within its recovery window is restored and written, and audited as both', async () => {
+    s = await startSyncStack();
+    await s.stack.sync();
+    s.removeSecret(PAYMENTS, 'stripe-api-key');
+    expect((await s.stack.sync()).output).toMatchObject({ deleted: 1 });
 
-      s.writeSecret(PAYMENTS, 'stripe-api-key', 'sk_test_back-with-a-new-value');
-      const run = await s.stack.sync();
-      expect(run.status).toBe('SUCCEEDED');
-      expect((await s.describe(PAYMENTS, 'stripe-api-key')).DeletedDate).toBeUndefined();
-      expect((await s.value(PAYMENTS, 'stripe-api-key')).string).toBe('sk_test_back-with-a-new-value');
-      expect(await s.versionCount(PAYMENTS, 'stripe-api-key')).toBe(2);
-      expect(run.output).toMatchObject({ synced: 1, restored: 1 });
-      expect(summary(await eventsOf(s, run.name))).toEqual([
-        [SECRET_DETAIL_TYPES.restored, P, 'stripe-api-key'],
-        [SECRET_DETAIL_TYPES.synced, P, 'stripe-api-key'],
-        [SECRET_DETAIL_TYPES.unchanged, P, 2],
-        [SECRET_DETAIL_TYPES.unchanged, L, 2],
-      ]);
-    },
-  );
+    s.writeSecret(PAYMENTS, 'stripe-api-key', 'sk_test_back-with-a-new-value');
+    const run = await s.stack.sync();
+    expect(run.status).toBe('SUCCEEDED');
+    expect((await s.describe(PAYMENTS, 'stripe-api-key')).DeletedDate).toBeUndefined();
+    expect((await s.value(PAYMENTS, 'stripe-api-key')).string).toBe('sk_test_back-with-a-new-value');
+    expect(await s.versionCount(PAYMENTS, 'stripe-api-key')).toBe(2);
+    expect(run.output).toMatchObject({ synced: 1, restored: 1 });
+    expect(summary(await eventsOf(s, run.name))).toEqual([
+      [SECRET_DETAIL_TYPES.restored, P, 'stripe-api-key'],
+      [SECRET_DETAIL_TYPES.synced, P, 'stripe-api-key'],
+      [SECRET_DETAIL_TYPES.unchanged, P, 2],
+      [SECRET_DETAIL_TYPES.unchanged, L, 2],
+    ]);
+  });
 
   test("one account's failure (its service has no SVID) never blocks the other's", async () => {
     s = await startSyncStack();
