@@ -103,8 +103,8 @@ interface ServeOptions {
 
 /** Runs the receiver and both schedules until SIGINT or SIGTERM, then lets running work finish and stops. */
 const serve = async (stack: LocalStack, o: ServeOptions): Promise<void> => {
-  const stopped = stopRequested();
   const server = await startWebhookServer({ handler: stack.webhookHandler, port: o.port });
+  const stopped = stopRequested();
   // One run at a time, as on AWS a scheduled run would not race another over the same store.
   let queue: Promise<unknown> = Promise.resolve();
   const every = (ms: number, what: string, run: () => Promise<number>) =>

@@ -55,6 +55,7 @@ export const printRunReport = (report: RunReport, print: (line: string) => void 
   const rows = report.rows.map((r) => r.cells);
   rows.sort((a, b) => (a[0] ?? '').localeCompare(b[0] ?? '') || (a[1] ?? '').localeCompare(b[1] ?? ''));
   print(renderTable(report.headers, rows));
+  if (rows.length === 0) print('(no audit events: nothing was in scope for this run)');
   const counts = report.outcomes.map(
     (outcome) =>
       `${report.rows.filter((r) => r.outcome === outcome).reduce((n, r) => n + (r.count ?? 1), 0)} ${outcome}`,

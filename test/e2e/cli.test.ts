@@ -102,6 +102,17 @@ describe('trust-bridge sync before any rotation', () => {
     );
   });
 
+  it('help lists every command', async () => {
+    expect(await main(['help'])).toBe(0);
+    const listed = output()
+      .filter((l) => /^ {2}\w+ {2,}/.test(l))
+      .map((l) => l.trim().split(' ')[0]);
+    expect(listed).toEqual(['start', 'rotate', 'sync', 'notify', 'bench']);
+    for (const command of ['start', 'rotate', 'sync', 'notify']) {
+      expect(output().some((l) => l.startsWith(`trust-bridge ${command} `))).toBe(true);
+    }
+  });
+
   it('refuses bad options with what was wrong, starting nothing', async () => {
     const untouched = join(root, 'untouched');
     expect(await main(['sync', '--data-dir', untouched, '--account', '12', '--service', 'a b'])).toBe(2);
