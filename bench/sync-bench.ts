@@ -7,7 +7,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { ExecutionRecord } from '../engine';
 import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
 import type { SyncSummary } from '../functions/shared/domain/sync';
-import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../functions/shared/domain/webhook';
+import { signedWebhookHeaders } from '../functions/shared/domain/webhook';
 import type { LocalSecretsManager } from '../functions/shared/local/local-secrets-manager';
 import { createLocalStack, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
 import { startWebhookServer } from '../local-stack/webhook-server';
@@ -266,15 +266,10 @@ const runWebhook = async (notifications: number): Promise<WebhookFigures> => {
         secret: WEBHOOK_SECRET,
         services: [WEBHOOK_SERVICE],
       });
-      const timestamp = Math.floor(Date.now() / 1000);
       const started = performance.now();
       const response = await fetch(server.url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signWebhook(key, timestamp, body),
-        },
+        headers: signedWebhookHeaders(key, body, new Date()),
         body,
       });
       if (response.status !== 202)

@@ -5,9 +5,7 @@ import {
   parseSecretChange,
   parseWebhookKey,
   SECRET_CHANGE_EVENTS,
-  SIGNATURE_HEADER,
-  signWebhook,
-  TIMESTAMP_HEADER,
+  signedWebhookHeaders,
 } from '../functions/shared/domain/webhook';
 import { readLocalWebhookKey } from '../functions/shared/local/local-webhook-key';
 import { DEFAULT_DATA_DIR } from './rotate';
@@ -66,16 +64,11 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
   }
   const key = await signingKey(env, values['data-dir']);
   const body = JSON.stringify(parsed.change);
-  const timestamp = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
   let response: Response;
   try {
     response = await fetch(values.url, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        [TIMESTAMP_HEADER]: String(timestamp),
-        [SIGNATURE_HEADER]: signWebhook(key, timestamp, body),
-      },
+      headers: signedWebhookHeaders(key, body, options.now?.() ?? new Date()),
       body,
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });

@@ -31,6 +31,16 @@ export function signWebhook(key: Uint8Array, timestamp: number, rawBody: string 
   return `${SIGNATURE_VERSION}=${hmac(key, timestamp, rawBody).toString('hex')}`;
 }
 
+/** The headers of one signed delivery of `rawBody`, as a sender (Keywhiz's hook, `trust-bridge notify`) sends it. */
+export function signedWebhookHeaders(key: Uint8Array, rawBody: string, now: Date): Record<string, string> {
+  const timestamp = Math.floor(now.getTime() / 1000);
+  return {
+    'content-type': 'application/json',
+    [TIMESTAMP_HEADER]: String(timestamp),
+    [SIGNATURE_HEADER]: signWebhook(key, timestamp, rawBody),
+  };
+}
+
 /**
  * Whether `header` signs (timestamp, raw body) with any of `keys` (the current key and, during a rotation,
  * the previous one). Compared in constant time; a header that is not `v1=<64 hex digits>` is simply false.
