@@ -1,6 +1,8 @@
 import {
   DeleteSecretCommand,
+  DescribeSecretCommand,
   type DescribeSecretCommandOutput,
+  ResourceNotFoundException,
   type Tag,
 } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerApi } from './clients';
@@ -78,4 +80,19 @@ export async function scheduleDeletion(
     ),
   );
   return { deletionDate: (deleted.DeletionDate ?? new Date(Date.now() + window)).toISOString() };
+}
+
+/** The secret's metadata, or undefined when there is no such secret. */
+export async function describeSecret(
+  client: SecretsManagerApi,
+  secretId: string,
+): Promise<DescribeSecretCommandOutput | undefined> {
+  try {
+    return await transient('DescribeSecret', () =>
+      client.send(new DescribeSecretCommand({ SecretId: secretId })),
+    );
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return undefined;
+    throw error;
+  }
 }

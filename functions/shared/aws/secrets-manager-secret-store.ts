@@ -1,6 +1,7 @@
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
   InvalidRequestException,
   ListSecretsCommand,
   PutSecretValueCommand,
@@ -22,6 +23,7 @@ import {
   tagMap,
   transient,
   scheduleDeletion,
+  describeSecret,
 } from './secrets-manager-calls';
 import type { SecretStore, SecretWrite, SyncedSecret } from '../ports/secret-store';
 
@@ -214,15 +216,8 @@ export class SecretsManagerSecretStore implements SecretStore {
     );
   }
 
-  private async describe(secretName: string) {
-    try {
-      return await transient('DescribeSecret', () =>
-        this.client.send(new DescribeSecretCommand({ SecretId: secretName })),
-      );
-    } catch (error) {
-      if (error instanceof ResourceNotFoundException) return undefined;
-      throw error;
-    }
+  private describe(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
+    return describeSecret(this.client, secretName);
   }
 }
 

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   CreateSecretCommand,
-  DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
   InvalidRequestException,
@@ -23,7 +22,14 @@ import {
   SVID_TAG,
 } from '../domain/svid-secret';
 import type { SecretsManagerApi } from './clients';
-import { isOwned, ownedTags, tagMap, transient, scheduleDeletion } from './secrets-manager-calls';
+import {
+  isOwned,
+  ownedTags,
+  tagMap,
+  transient,
+  scheduleDeletion,
+  describeSecret,
+} from './secrets-manager-calls';
 import type { SpireSvidSecret, StoredSvid, SvidStore, SvidWrite } from '../ports/svid-store';
 
 export interface SecretsManagerSvidStoreOptions {
@@ -165,15 +171,8 @@ export class SecretsManagerSvidStore implements SvidStore {
     return scheduleDeletion(this.client, secretName, described, recoveryWindowDays);
   }
 
-  private async describe(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
-    try {
-      return await transient('DescribeSecret', () =>
-        this.client.send(new DescribeSecretCommand({ SecretId: secretName })),
-      );
-    } catch (error) {
-      if (error instanceof ResourceNotFoundException) return undefined;
-      throw error;
-    }
+  private describe(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
+    return describeSecret(this.client, secretName);
   }
 
   private async create(
