@@ -76,6 +76,7 @@ export const createLocalStack = async (options: LocalStackOptions) => {
 
   const substitutions: Record<string, string> = {
     AwsRegion: region,
+    AwsPartition: 'aws',
     SyncAgentFunctionName: local.config.SYNC_AGENT_FUNCTION_NAME,
     SyncInvokerRoleName: local.config.SYNC_INVOKER_ROLE_NAME,
   };

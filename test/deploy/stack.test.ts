@@ -353,6 +353,7 @@ describe('state machines', () => {
         SyncInvokerRoleName: 'trust-bridge-sync-invoker',
         SyncAgentFunctionName: configSchema.shape.SYNC_AGENT_FUNCTION_NAME.parse(undefined),
         AwsRegion: { Ref: 'AWS::Region' },
+        AwsPartition: { Ref: 'AWS::Partition' },
       }),
     );
   });
@@ -635,12 +636,15 @@ describe('the sync workflow across accounts', () => {
   it('invokes each agent with the role it is allowed to assume', () => {
     const definition = JSON.parse(stateMachineDefinition(resource('SyncSecretsChunkStateMachine')));
     const task = definition.States['Sync Each Account'].ItemProcessor.States['Sync Account'];
-    const roleArn = (task.Credentials['RoleArn.$'] as string).replace(
-      '${SyncInvokerRoleName}',
-      substitutions('SyncSecretsChunkStateMachine').SyncInvokerRoleName as string,
-    );
+    // The partition is bound to AWS::Partition, the same partition the role's policy names.
+    const roleArn = (task.Credentials['RoleArn.$'] as string)
+      .replace(
+        '${SyncInvokerRoleName}',
+        substitutions('SyncSecretsChunkStateMachine').SyncInvokerRoleName as string,
+      )
+      .replace('${AwsPartition}', '${AWS::Partition}');
     expect(roleArn).toBe(
-      "States.Format('arn:aws:iam::{}:role/trust-bridge-sync-invoker', $.target.accountId)",
+      "States.Format('arn:${AWS::Partition}:iam::{}:role/trust-bridge-sync-invoker', $.target.accountId)",
     );
   });
 
