@@ -8,6 +8,7 @@ import {
 } from '../engine';
 import { createHandler as issueSvid } from '../functions/issue-svid/issue-svid';
 import { createHandler as loadChunk } from '../functions/load-chunk/load-chunk';
+import { createHandler as loadSyncChunk } from '../functions/load-sync-chunk/load-sync-chunk';
 import { createHandler as planRotation } from '../functions/plan-rotation/plan-rotation';
 import { createHandler as planSync } from '../functions/plan-sync/plan-sync';
 import { createHandler as receiveWebhook } from '../functions/receive-webhook/receive-webhook';
@@ -31,6 +32,7 @@ const FUNCTIONS = {
   ReportOutcomesFunctionArn: { name: 'report-outcomes', create: reportOutcomes },
   SummarizeRotationFunctionArn: { name: 'summarize-rotation', create: summarizeRotation },
   PlanSyncFunctionArn: { name: 'plan-sync', create: planSync },
+  LoadSyncChunkFunctionArn: { name: 'load-sync-chunk', create: loadSyncChunk },
   ReportSyncOutcomesFunctionArn: { name: 'report-sync-outcomes', create: reportSyncOutcomes },
   SummarizeSyncFunctionArn: { name: 'summarize-sync', create: summarizeSync },
 } as const;

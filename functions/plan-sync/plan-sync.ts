@@ -1,7 +1,6 @@
 import type { Dependencies } from '../shared/dependencies';
 import { InvalidRunRequest } from '../shared/domain/errors';
-import { type SyncChunk, type SyncPlan, syncRequestSchema } from '../shared/domain/sync';
-import type { SyncTarget } from '../shared/domain/sync-audit-events';
+import { type SyncChunk, type SyncPlan, syncRequestSchema, syncTargets } from '../shared/domain/sync';
 import { parseRunRequest, withinPlanBudget } from '../shared/domain/run-request';
 import { stepHandler } from '../shared/step-handler';
 
@@ -13,7 +12,7 @@ export interface PlanSyncInput {
 
 /**
  * Decides which agents a sync run starts: one per secret-enabled enrollment, narrowed to the `services` a change
- * names or the `accounts` a replay names, in chunks of SYNC_CHUNK_SIZE. Reads the registry only: whether a
+ * names or the `accounts` a replay names, in chunks of SYNC_CHUNK_SIZE accounts. Reads the registry only: whether a
  * secret changed is each agent's business, so the orchestrator never sees a secret or even its listing.
  */
 export const planSync =
@@ -28,20 +27,20 @@ export const planSync =
         throw new InvalidRunRequest(`no secret-enabled enrollment in account(s) ${unknown.join(', ')}`);
       }
     }
-    const accounts = request.accounts && new Set(request.accounts);
-    const services = request.services && new Set(request.services);
-    const targets: SyncTarget[] = enrollments
-      .filter((e) => (!accounts || accounts.has(e.accountId)) && (!services || services.has(e.service)))
-      .map(({ accountId, service, environment }) => ({ accountId, service, environment }))
-      .sort((a, b) => a.accountId.localeCompare(b.accountId) || a.service.localeCompare(b.service));
-
+    const targets = syncTargets(
+      enrollments,
+      request.accounts && new Set(request.accounts),
+      request.services && new Set(request.services),
+    );
+    const accounts = [...new Set(targets.map((t) => t.accountId))];
     const chunks: SyncChunk[] = [];
-    for (let i = 0; i < targets.length; i += config.SYNC_CHUNK_SIZE) {
-      chunks.push({ targets: targets.slice(i, i + config.SYNC_CHUNK_SIZE) });
+    for (let i = 0; i < accounts.length; i += config.SYNC_CHUNK_SIZE) {
+      chunks.push({ accounts: accounts.slice(i, i + config.SYNC_CHUNK_SIZE) });
     }
     const plan: SyncPlan = {
       runId: input.runId,
       secret: request.secret ?? null,
+      services: request.services ?? null,
       accountConcurrency: config.SYNC_ACCOUNT_CONCURRENCY,
       chunkConcurrency: config.CHUNK_CONCURRENCY,
       chunks,

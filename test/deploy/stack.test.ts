@@ -216,6 +216,7 @@ describe('functions', () => {
     'ReportOutcomes',
     'SummarizeRotation',
     'PlanSync',
+    'LoadSyncChunk',
     'ReportSyncOutcomes',
     'SummarizeSync',
     'ReceiveWebhook',

@@ -38,7 +38,7 @@ const WRITES = [
 ];
 
 export interface SyncStackOptions extends Partial<
-  Pick<LocalStackOptions, 'env' | 'logLevel' | 'onStatePayload'>
+  Pick<LocalStackOptions, 'env' | 'logLevel' | 'onStatePayload' | 'decorate'>
 > {
   /** Edits the copy of the sample tree before the stack starts serving it. */
   prepare?: (keywhizDir: string) => void;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { loadSyncChunk } from '../../functions/load-sync-chunk/load-sync-chunk';
 import { planSync } from '../../functions/plan-sync/plan-sync';
 import { loadConfig } from '../../functions/shared/config';
 import type { Enrollment } from '../../functions/shared/domain/enrollment';
@@ -17,20 +18,40 @@ const enrollments = [
   enrollment('222222222222', 'billing'),
   enrollment('333333333333', 'search', false),
 ];
+const registry = { list: async () => enrollments };
 const plan = (request: unknown, env: Record<string, string> = {}) =>
-  planSync({ config: loadConfig(env), registry: { list: async () => enrollments } })({
-    request,
-    runId: 'run-1',
-  });
-const targets = (p: Awaited<ReturnType<typeof plan>>) =>
-  p.chunks.flatMap((c) => c.targets.map((t) => `${t.accountId}/${t.service}`));
+  planSync({ config: loadConfig(env), registry })({ request, runId: 'run-1' });
+/** What the run's chunks expand to, as each child's Load Sync Chunk does. */
+const targets = async (p: Awaited<ReturnType<typeof plan>>) =>
+  (
+    await Promise.all(
+      p.chunks.map((c) => loadSyncChunk({ registry })({ accounts: c.accounts, services: p.services })),
+    )
+  )
+    .flat()
+    .map((t) => `${t.accountId}/${t.service}`);
 
 describe('Plan Sync', () => {
-  it('a full reconcile targets every secret-enabled enrollment, in chunks', async () => {
-    const p = await plan({}, { SYNC_CHUNK_SIZE: '2' });
+  it('a full reconcile targets every secret-enabled enrollment, in chunks of accounts', async () => {
+    const p = await plan({}, { SYNC_CHUNK_SIZE: '1' });
     expect(p.secret).toBeNull();
-    expect(p.chunks.map((c) => c.targets.length)).toEqual([2, 1]);
-    expect(targets(p)).toEqual(['111111111111/payments', '222222222222/billing', '222222222222/ledger']);
+    expect(p.chunks).toEqual([{ accounts: ['111111111111'] }, { accounts: ['222222222222'] }]);
+    expect(p.targets).toBe(3);
+    expect(await targets(p)).toEqual([
+      '111111111111/payments',
+      '222222222222/billing',
+      '222222222222/ledger',
+    ]);
+  });
+
+  it('keeps a run of 10,000 accounts inside the payload budget', async () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => enrollment(String(100_000_000_000 + i), `s-${i}`));
+    const p = await planSync({ config: loadConfig({}), registry: { list: async () => many } })({
+      request: {},
+      runId: 'run-1',
+    });
+    expect(p.targets).toBe(10_000);
+    expect(Buffer.byteLength(JSON.stringify(p))).toBeLessThan(200 * 1024);
   });
 
   it('a change narrows to the services it names; a replay to the accounts it names', async () => {
@@ -41,8 +62,8 @@ describe('Plan Sync', () => {
       services: ['ledger'],
     });
     expect(change.secret).toBe('db');
-    expect(targets(change)).toEqual(['222222222222/ledger']);
-    expect(targets(await plan({ accounts: ['222222222222'] }))).toEqual([
+    expect(await targets(change)).toEqual(['222222222222/ledger']);
+    expect(await targets(await plan({ accounts: ['222222222222'] }))).toEqual([
       '222222222222/billing',
       '222222222222/ledger',
     ]);

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
 import { SYNCED_SECRET_TAG } from '../../functions/shared/aws/secrets-manager-secret-store';
 import { SECRET_DETAIL_TYPES } from '../../functions/shared/domain/audit';
+import { InvalidEnrollment } from '../../functions/shared/domain/errors';
 import {
   LEDGER,
   PAYMENTS,
@@ -600,5 +601,38 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     expect(second.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     expect(await s.versionCount(PAYMENTS, 'brand-new')).toBe(2);
     expect((await s.value(PAYMENTS, 'brand-new')).string).toBe('changed once');
+  });
+
+  test('a chunk whose targets cannot be loaded fails all its accounts, each audited and replayable, and changes nothing', async () => {
+    // Counted from the sync on: the plan reads the registry first, the chunk's load second.
+    let lists = Number.NEGATIVE_INFINITY;
+    s = await startSyncStack({
+      decorate: (deps) => ({
+        ...deps,
+        registry: {
+          list: async () => {
+            lists += 1;
+            if (lists === 2)
+              throw new InvalidEnrollment(
+                'enrollments.json: record 2: accountId must be a 12-digit AWS account id',
+              );
+            return deps.registry.list();
+          },
+        },
+      }),
+    });
+    const before = [s.storeSnapshot(P), s.storeSnapshot(L)];
+    lists = 0;
+    const run = await s.stack.sync();
+    expect(run.status).toBe('FAILED');
+    expect(JSON.parse(run.cause ?? '')).toEqual({ accounts: [P, L] });
+    expect([s.storeSnapshot(P), s.storeSnapshot(L)]).toEqual(before);
+    const failures = await eventsOf(s, run.name);
+    expect(failures.map((e) => [e['detail-type'], e.detail.accountId, e.detail.error])).toEqual([
+      [SECRET_DETAIL_TYPES.failed, P, 'InvalidEnrollment'],
+      [SECRET_DETAIL_TYPES.failed, L, 'InvalidEnrollment'],
+    ]);
+    for (const event of failures) expect(validateAuditEvent(event)).toEqual([]);
+    expect((await s.stack.sync({ accounts: [P, L] })).status).toBe('SUCCEEDED');
   });
 });

@@ -104,8 +104,15 @@ export interface SecretSyncRefusedDetail extends SyncSubject, Partial<SecretName
   count?: number;
 }
 
-/** Names are absent when the whole account failed (Keywhiz down, no SVID…). */
-export interface SecretSyncFailedDetail extends SyncSubject, Partial<SecretNames> {
+/**
+ * Names are absent when the whole agent failed (Keywhiz down, no SVID…); service and environment too when the
+ * chunk failed before its targets were known.
+ */
+export interface SecretSyncFailedDetail
+  extends
+    Omit<SyncSubject, 'service' | 'environment'>,
+    Partial<Pick<SyncSubject, 'service' | 'environment'>>,
+    Partial<SecretNames> {
   error: string;
   message: string;
 }

@@ -22,6 +22,22 @@ const subject = (runId: string, t: SyncTarget, status: SecretOutcomeStatus, key:
   environment: t.environment,
 });
 
+/** A failure of every agent of an account whose targets were never loaded (its chunk failed first). */
+export const chunkFailedEvent = (
+  runId: string,
+  accountId: string,
+  failure: { error: string; message: string },
+): AuditEvent => ({
+  detailType: SECRET_DETAIL_TYPES.failed,
+  detail: {
+    eventId: auditEventId(runId, accountId, 'secret-failed'),
+    runId,
+    accountId,
+    error: failure.error,
+    message: failure.message,
+  },
+});
+
 const names = (n: SecretNames): SecretNames => ({ keywhizName: n.keywhizName, secretName: n.secretName });
 const namesIfAny = (n: SecretNames | undefined) => (n ? names(n) : {});
 

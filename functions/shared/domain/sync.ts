@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountIdSchema, nameSegmentSchema } from './enrollment';
+import { accountIdSchema, type Enrollment, nameSegmentSchema } from './enrollment';
 import { KEYWHIZ_NAME_MAX } from './keywhiz';
 import type { SyncTarget } from './sync-audit-events';
 
@@ -19,20 +19,36 @@ export const syncRequestSchema = z.strictObject({
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 
-/** One child execution's share of a sync run. */
+/** One child execution's share of a sync run: account ids only, so a plan stays small (as rotation's). */
 export interface SyncChunk {
-  targets: SyncTarget[];
+  accounts: string[];
 }
 
 export interface SyncPlan {
   runId: string;
   /** The one Keywhiz secret to sync, or null for a full reconcile. */
   secret: string | null;
+  /** The services a change names, or null for every secret-enabled service. */
+  services: string[] | null;
   accountConcurrency: number;
   chunkConcurrency: number;
   chunks: SyncChunk[];
+  /** How many agents the run starts. */
   targets: number;
 }
+
+/** The secret-enabled (account, service) targets of `accounts`, narrowed to `services` when given, in order. */
+export const syncTargets = (
+  enrollments: Enrollment[],
+  accounts: ReadonlySet<string> | undefined,
+  services: ReadonlySet<string> | undefined,
+): SyncTarget[] =>
+  enrollments
+    .filter(
+      (e) => e.secrets && (!accounts || accounts.has(e.accountId)) && (!services || services.has(e.service)),
+    )
+    .map(({ accountId, service, environment }) => ({ accountId, service, environment }))
+    .sort((a, b) => a.accountId.localeCompare(b.accountId) || a.service.localeCompare(b.service));
 
 /** What one agent did for one (account, service): counts of secrets, names never. */
 export interface AgentSyncCounts {
