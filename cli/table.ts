@@ -48,12 +48,12 @@ export interface RunReport {
 }
 
 /**
- * Prints a run's table (sorted by its first two columns), a summary line with its status, counts and
+ * Prints a run's table (sorted column by column), a summary line with its status, counts and
  * duration, and for a failed run its error and the command that replays it. Returns the exit code.
  */
 export const printRunReport = (report: RunReport, print: (line: string) => void = console.log): number => {
   const rows = report.rows.map((r) => r.cells);
-  rows.sort((a, b) => (a[0] ?? '').localeCompare(b[0] ?? '') || (a[1] ?? '').localeCompare(b[1] ?? ''));
+  rows.sort((a, b) => a.reduce((order, cell, i) => order || cell.localeCompare(b[i] ?? ''), 0));
   print(renderTable(report.headers, rows));
   if (rows.length === 0) print('(no audit events: nothing was in scope for this run)');
   const counts = report.outcomes.map(
