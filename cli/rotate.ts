@@ -8,6 +8,12 @@ export const DEFAULT_ENROLLMENTS = fileURLToPath(new URL('../samples/enrollments
 export const DEFAULT_DATA_DIR = '.trust-bridge';
 const TWELVE_HOURS_MS = 12 * 3_600_000;
 
+/** The options of every command that runs the local stack. */
+export const STACK_OPTIONS = {
+  enrollments: { type: 'string', default: DEFAULT_ENROLLMENTS },
+  'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
+} as const;
+
 export const ROTATE_USAGE = `trust-bridge rotate [options]
   Runs the rotate-svids state machine on the embedded default (local engine, software CA,
   directory-backed Secrets Manager, local audit bus).
@@ -23,8 +29,7 @@ export const rotateCommand = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
     args: argv,
     options: {
-      enrollments: { type: 'string', default: DEFAULT_ENROLLMENTS },
-      'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
+      ...STACK_OPTIONS,
       once: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       account: { type: 'string', multiple: true },

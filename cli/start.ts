@@ -3,9 +3,9 @@ import type { ExecutionRecord } from '../engine';
 import type { SyncSummary } from '../functions/shared/domain/sync';
 import { createLocalStack, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
 import { startWebhookServer } from '../local-stack/webhook-server';
-import { DEFAULT_DATA_DIR, DEFAULT_ENROLLMENTS, envOf, rotateAndReport } from './rotate';
+import { DEFAULT_DATA_DIR, envOf, rotateAndReport } from './rotate';
 import { parseReplay } from './table';
-import { DEFAULT_KEYWHIZ_DIR, SYNC_OUTCOMES, syncAndReport, syncReplayCommand } from './sync';
+import { SYNC_OUTCOMES, SYNC_STACK_OPTIONS, syncAndReport, syncReplayCommand } from './sync';
 
 const DEFAULT_PORT = 8787;
 /** The schedules of serverless.yml: rotation every 12 hours, a full reconcile every hour. */
@@ -35,9 +35,7 @@ export const startCommand = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
     args: argv,
     options: {
-      enrollments: { type: 'string', default: DEFAULT_ENROLLMENTS },
-      'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
-      'keywhiz-dir': { type: 'string', default: DEFAULT_KEYWHIZ_DIR },
+      ...SYNC_STACK_OPTIONS,
       force: { type: 'boolean', default: false },
       serve: { type: 'boolean', default: false },
       port: { type: 'string' },

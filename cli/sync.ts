@@ -4,10 +4,16 @@ import { SECRET_DETAIL_TYPES } from '../functions/shared/domain/audit';
 import { type SyncRequest, syncRequestSchema } from '../functions/shared/domain/sync';
 import type { AuditLogEntry } from '../functions/shared/local/local-event-bus';
 import { createLocalStack, type LocalStack } from '../local-stack/stack';
-import { DEFAULT_DATA_DIR, DEFAULT_ENROLLMENTS, envOf } from './rotate';
+import { DEFAULT_DATA_DIR, envOf, STACK_OPTIONS } from './rotate';
 import { printRunReport, type ReplayInput, repeatedFlag, type RunRow, runAuditEvents } from './table';
 
 export const DEFAULT_KEYWHIZ_DIR = fileURLToPath(new URL('../samples/keywhiz', import.meta.url));
+
+/** The options of every command that runs the local stack with its Keywhiz dev server. */
+export const SYNC_STACK_OPTIONS = {
+  ...STACK_OPTIONS,
+  'keywhiz-dir': { type: 'string', default: DEFAULT_KEYWHIZ_DIR },
+} as const;
 
 export const SYNC_USAGE = `trust-bridge sync [options]
   Runs the sync-secrets state machine once on the embedded default: each secret-enabled account's agent
@@ -26,9 +32,7 @@ export const syncCommand = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
     args: argv,
     options: {
-      enrollments: { type: 'string', default: DEFAULT_ENROLLMENTS },
-      'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
-      'keywhiz-dir': { type: 'string', default: DEFAULT_KEYWHIZ_DIR },
+      ...SYNC_STACK_OPTIONS,
       secret: { type: 'string' },
       service: { type: 'string', multiple: true },
       account: { type: 'string', multiple: true },

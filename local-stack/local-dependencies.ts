@@ -8,6 +8,7 @@ import { SecretsManagerSvidStore } from '../functions/shared/aws/secrets-manager
 import { SecretsManagerWebhookKeys } from '../functions/shared/aws/secrets-manager-webhook-keys';
 import { type Config, loadConfig } from '../functions/shared/config';
 import type { Dependencies } from '../functions/shared/dependencies';
+import type { SecretSourceFactory } from '../functions/shared/ports/secret-source';
 import { svidSubject } from '../functions/shared/domain/svid-subject';
 import { keywhizSecretSource } from '../functions/shared/keywhiz/keywhiz-client';
 import { FileDeliveryLog } from '../functions/shared/local/file-delivery-log';
@@ -88,7 +89,9 @@ export const localDependencies = async (
     config = { ...config, KEYWHIZ_URL: keywhiz.url, KEYWHIZ_SERVER_SPIFFE_ID: keywhiz.spiffeId };
   }
   await ensureLocalWebhookKey(secretsManager, config.WEBHOOK_KEY_SECRET_NAME);
+  // Built on first use, once, so a stack without Keywhiz still rotates; a sync then fails with InvalidConfiguration.
   const sourceConfig = config;
+  let secretSource: SecretSourceFactory | undefined;
 
   const deps: Dependencies = {
     config,
@@ -102,8 +105,10 @@ export const localDependencies = async (
       centralAccountId: config.CENTRAL_ACCOUNT_ID,
     }),
     audit: new EventBridgeAuditSink(eventBus, { busName: config.AUDIT_BUS_NAME }),
-    // Built on use, so a stack without Keywhiz still rotates; a sync then fails with InvalidConfiguration.
-    secretSource: (credentials) => keywhizSecretSource(sourceConfig)(credentials),
+    secretSource: (credentials) => {
+      secretSource ??= keywhizSecretSource(sourceConfig);
+      return secretSource(credentials);
+    },
     secretStore: (accountId) =>
       new SecretsManagerSecretStore(accountSecretsManager(accountId), { kmsKeyId: config.SYNC_KMS_KEY_ID }),
     webhookKeys: new SecretsManagerWebhookKeys(secretsManager, {

@@ -3,12 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type { Config } from '../shared/config';
 import type { AuditEvent } from '../shared/domain/audit';
-import {
-  InvalidRunRequest,
-  KeywhizUnavailable,
-  SecretNotOwned,
-  StoreThrottled,
-} from '../shared/domain/errors';
+import { InvalidRunRequest, RETRYABLE_ERRORS, SecretNotOwned } from '../shared/domain/errors';
 import { type KeywhizSecret, recordedChecksum, SECRET_VALUE_MAX_BYTES } from '../shared/domain/keywhiz';
 import type { AgentSyncResult, SyncTarget } from '../shared/domain/sync';
 import {
@@ -56,8 +51,8 @@ export interface SyncAgentDependencies {
 
 /** Writes in flight at once: Secrets Manager's PutSecretValue quota (about 50 TPS) is shared by the account. */
 const WRITE_CONCURRENCY = 8;
-/** Errors that fail the whole agent so the state machine's Retry runs it again; everything it did is idempotent. */
-const RETRYABLE = new Set([StoreThrottled.name, KeywhizUnavailable.name]);
+/** A retryable error fails the whole agent so the state machine's Retry runs it again; all it did is idempotent. */
+const RETRYABLE: ReadonlySet<string> = new Set(RETRYABLE_ERRORS);
 
 /**
  * The sync agent of one (account, service): lists the service's secrets in Keywhiz over mTLS with the service's
