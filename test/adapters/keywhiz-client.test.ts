@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,8 +24,26 @@ import { KeywhizDevServer } from '../../functions/shared/local/keywhiz-dev-serve
 import { SoftwareCertificateAuthority } from '../../functions/shared/local/software-ca';
 import type { KeywhizCredentials } from '../../functions/shared/ports/secret-source';
 
-const fixture = (path: string): unknown =>
-  JSON.parse(readFileSync(new URL(`../../../shared/fixtures/keywhiz/${path}`, import.meta.url), 'utf8'));
+const FIXTURES = new URL('../fixtures/keywhiz/', import.meta.url);
+/** The team's originals, beside the repository on its machines and in CI. */
+const ORIGINALS = new URL('../../../shared/fixtures/keywhiz/', import.meta.url);
+const FIXTURE_FILES = [
+  'secretDeliveryResponse.json',
+  'secretDeliveryResponseWithMetadata.json',
+  'v2_secretContentsResponse.json',
+  'v2_secretDetailResponse.json',
+  'keysync/secret_Nobody_PgPass.json',
+  'keysync/secrets.json',
+];
+const fixture = (path: string): unknown => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8'));
+
+(existsSync(ORIGINALS) ? it : it.skip)('the fixture copies equal the originals in ../shared', () => {
+  for (const path of FIXTURE_FILES) {
+    expect(readFileSync(new URL(path, FIXTURES), 'utf8')).toBe(
+      readFileSync(new URL(path, ORIGINALS), 'utf8'),
+    );
+  }
+});
 
 const utf8 = (text: string) => new Uint8Array(Buffer.from(text));
 
