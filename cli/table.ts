@@ -92,3 +92,14 @@ export const repeatedFlag = (flag: string, values: string[]): string =>
 // Keywhiz names may hold spaces or quotes; a printed command must paste back as the same argument.
 const shellWord = (value: string): string =>
   /^[\w.,:@%+=/-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+
+/** Prints records as JSON (one array) with --json, otherwise as a table of the cells each record gives. */
+export const printListing = <T>(
+  records: T[],
+  options: { json: boolean; headers: string[]; cells: (record: T) => string[]; empty: string },
+  print: (line: string) => void = console.log,
+): void => {
+  if (options.json) return print(JSON.stringify(records, null, 2));
+  if (records.length === 0) return print(options.empty);
+  print(renderTable(options.headers, records.map(options.cells)));
+};
