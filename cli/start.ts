@@ -1,16 +1,14 @@
 import { parseArgs } from 'node:util';
 import type { ExecutionRecord } from '../engine';
 import type { SyncSummary } from '../functions/shared/domain/sync';
-import { createLocalStack, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
+import { deployedSchedules } from '../local-stack/schedules';
+import { createLocalStack, type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stack';
 import { startWebhookServer } from '../local-stack/webhook-server';
 import { DEFAULT_DATA_DIR, envOf, rotateAndReport } from './rotate';
 import { parseReplay } from './table';
 import { SYNC_OUTCOMES, SYNC_STACK_OPTIONS, syncAndReport, syncReplayCommand } from './sync';
 
 const DEFAULT_PORT = 8787;
-/** The schedules of serverless.yml: rotation every 12 hours, a full reconcile every hour. */
-const DEFAULT_ROTATE_EVERY = '12h';
-const DEFAULT_SYNC_EVERY = '1h';
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 /** setInterval takes at most 2^31-1 ms (about 24.8 days); more fires at once. */
 const MAX_INTERVAL_MS = 2 ** 31 - 1;
@@ -19,7 +17,8 @@ export const START_USAGE = `trust-bridge start [options]
   The embedded default end to end: one SVID rotation, then one sync of the Keywhiz secrets into each
   secret-enabled account's local store, each printed as a table. Exits 0 when both succeeded.
   With --serve it keeps running until Ctrl-C: the webhook receiver on 127.0.0.1 (a signed Keywhiz change
-  syncs that secret at once), rotation every 12 h and a full sync every hour, as serverless.yml schedules them.
+  syncs that secret at once), and rotation and the full sync on the schedules serverless.yml deploys
+  (rate(12 hours) and rate(1 hour) by default); --rotate-every and --sync-every run them sooner for a demo.
 
   --enrollments FILE   enrollment registry, YAML or JSON (default: samples/enrollments.yaml)
   --data-dir DIR       where the local CA, secrets and audit log live (default: ${DEFAULT_DATA_DIR})
@@ -27,8 +26,8 @@ export const START_USAGE = `trust-bridge start [options]
   --force              renew even SVIDs that are not yet inside the renewal window
   --serve              keep running, as above
   --port N             with --serve: the webhook receiver's port (default: ${DEFAULT_PORT}; 0 picks a free one)
-  --sync-every D       with --serve: time between full syncs, e.g. 30s, 5m, 1h (default: ${DEFAULT_SYNC_EVERY})
-  --rotate-every D     with --serve: time between rotations (default: ${DEFAULT_ROTATE_EVERY})`;
+  --sync-every D       with --serve: time between full syncs, e.g. 30s, 5m, 1h (default: serverless.yml's)
+  --rotate-every D     with --serve: time between rotations (default: serverless.yml's)`;
 
 /** `trust-bridge start`: rotation and sync once, then optionally the webhook receiver and both schedules. */
 export const startCommand = async (argv: string[]): Promise<number> => {
@@ -48,15 +47,25 @@ export const startCommand = async (argv: string[]): Promise<number> => {
   const port = parsePort(values.port ?? String(DEFAULT_PORT));
   if (port === undefined)
     problems.push(`--port ${JSON.stringify(values.port)}: must be a port number, 0 to 65535`);
-  const syncEveryMs = parseDuration(values['sync-every'] ?? DEFAULT_SYNC_EVERY);
-  const rotateEveryMs = parseDuration(values['rotate-every'] ?? DEFAULT_ROTATE_EVERY);
-  for (const [flag, given, ms] of [
-    ['--sync-every', values['sync-every'], syncEveryMs],
-    ['--rotate-every', values['rotate-every'], rotateEveryMs],
-  ] as const) {
+  const [rotateEveryMs, syncEveryMs] = (
+    [
+      ['--rotate-every', values['rotate-every'], ROTATE_SVIDS],
+      ['--sync-every', values['sync-every'], SYNC_SECRETS],
+    ] as const
+  ).map(([flag, given, machine]) => {
+    if (given === undefined) {
+      const deployed = deployedSchedules().find((s) => s.machine === machine);
+      if (deployed?.everyMs === undefined && values.serve)
+        problems.push(
+          `serverless.yml schedules ${machine} by ${deployed?.expression ?? 'nothing'}: give ${flag}`,
+        );
+      return deployed?.everyMs;
+    }
+    const ms = parseDuration(given);
     if (ms === undefined)
       problems.push(`${flag} ${JSON.stringify(given)}: must be a duration like 30s, 5m or 1h`);
-  }
+    return ms;
+  });
   if (!values.serve) {
     for (const flag of ['port', 'sync-every', 'rotate-every'] as const) {
       if (values[flag] !== undefined) problems.push(`--${flag} needs --serve`);
