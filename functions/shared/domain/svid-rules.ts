@@ -65,7 +65,7 @@ function uriSans(cert: x509.X509Certificate): string[] {
     .flatMap((san) => san.names.items.filter((name) => name.type === 'url').map((name) => name.value));
 }
 
-function uriSanViolations(cert: x509.X509Certificate, expected: string | undefined): string[] {
+export function uriSanViolations(cert: x509.X509Certificate, expected: string | undefined): string[] {
   const uris = uriSans(cert);
   if (uris.length === 0)
     return ['it has no URI SAN; an X509-SVID carries its SPIFFE ID as exactly one URI SAN'];
@@ -87,7 +87,7 @@ function uriSanViolations(cert: x509.X509Certificate, expected: string | undefin
   return violations;
 }
 
-function leafViolations(cert: x509.X509Certificate): string[] {
+export function leafViolations(cert: x509.X509Certificate): string[] {
   const violations: string[] = [];
   if (cert.getExtension(x509.BasicConstraintsExtension)?.ca) {
     violations.push('it is a CA certificate (basicConstraints CA:true); an X509-SVID leaf must be CA:false');
@@ -127,14 +127,14 @@ function extendedKeyUsageName(oid: string): string {
   return name ?? oid;
 }
 
-function validityViolations(cert: x509.X509Certificate, now: Date, what: string): string[] {
+export function validityViolations(cert: x509.X509Certificate, now: Date, what: string): string[] {
   if (now < cert.notBefore) return [`${what} is not valid yet: notBefore ${cert.notBefore.toISOString()}`];
   if (now > cert.notAfter) return [`${what} expired at ${cert.notAfter.toISOString()}`];
   return [];
 }
 
 /** Walks issuer by issuer (signature checked at each step) until a bundle root signs the chain. */
-async function chainViolations(
+export async function chainViolations(
   leaf: x509.X509Certificate,
   bundlePem: string[],
   chainPem: string[],
@@ -182,7 +182,7 @@ async function findSigner(
 }
 
 /** Proves possession rather than comparing encodings: sign a challenge with the key, verify with the certificate. */
-async function keyPairViolations(cert: x509.X509Certificate, privateKeyPem: string): Promise<string[]> {
+export async function keyPairViolations(cert: x509.X509Certificate, privateKeyPem: string): Promise<string[]> {
   const algorithm = cert.publicKey.algorithm as webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams;
   const signature =
     algorithm.name === 'ECDSA'
