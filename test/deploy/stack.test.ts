@@ -5,53 +5,28 @@
  */
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { DynamoDbDeliveryLog } from '../../functions/shared/aws/dynamodb-delivery-log';
 import { configSchema } from '../../functions/shared/config';
 import { syncRequestSchema } from '../../functions/shared/domain/sync';
 import { parseWebhookKey, WEBHOOK_KEY_MIN_BYTES } from '../../functions/shared/domain/webhook';
+import {
+  type CfnResource as Resource,
+  type CfnStatement as Statement,
+  type CfnTemplate,
+  type Json,
+  offlineEnv,
+  packageStack,
+} from '../support/packaged-stack';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const osls = join(root, 'node_modules/osls/bin/serverless.js');
 
-// Loaded into every Node process osls starts: any TCP connection or DNS lookup throws, so a passing package
-// proves it needs no network. Unix-socket and pipe IPC (esbuild's service) stay allowed.
-const offlineGuard = `
-import dns from 'node:dns';
-import net from 'node:net';
-const refuse = () => { throw new Error('network access is disabled in the deploy test'); };
-const connect = net.Socket.prototype.connect;
-net.Socket.prototype.connect = function (...args) {
-  const first = Array.isArray(args[0]) ? args[0][0] : args[0];
-  if (typeof first === 'number' || (first && first.port !== undefined)) refuse();
-  return connect.apply(this, args);
-};
-dns.lookup = refuse;
-dns.promises.lookup = refuse;
-`;
-const nodeOptions = `--import=data:text/javascript;base64,${Buffer.from(offlineGuard).toString('base64')}`;
-
-/** No credentials, no profile, an empty HOME: nothing for osls or the AWS SDK to find or prompt for. */
-function offlineEnv(home: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: home, NODE_OPTIONS: nodeOptions };
-}
-
-type Json = unknown;
-type Resource = { Type: string; Properties: Record<string, Json>; DependsOn?: string[] };
-type Statement = {
-  Effect: string;
-  Action?: string | string[];
-  NotAction?: unknown;
-  Resource?: Json;
-  Principal?: Json;
-  Condition?: Record<string, Record<string, Json>>;
-};
 type Target = { Arn: Json; Input?: string; InputPath?: string; RoleArn: Json };
 
 /** Actions AWS authorizes only on Resource "*": no resource-level permissions exist for them. */
@@ -108,9 +83,8 @@ const placeholders = (text: string): string[] =>
 const list = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
-let workDir: string;
 let artifacts: string;
-let template: { Resources: Record<string, Resource>; Outputs: Record<string, { Value: Json }> };
+let template: CfnTemplate;
 
 const resources = (type: string): [string, Resource][] =>
   Object.entries(template.Resources).filter(([, r]) => r.Type === type);
@@ -183,19 +157,8 @@ const rulesStarting = (machineId: string) =>
 const readJson = async (path: string): Promise<Json> => JSON.parse(await readFile(join(root, path), 'utf8'));
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'trust-bridge-package-'));
-  artifacts = join(workDir, 'package');
-  await run(process.execPath, [osls, 'package', '--stage', 'ci', '--package', artifacts], {
-    cwd: root,
-    env: offlineEnv(workDir),
-    timeout: 120_000,
-  });
-  template = JSON.parse(await readFile(join(artifacts, 'cloudformation-template-update-stack.json'), 'utf8'));
+  ({ template, dir: artifacts } = await packageStack());
 }, 180_000);
-
-afterAll(async () => {
-  if (workDir) await rm(workDir, { recursive: true, force: true });
-});
 
 describe('the offline guard used while packaging', () => {
   it('refuses network connections', async () => {
