@@ -4,13 +4,14 @@ import { AcmPcaAuthority } from '../functions/shared/aws/acm-pca-authority';
 import { EventBridgeAuditSink } from '../functions/shared/aws/eventbridge-audit-sink';
 import { EventBridgeSecretChanges } from '../functions/shared/aws/eventbridge-secret-changes';
 import { SecretsManagerSecretStore } from '../functions/shared/aws/secrets-manager-secret-store';
-import { SecretsManagerSvidStore } from '../functions/shared/aws/secrets-manager-svid-store';
+import { svidStoreOver } from '../functions/shared/aws/dependencies';
 import { SecretsManagerWebhookKeys } from '../functions/shared/aws/secrets-manager-webhook-keys';
 import { type Config, loadConfig } from '../functions/shared/config';
 import type { Dependencies } from '../functions/shared/dependencies';
 import type { SecretSourceFactory } from '../functions/shared/ports/secret-source';
 import { svidSubject } from '../functions/shared/domain/svid-subject';
 import { keywhizSecretSource } from '../functions/shared/keywhiz/keywhiz-client';
+import { FileAccountStatusLog } from '../functions/shared/local/file-account-status';
 import { FileDeliveryLog } from '../functions/shared/local/file-delivery-log';
 import { FileEnrollmentRegistry } from '../functions/shared/local/file-enrollment-registry';
 import { KeywhizDevServer } from '../functions/shared/local/keywhiz-dev-server';
@@ -99,11 +100,7 @@ export const localDependencies = async (
     registry,
     // Signing is immediate locally, so no wait before the first GetCertificate.
     authority: new AcmPcaAuthority(pca, { caArn, pollIntervalMs: 0 }),
-    svids: new SecretsManagerSvidStore(secretsManager, {
-      kmsKeyId: config.SVID_KMS_KEY_ID,
-      issuerRoleArn: config.ISSUER_ROLE_ARN,
-      centralAccountId: config.CENTRAL_ACCOUNT_ID,
-    }),
+    svids: svidStoreOver(secretsManager, config),
     audit: new EventBridgeAuditSink(eventBus, { busName: config.AUDIT_BUS_NAME }),
     secretSource: (credentials) => {
       secretSource ??= keywhizSecretSource(sourceConfig);
@@ -116,6 +113,7 @@ export const localDependencies = async (
     }),
     deliveries: new FileDeliveryLog(options.dataDir),
     secretChanges: new EventBridgeSecretChanges(eventBus, { busName: config.AUDIT_BUS_NAME }),
+    accountStatus: new FileAccountStatusLog(options.dataDir),
     now,
   };
   return {

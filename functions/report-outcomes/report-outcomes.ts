@@ -1,4 +1,5 @@
 import type { Dependencies } from '../shared/dependencies';
+import { type AccountStatusEntry, boundedMessage, recordStatus } from '../shared/domain/account-status';
 import { type CaughtError, causeMessage } from '../shared/domain/caught-error';
 import type { AuditEvent } from '../shared/domain/audit';
 import {
@@ -19,9 +20,18 @@ export interface ReportOutcomesInput {
   chunkError: CaughtError | null;
 }
 
-/** Publishes one audit event per outcome (batched by the sink) and sums the chunk up. */
+/**
+ * Publishes one audit event per outcome (batched by the sink), records each account's status (issuances and
+ * failures; see recordStatus for why a failed status write does not fail the step) and sums the chunk up.
+ */
 export const reportOutcomes =
-  ({ config, audit }: Pick<Dependencies, 'config' | 'audit'>) =>
+  ({
+    config,
+    audit,
+    accountStatus,
+    logger,
+    now,
+  }: Pick<Dependencies, 'config' | 'audit' | 'accountStatus' | 'logger' | 'now'>) =>
   async ({ runId, accounts, outcomes, chunkError }: ReportOutcomesInput): Promise<ChunkSummary> => {
     const events = outcomes.map((o) => outcomeEvent(config, runId, o));
     const failedAccounts = new Set(
@@ -34,6 +44,11 @@ export const reportOutcomes =
       }
     }
     await audit.publish(events);
+    await recordStatus(
+      accountStatus,
+      logger,
+      statusEntries(runId, now().toISOString(), accounts, outcomes, chunkError),
+    );
 
     const count = (status: SvidOutcome['status']) => outcomes.filter((o) => o.status === status).length;
     return {
@@ -53,6 +68,35 @@ const outcomeEvent = (config: Dependencies['config'], runId: string, o: SvidOutc
   if (o.status === 'deleted') return svidDeletedEvent(runId, o, o.reason, o.deletionDate);
   if (o.status === 'issued') return svidIssuedEvent(runId, o, o.serial, o.notAfter);
   return svidSkippedEvent(runId, o, o.serial, o.notAfter);
+};
+
+/** The status a rotation chunk leaves: each issuance, each failed item, every account of a chunk that failed. */
+const statusEntries = (
+  runId: string,
+  at: string,
+  accounts: string[],
+  outcomes: SvidOutcome[],
+  chunkError: CaughtError | null,
+): AccountStatusEntry[] => {
+  const failure = (e: CaughtError) => ({
+    kind: 'failure' as const,
+    run: 'rotation' as const,
+    runId,
+    at,
+    error: e.Error,
+    message: boundedMessage(causeMessage(e)),
+  });
+  const entries = outcomes.flatMap((o): AccountStatusEntry[] => {
+    if (o.status === 'issued') {
+      const { accountId, service, environment, serial, notAfter } = o;
+      return [{ kind: 'rotation', accountId, service, environment, at, runId, serial, notAfter }];
+    }
+    if (o.status !== 'failed') return [];
+    const { accountId, service, environment } = o.item;
+    return [{ ...failure(o.error), accountId, service, environment }];
+  });
+  if (chunkError) entries.push(...accounts.map((accountId) => ({ ...failure(chunkError), accountId })));
+  return entries;
 };
 
 export const createHandler = (deps: Dependencies) => stepHandler(reportOutcomes(deps), deps.logger);

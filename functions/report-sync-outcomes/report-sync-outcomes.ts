@@ -1,4 +1,5 @@
 import type { Dependencies } from '../shared/dependencies';
+import { type AccountStatusEntry, boundedMessage, recordStatus } from '../shared/domain/account-status';
 import { type CaughtError, causeMessage } from '../shared/domain/caught-error';
 import { type AgentOutcome, SYNC_COUNT_FIELDS, type SyncChunkSummary } from '../shared/domain/sync';
 import { chunkFailedEvent, secretFailedEvent } from '../shared/domain/sync-audit-events';
@@ -11,16 +12,23 @@ export interface ReportSyncOutcomesInput {
   outcomes: AgentOutcome[];
   /** Set when the chunk's targets could not be loaded: then every account of the chunk failed. */
   chunkError: CaughtError | null;
+  /**
+   * The one secret a targeted sync covered, null for a full reconcile. Absent from a chunk that does not pass it
+   * on: then the run counts as a full reconcile, and a targeted run's one-secret count would stand as the total.
+   */
+  secret?: string | null;
 }
 
 /**
  * Sums a chunk up. Agents that finished audited their own secrets; an agent the state machine caught failing as a
  * whole, or every account of a chunk whose targets could not be loaded, gets its failure event here. An account
- * is failed (and replayable) when its agent failed or any of its secrets did.
+ * is failed (and replayable) when its agent failed or any of its secrets did. Each account's status records what
+ * its agent did (see recordStatus for why a failed status write does not fail the step).
  */
 export const reportSyncOutcomes =
-  ({ audit }: Pick<Dependencies, 'audit'>) =>
-  async ({ runId, accounts, outcomes, chunkError }: ReportSyncOutcomesInput): Promise<SyncChunkSummary> => {
+  ({ audit, accountStatus, logger, now }: Pick<Dependencies, 'audit' | 'accountStatus' | 'logger' | 'now'>) =>
+  async (input: ReportSyncOutcomesInput): Promise<SyncChunkSummary> => {
+    const { runId, accounts, outcomes, chunkError } = input;
     const done = outcomes.flatMap((o) => (o.status === 'done' ? [o] : []));
     const crashed = outcomes.flatMap((o) => (o.status === 'failed' ? [o] : []));
     const failure = (e: CaughtError) => ({ error: e.Error, message: causeMessage(e) });
@@ -28,6 +36,7 @@ export const reportSyncOutcomes =
       ...crashed.map((o) => secretFailedEvent(runId, o.target, failure(o.error))),
       ...(chunkError ? accounts.map((a) => chunkFailedEvent(runId, a, failure(chunkError))) : []),
     ]);
+    await recordStatus(accountStatus, logger, statusEntries(input, now().toISOString()));
     const failedAccounts = new Set([
       ...crashed.map((o) => o.target.accountId),
       ...done.filter((o) => o.failed > 0).map((o) => o.accountId),
@@ -40,5 +49,52 @@ export const reportSyncOutcomes =
       failedAccounts: [...failedAccounts].sort(),
     };
   };
+
+/**
+ * The status a sync chunk leaves: each agent that finished (and, after a full reconcile, the secrets its account
+ * now holds), each failed agent or secret, every account of a chunk that failed.
+ */
+const statusEntries = (
+  { runId, accounts, outcomes, chunkError, secret }: ReportSyncOutcomesInput,
+  at: string,
+): AccountStatusEntry[] => {
+  const failure = (error: string, message: string) =>
+    ({ kind: 'failure', run: 'sync', runId, at, error, message: boundedMessage(message) }) as const;
+  const entries = outcomes.flatMap((o): AccountStatusEntry[] => {
+    if (o.status === 'failed') return [{ ...failure(o.error.Error, causeMessage(o.error)), ...o.target }];
+    const target = { accountId: o.accountId, service: o.service, environment: o.environment };
+    return [
+      { kind: 'sync', ...target, runId, at },
+      ...(typeof secret === 'string'
+        ? []
+        : [
+            {
+              kind: 'reconcile' as const,
+              ...target,
+              runId,
+              at,
+              secretCount: o.synced + o.unchanged + o.restored,
+            },
+          ]),
+      ...(o.failed > 0
+        ? [
+            {
+              ...failure(
+                'SecretSyncFailed',
+                `${o.failed} secret(s) not synced in run ${runId}; its Secret Sync Failed events say why`,
+              ),
+              ...target,
+            },
+          ]
+        : []),
+    ];
+  });
+  if (chunkError) {
+    entries.push(
+      ...accounts.map((accountId) => ({ ...failure(chunkError.Error, causeMessage(chunkError)), accountId })),
+    );
+  }
+  return entries;
+};
 
 export const createHandler = (deps: Dependencies) => stepHandler(reportSyncOutcomes(deps), deps.logger);

@@ -64,6 +64,8 @@ export const configSchema = z.object({
   WEBHOOK_KEY_SECRET_NAME: z.string().default('trust-bridge/webhook-signing-key'),
   /** Delivery ids seen by the webhook receiver (DynamoDB table on AWS). */
   WEBHOOK_DELIVERY_TABLE: z.string().default('trust-bridge-webhook-deliveries'),
+  /** Per-account status records the report steps write and `trust-bridge status` reads (DynamoDB table on AWS). */
+  ACCOUNT_STATUS_TABLE: z.string().default('trust-bridge-account-status'),
 });
 
 export type Config = z.infer<typeof configSchema>;

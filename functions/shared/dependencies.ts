@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Config } from './config';
+import type { AccountStatusLog } from './ports/account-status';
 import type { AuditSink } from './ports/audit-sink';
 import type { CertificateAuthority } from './ports/certificate-authority';
 import type { DeliveryLog } from './ports/delivery-log';
@@ -26,5 +27,7 @@ export interface Dependencies {
   webhookKeys: WebhookKeys;
   deliveries: DeliveryLog;
   secretChanges: SecretChanges;
+  /** What each run last did per account and service, for `trust-bridge status`. */
+  accountStatus: AccountStatusLog;
   now: () => Date;
 }

@@ -3,10 +3,12 @@ import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { loadConfig } from '../config';
+import { type Config, loadConfig } from '../config';
 import type { Dependencies } from '../dependencies';
 import { keywhizSecretSource } from '../keywhiz/keywhiz-client';
 import { AcmPcaAuthority } from './acm-pca-authority';
+import type { SecretsManagerApi } from './clients';
+import { DynamoDbAccountStatusLog } from './dynamodb-account-status';
 import { DynamoDbDeliveryLog } from './dynamodb-delivery-log';
 import { EventBridgeAuditSink } from './eventbridge-audit-sink';
 import { EventBridgeSecretChanges } from './eventbridge-secret-changes';
@@ -39,14 +41,7 @@ export const awsDependencies = (serviceName: string): Dependencies => {
         signingAlgorithm: config.CA_SIGNING_ALGORITHM,
       }),
   );
-  const svids = once(
-    () =>
-      new SecretsManagerSvidStore(secretsManager(), {
-        kmsKeyId: config.SVID_KMS_KEY_ID,
-        issuerRoleArn: config.ISSUER_ROLE_ARN,
-        centralAccountId: config.CENTRAL_ACCOUNT_ID,
-      }),
-  );
+  const svids = once(() => svidStoreOver(secretsManager(), config));
   const audit = once(() => new EventBridgeAuditSink(eventBridge(), { busName: config.AUDIT_BUS_NAME }));
   const secretSource = once(() => keywhizSecretSource(config));
   // The agent runs in its enrolled account: its own Secrets Manager is the account's store.
@@ -56,8 +51,12 @@ export const awsDependencies = (serviceName: string): Dependencies => {
   const webhookKeys = once(
     () => new SecretsManagerWebhookKeys(secretsManager(), { secretName: config.WEBHOOK_KEY_SECRET_NAME }),
   );
+  const dynamoDb = once(() => new DynamoDBClient(region));
   const deliveries = once(
-    () => new DynamoDbDeliveryLog(new DynamoDBClient(region), { tableName: config.WEBHOOK_DELIVERY_TABLE }),
+    () => new DynamoDbDeliveryLog(dynamoDb(), { tableName: config.WEBHOOK_DELIVERY_TABLE }),
+  );
+  const accountStatus = once(
+    () => new DynamoDbAccountStatusLog(dynamoDb(), { tableName: config.ACCOUNT_STATUS_TABLE }),
   );
   const secretChanges = once(
     () => new EventBridgeSecretChanges(eventBridge(), { busName: config.AUDIT_BUS_NAME }),
@@ -90,6 +89,17 @@ export const awsDependencies = (serviceName: string): Dependencies => {
     get secretChanges() {
       return secretChanges();
     },
+    get accountStatus() {
+      return accountStatus();
+    },
     now: () => new Date(),
   };
 };
+
+/** The central SVID store over a Secrets Manager client: the SDK's on AWS, LocalSecretsManager at home. */
+export const svidStoreOver = (client: SecretsManagerApi, config: Config): SecretsManagerSvidStore =>
+  new SecretsManagerSvidStore(client, {
+    kmsKeyId: config.SVID_KMS_KEY_ID,
+    issuerRoleArn: config.ISSUER_ROLE_ARN,
+    centralAccountId: config.CENTRAL_ACCOUNT_ID,
+  });

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type AccountStatusEntry, parseStatusEntry, statusWrites } from '../domain/account-status';
+import { accountIdSchema } from '../domain/enrollment';
+import type { AccountStatusListing, AccountStatusLog } from '../ports/account-status';
+
+/**
+ * Account status records as files: `<dataDir>/account-status/<accountId>/<encodeURIComponent(item)>.json`, one per
+ * record. A write goes to a temporary file renamed over the record, so a reader (or a concurrent run) never sees
+ * half a record, and two runs writing different records of one account never touch the same file.
+ */
+export class FileAccountStatusLog implements AccountStatusLog {
+  private readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'account-status');
+  }
+
+  async record(entries: AccountStatusEntry[]): Promise<void> {
+    for (const { accountId, item, entry } of statusWrites(entries)) {
+      const accountDir = join(this.dir, accountId);
+      await mkdir(accountDir, { recursive: true, mode: 0o700 });
+      const file = join(accountDir, `${encodeURIComponent(item)}.json`);
+      const temporary = `${file}.${randomUUID()}.tmp`;
+      await writeFile(temporary, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+      await rename(temporary, file);
+    }
+  }
+
+  async list({ accountId, onProgress }: AccountStatusListing = {}): Promise<AccountStatusEntry[]> {
+    // An account id is twelve digits: anything else names no directory of ours.
+    if (accountId !== undefined && !accountIdSchema.safeParse(accountId).success) return [];
+    const accounts = accountId === undefined ? await entriesOf(this.dir) : [accountId];
+    const entries: AccountStatusEntry[] = [];
+    for (const account of accounts) {
+      const accountDir = join(this.dir, account);
+      for (const name of await entriesOf(accountDir)) {
+        if (!name.endsWith('.json')) continue;
+        const file = join(accountDir, name);
+        let raw: unknown;
+        try {
+          raw = JSON.parse(await readFile(file, 'utf8'));
+        } catch {
+          raw = undefined;
+        }
+        entries.push(parseStatusEntry(raw, file));
+      }
+      onProgress?.(entries.length);
+    }
+    return entries;
+  }
+}
+
+/** A directory's names; none when it does not exist (nothing recorded yet). */
+const entriesOf = async (dir: string): Promise<string[]> => {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+};

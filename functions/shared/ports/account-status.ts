@@ -1,0 +1,22 @@
+import type { AccountStatusEntry } from '../domain/account-status';
+
+export interface AccountStatusListing {
+  /** Only this account's records. */
+  accountId?: string;
+  /** Called after each page with the records read so far (the CLI's progress line). */
+  onProgress?: (read: number) => void;
+}
+
+/**
+ * Per-account status records, written by the report steps and read by `trust-bridge status`: a DynamoDB table on
+ * AWS, files under the data directory at home.
+ */
+export interface AccountStatusLog {
+  /**
+   * Writes each entry over the record with the same account and item key (statusItemKey); of two entries with one
+   * key, the later wins. Checks every entry first, so a bad one writes nothing (InvalidAccountStatus). Throws AccountStatusNotRecorded
+   * when records are still unwritten after the adapter's retries.
+   */
+  record(entries: AccountStatusEntry[]): Promise<void>;
+  list(options?: AccountStatusListing): Promise<AccountStatusEntry[]>;
+}
