@@ -1,7 +1,7 @@
 /**
  * `osls package` of serverless.yml, offline: no AWS credentials, and TCP/DNS refused in every Node process osls
  * starts. Each packaging runs in a service directory of its own (links to the project's files), so that test files
- * packaging in parallel never share `.esbuild/` or `.serverless/`. Memoized per process and per set of params.
+ * packaging in parallel never share `.esbuild/` or `.serverless/`. Memoized per test file and per set of params.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { afterAll } from '@jest/globals';
 
 export type Json = unknown;
 export type CfnResource = {
@@ -81,8 +82,10 @@ const notLinked = new Set([
 ]);
 
 const workDirs: string[] = [];
-process.once('exit', () => {
-  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+// Jest gives each test file its own copy of this module, so each file that imports it removes its own packages
+// when it ends (jest does not emit the process's 'exit' to test code).
+afterAll(() => {
+  for (const dir of workDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function packageOnce(params: Record<string, string>): Promise<PackagedStack> {
