@@ -19,6 +19,9 @@ export interface ExecutionRecord {
   stateTransitions: number;
   /** From the input field AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID, as AWS links a child to its parent. */
   parentExecutionArn?: string;
+  /** How many times the execution was redriven (absent: never), and when last, as DescribeExecution tells it. */
+  redriveCount?: number;
+  redriveDate?: string;
 }
 
 export type StepFunctionsApiErrorName =
@@ -28,7 +31,8 @@ export type StepFunctionsApiErrorName =
   | 'StateMachineAlreadyExists'
   | 'StateMachineDoesNotExist'
   | 'ExecutionAlreadyExists'
-  | 'ExecutionDoesNotExist';
+  | 'ExecutionDoesNotExist'
+  | 'ExecutionNotRedrivable';
 
 /** A refused API call, named like the AWS Step Functions API error it mirrors. */
 export class StepFunctionsApiError extends Error {

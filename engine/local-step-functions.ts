@@ -65,6 +65,9 @@ const ANY_ACCOUNT = /^(arn:aws:lambda:[^:]+:)\d{12}(:function:.+)$/;
 /** setTimeout's longest delay: the engine's default 60 s Task timeout is replaced by this (AWS has none). */
 const NO_TASK_TIMEOUT_SECONDS = 2_147_483;
 
+/** AWS redrives an execution only within 14 days of its end. */
+const REDRIVE_WINDOW_MS = 14 * 24 * 3_600_000;
+
 /** AWS execution names: 1–80 characters, no whitespace, brackets, wildcards or punctuation it reserves. */
 const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
 
@@ -182,6 +185,7 @@ export class LocalStepFunctions {
   private readonly bindings = new Map<string, TaskHandler>();
   private readonly machines = new Map<string, RegisteredMachine>();
   private readonly records = new Map<string, ExecutionRecord>();
+  private executionTotal = 0;
   private transitionTotal = 0;
   private historyEventTotal = 0;
 
@@ -272,6 +276,48 @@ export class LocalStepFunctions {
     return this.execute(machine, JSON.parse(JSON.stringify(input ?? {})), options.name);
   }
 
+  /**
+   * Takes back executions recorded before (e.g. by an earlier process over the same data directory), so
+   * describeExecution and listExecutions see them and their names stay taken, as AWS keeps a name for 90 days.
+   */
+  restoreExecutions(records: Iterable<ExecutionRecord>): void {
+    for (const record of records) {
+      this.records.set(record.executionArn, record);
+      this.machines.get(record.stateMachineName)?.executionNames.add(record.name);
+    }
+  }
+
+  /**
+   * RedriveExecution: runs a FAILED top-level execution again under the same ARN, with the same input, and waits
+   * for it to end. AWS reruns only the failed steps; here the whole run is repeated, which the idempotent steps
+   * make equivalent. Refused, as on AWS, for an execution that did not fail or ended over 14 days ago.
+   */
+  async redriveExecution(executionArn: string): Promise<ExecutionRecord> {
+    const previous = this.describeExecution(executionArn);
+    const machine = this.machines.get(previous.stateMachineName);
+    if (!machine) {
+      throw new StepFunctionsApiError(
+        'StateMachineDoesNotExist',
+        `State machine "${previous.stateMachineName}" does not exist`,
+      );
+    }
+    const refusal =
+      previous.status !== 'FAILED'
+        ? `it is ${previous.status}, not FAILED`
+        : previous.parentExecutionArn
+          ? `it was started by ${previous.parentExecutionArn}: redrive that one`
+          : Date.now() - Date.parse(previous.stopDate) > REDRIVE_WINDOW_MS
+            ? 'it ended more than 14 days ago'
+            : undefined;
+    if (refusal) {
+      throw new StepFunctionsApiError(
+        'ExecutionNotRedrivable',
+        `Execution ${executionArn} cannot be redriven: ${refusal}`,
+      );
+    }
+    return this.execute(machine, previous.input as Json, previous.name, previous);
+  }
+
   describeExecution(executionArn: string): ExecutionRecord {
     const record = this.records.get(executionArn);
     if (!record)
@@ -289,7 +335,7 @@ export class LocalStepFunctions {
 
   totals(): { executions: number; stateTransitions: number; historyEvents: number } {
     return {
-      executions: this.records.size,
+      executions: this.executionTotal,
       stateTransitions: this.transitionTotal,
       historyEvents: this.historyEventTotal,
     };
@@ -299,12 +345,13 @@ export class LocalStepFunctions {
     machine: RegisteredMachine,
     input: Json,
     requestedName?: string,
+    redriven?: ExecutionRecord,
   ): Promise<ExecutionRecord> {
     const name = requestedName ?? randomUUID();
     if (!EXECUTION_NAME.test(name)) {
       throw new StepFunctionsApiError('InvalidName', `Invalid execution name: ${JSON.stringify(name)}`);
     }
-    if (machine.executionNames.has(name)) {
+    if (!redriven && machine.executionNames.has(name)) {
       throw new StepFunctionsApiError(
         'ExecutionAlreadyExists',
         `Execution "${name}" already exists for state machine "${machine.name}"`,
@@ -312,14 +359,18 @@ export class LocalStepFunctions {
     }
     machine.executionNames.add(name);
     const executionArn = `arn:aws:states:${this.region}:${this.accountId}:execution:${machine.name}:${name}`;
-    const startDate = new Date().toISOString();
+    // A redriven execution keeps its start date, as on AWS; its redrive count and date tell the rerun.
+    const startDate = redriven?.startDate ?? new Date().toISOString();
+    const redrive = redriven
+      ? { redriveCount: (redriven.redriveCount ?? 0) + 1, redriveDate: new Date().toISOString() }
+      : undefined;
     const context = {
       Execution: {
         Id: executionArn,
         Name: name,
         RoleArn: machine.roleArn,
         StartTime: startDate,
-        RedriveCount: 0,
+        RedriveCount: redrive?.redriveCount ?? 0,
       },
       StateMachine: { Id: machine.arn, Name: machine.name },
     };
@@ -365,8 +416,10 @@ export class LocalStepFunctions {
       historyEventCount: watch.historyEvents,
       stateTransitions: watch.stateTransitions,
       ...(parentExecutionArn ? { parentExecutionArn } : {}),
+      ...redrive,
     };
     this.records.set(executionArn, record);
+    this.executionTotal += 1;
     this.transitionTotal += record.stateTransitions;
     this.historyEventTotal += record.historyEventCount;
     await this.onExecutionRecorded?.(record);

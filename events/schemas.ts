@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { SECRET_DETAIL_TYPES, SVID_DETAIL_TYPES } from '../functions/shared/domain/audit';
+import { OPS_DETAIL_TYPES, SECRET_DETAIL_TYPES, SVID_DETAIL_TYPES } from '../functions/shared/domain/audit';
 
 /** The schema file of each audit detail-type: events/schemas/<file>.json. */
 export const AUDIT_SCHEMA_FILES: Record<string, string> = {
@@ -15,6 +15,7 @@ export const AUDIT_SCHEMA_FILES: Record<string, string> = {
   [SECRET_DETAIL_TYPES.restored]: 'secret-restored',
   [SECRET_DETAIL_TYPES.refused]: 'secret-sync-refused',
   [SECRET_DETAIL_TYPES.failed]: 'secret-sync-failed',
+  [OPS_DETAIL_TYPES.replayed]: 'execution-replayed',
 };
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });

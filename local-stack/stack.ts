@@ -21,6 +21,7 @@ import type { SyncRequest } from '../functions/shared/domain/sync';
 import { createHandler as summarizeRotation } from '../functions/summarize-rotation/summarize-rotation';
 import { createHandler as summarizeSync } from '../functions/summarize-sync/summarize-sync';
 import { createHandler as syncAgent } from '../functions/sync-agent/sync-agent';
+import { readExecutionRecords, writeExecutionRecord } from './execution-records';
 import { type LocalOptions, localDependencies } from './local-dependencies';
 
 /** Each `${Placeholder}` of the state machines, and the step that serves it (as serverless.yml binds them on AWS). */
@@ -56,7 +57,7 @@ export interface LocalStackOptions extends LocalOptions {
   decorate?: (deps: Dependencies) => Dependencies;
   /** Sees every state payload, as the execution history would keep it. */
   onStatePayload?: StatePayloadObserver;
-  /** Called with every finished execution, children included. */
+  /** Called with every finished execution, children included, once it is written under the data directory. */
   onExecutionRecorded?: (record: ExecutionRecord) => void;
 }
 
@@ -73,7 +74,10 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     accountId: account,
     zeroDelays: !options.realDelays,
     ...(options.onStatePayload ? { onStatePayload: options.onStatePayload } : {}),
-    ...(options.onExecutionRecorded ? { onExecutionRecorded: options.onExecutionRecorded } : {}),
+    onExecutionRecorded: async (record) => {
+      await writeExecutionRecord(options.dataDir, record);
+      options.onExecutionRecorded?.(record);
+    },
   });
 
   const substitutions: Record<string, string> = {
@@ -95,6 +99,7 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     syncAgent(deps) as TaskHandler,
   );
   for (const name of MACHINES) engine.registerStateMachine(name, definition(name), { substitutions });
+  engine.restoreExecutions(await readExecutionRecords(options.dataDir));
 
   // The rule serverless.yml puts on the bus: a Keywhiz change starts a sync of that secret (InputPath $.detail).
   const triggered = new Set<Promise<ExecutionRecord>>();
@@ -115,6 +120,8 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     rotate: (request: Partial<RotationRequest> = {}) => engine.startExecution(ROTATE_SVIDS, request),
     /** Starts one sync run (a full reconcile unless the request names a secret) and waits for it to end. */
     sync: (request: SyncRequest = {}) => engine.startExecution(SYNC_SECRETS, request),
+    /** Redrives a failed top-level execution under its own ARN and waits for it to end. */
+    redrive: (executionArn: string) => engine.redriveExecution(executionArn),
     /** The webhook receiver's Lambda handler, for the local HTTP front. */
     webhookHandler: receiveWebhook(deps),
     /** Waits for the sync runs that webhook events started and have not finished yet. */

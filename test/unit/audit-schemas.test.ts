@@ -4,6 +4,7 @@ import { AUDIT_SCHEMA_FILES, validateAuditEvent } from '../../events/schemas';
 import {
   type AuditEvent,
   auditSourceOf,
+  OPS_DETAIL_TYPES,
   SECRET_DETAIL_TYPES,
   SVID_DETAIL_TYPES,
 } from '../../functions/shared/domain/audit';
@@ -80,6 +81,17 @@ const typed: AuditEvent[] = [
     detailType: SECRET_DETAIL_TYPES.failed,
     detail: { ...syncSubject, error: 'KeywhizUnavailable', message: 'down' },
   },
+  {
+    detailType: OPS_DETAIL_TYPES.replayed,
+    detail: {
+      eventId: 'e-1',
+      originalExecutionArn: 'arn:aws:states:us-east-1:000000000000:execution:rotate-svids:run-1',
+      executionArn: 'arn:aws:states:us-east-1:000000000000:execution:rotate-svids:run-1',
+      stateMachineName: 'rotate-svids',
+      mode: 'redrive',
+      redriveCount: 1,
+    },
+  },
 ];
 
 /** EventBridge matching for the patterns we ship: top-level fields, each a list of accepted values. */
@@ -89,7 +101,11 @@ const matches = (pattern: Record<string, string[]>, event: Envelope) =>
 describe('audit event schemas', () => {
   it('cover every detail-type of audit.ts', () => {
     expect(Object.keys(AUDIT_SCHEMA_FILES).sort()).toEqual(
-      [...Object.values(SVID_DETAIL_TYPES), ...Object.values(SECRET_DETAIL_TYPES)].sort(),
+      [
+        ...Object.values(SVID_DETAIL_TYPES),
+        ...Object.values(SECRET_DETAIL_TYPES),
+        ...Object.values(OPS_DETAIL_TYPES),
+      ].sort(),
     );
   });
 
@@ -167,6 +183,13 @@ describe('rule patterns', () => {
     const pattern = readJson('patterns/audit-failures.json');
     expect(all.filter((e) => matches(pattern, e)).map((e) => e['detail-type'])).toEqual([
       SVID_DETAIL_TYPES.failed,
+    ]);
+  });
+
+  it('execution-replays matches the operator replay events only', () => {
+    const pattern = readJson('patterns/execution-replays.json');
+    expect(all.filter((e) => matches(pattern, e)).map((e) => e['detail-type'])).toEqual([
+      OPS_DETAIL_TYPES.replayed,
     ]);
   });
 

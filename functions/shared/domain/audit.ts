@@ -117,6 +117,30 @@ export interface SecretSyncFailedDetail
   message: string;
 }
 
+/** The source of what operators do to runs (replays, redrives). */
+export const OPS_AUDIT_SOURCE = 'trust-bridge.ops';
+
+export const OPS_DETAIL_TYPES = {
+  replayed: 'Execution Replayed',
+} as const;
+
+/**
+ * An operator re-ran a failed execution: `replay` started a new execution of its failed items (linked by the
+ * new run's `replayOf` input), `redrive` ran it again under its own ARN. ARNs and counts only.
+ */
+export interface ExecutionReplayedDetail {
+  /** Deterministic per (original, new execution, mode, redrive count): drop duplicates by it. */
+  eventId: string;
+  originalExecutionArn: string;
+  executionArn: string;
+  stateMachineName: string;
+  mode: 'replay' | 'redrive';
+  /** How many accounts a replay re-runs; absent for a redrive, which re-runs what failed, whatever it was. */
+  itemCount?: number;
+  /** For a redrive: how many times the execution has now been redriven. */
+  redriveCount?: number;
+}
+
 export type AuditEvent =
   | { detailType: typeof SVID_DETAIL_TYPES.issued; detail: SvidIssuedDetail }
   | { detailType: typeof SVID_DETAIL_TYPES.skipped; detail: SvidSkippedDetail }
@@ -127,10 +151,16 @@ export type AuditEvent =
   | { detailType: typeof SECRET_DETAIL_TYPES.deleted; detail: SecretDeletedDetail }
   | { detailType: typeof SECRET_DETAIL_TYPES.restored; detail: SecretRestoredDetail }
   | { detailType: typeof SECRET_DETAIL_TYPES.refused; detail: SecretSyncRefusedDetail }
-  | { detailType: typeof SECRET_DETAIL_TYPES.failed; detail: SecretSyncFailedDetail };
+  | { detailType: typeof SECRET_DETAIL_TYPES.failed; detail: SecretSyncFailedDetail }
+  | { detailType: typeof OPS_DETAIL_TYPES.replayed; detail: ExecutionReplayedDetail };
 
 const SECRET_TYPES: ReadonlySet<string> = new Set(Object.values(SECRET_DETAIL_TYPES));
+const OPS_TYPES: ReadonlySet<string> = new Set(Object.values(OPS_DETAIL_TYPES));
 
 /** Each detail-type has one source, which the rule patterns in events/patterns/ match. */
 export const auditSourceOf = (detailType: AuditEvent['detailType']): string =>
-  SECRET_TYPES.has(detailType) ? SECRETS_AUDIT_SOURCE : AUDIT_SOURCE;
+  SECRET_TYPES.has(detailType)
+    ? SECRETS_AUDIT_SOURCE
+    : OPS_TYPES.has(detailType)
+      ? OPS_AUDIT_SOURCE
+      : AUDIT_SOURCE;

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { replayOfSchema } from './run-request';
 import { accountIdSchema } from './enrollment';
 
 /** Input of a rotation run: the schedule sends `{}`, an operator or a replay names accounts. */
 export const rotationRequestSchema = z.strictObject({
   accounts: z.array(accountIdSchema).min(1, 'must name at least one account').optional(),
   force: z.boolean().default(false),
+  replayOf: replayOfSchema.optional(),
 });
 export type RotationRequest = z.infer<typeof rotationRequestSchema>;
 

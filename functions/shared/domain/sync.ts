@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { replayOfSchema } from './run-request';
 import { accountIdSchema, type Enrollment, nameSegmentSchema } from './enrollment';
 import { KEYWHIZ_NAME_MAX } from './keywhiz';
 import type { SyncTarget } from './sync-audit-events';
@@ -16,6 +17,7 @@ export const syncRequestSchema = z.strictObject({
   accounts: z.array(accountIdSchema).min(1, 'must name at least one account').optional(),
   deliveryId: z.string().optional(),
   event: z.enum(['secret.created', 'secret.updated', 'secret.deleted']).optional(),
+  replayOf: replayOfSchema.optional(),
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 
