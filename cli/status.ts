@@ -1,0 +1,242 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { svidStoreOver } from '../functions/shared/aws/dependencies';
+import { DynamoDbAccountStatusLog } from '../functions/shared/aws/dynamodb-account-status';
+import { type Config, loadConfig } from '../functions/shared/config';
+import { type FailureEntry, statusIndex } from '../functions/shared/domain/account-status';
+import { accountIdSchema } from '../functions/shared/domain/enrollment';
+import { formatDuration } from '../functions/shared/domain/svid-verification';
+import { FileAccountStatusLog } from '../functions/shared/local/file-account-status';
+import { LocalSecretsManager } from '../functions/shared/local/local-secrets-manager';
+import type { AccountStatusLog } from '../functions/shared/ports/account-status';
+import type { StoredSvid, SvidStore } from '../functions/shared/ports/svid-store';
+import { awsClientConfig, OPS_OPTIONS, OPS_OPTIONS_USAGE, type OpsTarget, opsTargetOf } from './ops-options';
+import { progress } from './progress';
+import { envOf } from './rotate';
+import { printListing } from './table';
+
+/** An SVID with less than this left stands out: rotation every 12 h should have renewed it long before. */
+export const EXPIRY_WARNING_MS = 6 * 3_600_000;
+
+export const STATUS_USAGE = `trust-bridge status [options]
+  One row per stored SVID: account, SPIFFE ID, serial, time to expiry, last rotation, last sync, synced
+  secret count (after the last full reconcile) and last failure. An SVID that has expired or expires
+  within 6 h is marked "!" (in --json: "expiresSoon": true).
+  Exits 1 when any SVID is so marked (so a cron job or a check can alert on it), 0 otherwise.
+
+  --account ID         only this account's SVIDs
+${OPS_OPTIONS_USAGE}`;
+
+/** What status and verify read: the central SVID store and the per-account status records. */
+export interface OpsStores {
+  config: Config;
+  svids: Pick<SvidStore, 'listOwned' | 'read'>;
+  accountStatus: Pick<AccountStatusLog, 'list'>;
+  /** Where they are, for messages. */
+  where: string;
+}
+
+/** The status table serverless.yml deploys for a stage (infra/account-status.yml). */
+export const accountStatusTableName = (stage: string) => `trust-bridge-${stage}-account-status`;
+
+/**
+ * The local stack's central Secrets Manager and status files under the data directory (no engine, no Keywhiz),
+ * or the deployed stack's Secrets Manager and status table. Throws when the data directory holds no stack.
+ */
+export const opsStores = (target: OpsTarget, env: Record<string, string>): OpsStores => {
+  const config = loadConfig(env);
+  if (target.kind === 'aws') {
+    const tableName = accountStatusTableName(target.stage);
+    return {
+      config,
+      svids: svidStoreOver(new SecretsManagerClient(awsClientConfig(target)), config),
+      accountStatus: new DynamoDbAccountStatusLog(new DynamoDBClient(awsClientConfig(target)), { tableName }),
+      where: `Secrets Manager and ${tableName}`,
+    };
+  }
+  // Opening the store would create the directory: say instead that there is nothing to read.
+  if (!existsSync(join(target.dataDir, 'secretsmanager', config.CENTRAL_ACCOUNT_ID))) {
+    throw new Error(
+      `no local stack in ${target.dataDir}: run \`trust-bridge start\` or \`trust-bridge rotate --once\` first, or pass --data-dir`,
+    );
+  }
+  const secretsManager = new LocalSecretsManager({
+    dataDir: target.dataDir,
+    accountId: config.CENTRAL_ACCOUNT_ID,
+    region: config.AWS_REGION,
+  });
+  return {
+    config,
+    svids: svidStoreOver(secretsManager, config),
+    accountStatus: new FileAccountStatusLog(target.dataDir),
+    where: target.dataDir,
+  };
+};
+
+/** What the operator commands take besides their arguments: tests pass a clock, an environment, an error sink. */
+export interface OpsCommandOptions {
+  now?: () => Date;
+  env?: Record<string, string>;
+  error?: (line: string) => void;
+}
+
+/** One row of `trust-bridge status` (and one record of its --json). */
+export interface SvidStatus {
+  accountId: string;
+  service: string;
+  environment: string;
+  spiffeId: string;
+  secretName: string;
+  serial: string;
+  notAfter: string;
+  expiresInSeconds: number;
+  expired: boolean;
+  /** Expired, or expires within 6 h. */
+  expiresSoon: boolean;
+  lastRotation: { at: string; runId: string } | null;
+  lastSync: { at: string; runId: string } | null;
+  /** The secrets the account held for the service after its last full reconcile. */
+  syncedSecrets: number | null;
+  lastFailure: Omit<FailureEntry, 'kind' | 'accountId' | 'service' | 'environment'> | null;
+}
+
+/** `trust-bridge status`: one row per stored SVID, joined with what the last runs recorded for it. */
+export const statusCommand = async (
+  argv: string[],
+  print: (line: string) => void = console.log,
+  options: OpsCommandOptions = {},
+): Promise<number> => {
+  const error = options.error ?? console.error;
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...OPS_OPTIONS, account: { type: 'string' } },
+    strict: true,
+  });
+  const target = opsTargetOf(values);
+  const account = values.account;
+  const problems = [
+    ...('problems' in target ? target.problems : []),
+    ...(account !== undefined && !accountIdSchema.safeParse(account).success
+      ? [`--account ${account} is not an AWS account id (12 digits)`]
+      : []),
+  ];
+  if ('problems' in target || problems.length > 0) {
+    error(`${problems.join('; ')}\n\n${STATUS_USAGE}`);
+    return 2;
+  }
+  let stores: OpsStores;
+  try {
+    stores = opsStores(target, options.env ?? envOf(process.env));
+  } catch (e) {
+    error((e as Error).message);
+    return 1;
+  }
+  const now = (options.now ?? (() => new Date()))();
+
+  const shown = progress('reading account status');
+  const [svids, entries] = await Promise.all([
+    stores.svids.listOwned(),
+    stores.accountStatus.list({
+      ...(account !== undefined ? { accountId: account } : {}),
+      onProgress: (read) => shown.update(read),
+    }),
+  ]);
+  shown.done();
+  const statusOf = statusIndex(entries);
+  const rows = svids
+    .filter((s) => s.deletedAt === undefined && (account === undefined || s.accountId === account))
+    .map((s) => svidStatus(s, statusOf(s.accountId, s.environment, s.service), now))
+    .sort((a, b) => a.accountId.localeCompare(b.accountId) || a.spiffeId.localeCompare(b.spiffeId));
+  if (account !== undefined && rows.length === 0) {
+    error(
+      `account ${account} has no SVID in ${stores.where}: not enrolled with identity, or not rotated yet`,
+    );
+    return 1;
+  }
+
+  printListing(
+    rows,
+    {
+      json: values.json,
+      headers: [
+        'ACCOUNT',
+        'SPIFFE ID',
+        'SERIAL',
+        'EXPIRES IN',
+        'LAST ROTATION',
+        'LAST SYNC',
+        'SECRETS',
+        'LAST FAILURE',
+      ],
+      cells: (r) => [
+        r.accountId,
+        r.spiffeId,
+        r.serial,
+        `${r.expiresSoon ? '! ' : ''}${r.expired ? 'expired' : formatDuration(r.expiresInSeconds * 1000)}`,
+        ago(r.lastRotation?.at, now),
+        ago(r.lastSync?.at, now),
+        r.syncedSecrets === null ? '-' : String(r.syncedSecrets),
+        r.lastFailure
+          ? `${r.lastFailure.error} ${ago(r.lastFailure.at, now)}: ${cut(r.lastFailure.message)}`
+          : '-',
+      ],
+      empty: `no SVIDs in ${stores.where} yet: run a rotation first`,
+    },
+    print,
+  );
+  const soon = rows.filter((r) => r.expiresSoon).length;
+  if (!values.json && rows.length > 0) {
+    print(
+      soon > 0
+        ? `\n! ${soon} of ${rows.length} SVIDs expired or expire within 6 h: check the last failure and the rotation runs`
+        : `\n${rows.length} SVIDs, none expiring within 6 h`,
+    );
+  }
+  return soon > 0 ? 1 : 0;
+};
+
+const svidStatus = (
+  svid: StoredSvid,
+  status: ReturnType<ReturnType<typeof statusIndex>>,
+  now: Date,
+): SvidStatus => {
+  const left = Date.parse(svid.notAfter) - now.getTime();
+  // A tag that is not a date is as bad as an expired SVID: nothing says it is valid.
+  const expired = !(left > 0);
+  const failure = status.lastFailure;
+  return {
+    accountId: svid.accountId,
+    service: svid.service,
+    environment: svid.environment,
+    spiffeId: svid.spiffeId,
+    secretName: svid.secretName,
+    serial: svid.serial,
+    notAfter: svid.notAfter,
+    expiresInSeconds: expired ? 0 : Math.floor(left / 1000),
+    expired,
+    expiresSoon: expired || left <= EXPIRY_WARNING_MS,
+    lastRotation: status.lastRotation
+      ? { at: status.lastRotation.at, runId: status.lastRotation.runId }
+      : null,
+    lastSync: status.lastSync ? { at: status.lastSync.at, runId: status.lastSync.runId } : null,
+    syncedSecrets: status.lastReconcile?.secretCount ?? null,
+    lastFailure: failure
+      ? {
+          at: failure.at,
+          runId: failure.runId,
+          run: failure.run,
+          error: failure.error,
+          message: failure.message,
+        }
+      : null,
+  };
+};
+
+const ago = (at: string | undefined, now: Date): string =>
+  at === undefined ? '-' : `${formatDuration(now.getTime() - Date.parse(at))} ago`;
+
+/** A table cell stays readable; --json has the whole message. */
+const cut = (message: string, max = 60) => (message.length > max ? `${message.slice(0, max)}…` : message);

@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { accountIdSchema } from '../functions/shared/domain/enrollment';
+import { type SvidCheck, verifyStoredSvid } from '../functions/shared/domain/svid-verification';
+import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
+import { EXPIRY_WARNING_MS, type OpsCommandOptions, type OpsStores, opsStores } from './status';
+import { envOf } from './rotate';
+
+export const VERIFY_USAGE = `trust-bridge verify --account ID [options]
+  Reads each SVID stored for the account and checks it as a function relies on it: the SPIFFE rules
+  (exactly one URI SAN, equal to the secret's spiffeID and its tag, in the trust domain; leaf CA:false,
+  key usage, extended key usage), the chain to the secret's bundle (signatures checked), that the private
+  key matches the certificate, the expiry (a warning within 6 h), and that its tags describe it.
+  Prints one line per check, never the key or a certificate. Exits 0 when every check passes (a warning
+  still passes), 1 when any fails or the account has no SVID.
+
+  --account ID         the enrolled account (required)
+  --trust-domain TD    the trust domain SVIDs are issued in (default: TRUST_DOMAIN, else example.org)
+${OPS_OPTIONS_USAGE}`;
+
+/** One SVID's verification (one record of --json). */
+export interface SvidVerification {
+  accountId: string;
+  spiffeId: string;
+  secretName: string;
+  serial: string;
+  ok: boolean;
+  checks: SvidCheck[];
+}
+
+/** `trust-bridge verify`: checks every SVID stored for one account, one line per check. */
+export const verifyCommand = async (
+  argv: string[],
+  print: (line: string) => void = console.log,
+  options: OpsCommandOptions = {},
+): Promise<number> => {
+  const error = options.error ?? console.error;
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...OPS_OPTIONS, account: { type: 'string' }, 'trust-domain': { type: 'string' } },
+    strict: true,
+  });
+  const target = opsTargetOf(values);
+  const account = values.account;
+  const problems = [
+    ...('problems' in target ? target.problems : []),
+    ...(account === undefined ? ['--account is required'] : []),
+    ...(account !== undefined && !accountIdSchema.safeParse(account).success
+      ? [`--account ${account} is not an AWS account id (12 digits)`]
+      : []),
+  ];
+  if ('problems' in target || account === undefined || problems.length > 0) {
+    error(`${problems.join('; ')}\n\n${VERIFY_USAGE}`);
+    return 2;
+  }
+  let stores: OpsStores;
+  try {
+    stores = opsStores(target, options.env ?? envOf(process.env));
+  } catch (e) {
+    error((e as Error).message);
+    return 1;
+  }
+  const now = (options.now ?? (() => new Date()))();
+  const trustDomain = values['trust-domain'] ?? stores.config.TRUST_DOMAIN;
+
+  const svids = (await stores.svids.listOwned())
+    .filter((s) => s.accountId === account && s.deletedAt === undefined)
+    .sort((a, b) => a.spiffeId.localeCompare(b.spiffeId));
+  if (svids.length === 0) {
+    error(
+      `account ${account} has no SVID in ${stores.where}: not enrolled with identity, or not rotated yet`,
+    );
+    return 1;
+  }
+  const results: SvidVerification[] = [];
+  for (const svid of svids) {
+    let checks: SvidCheck[];
+    try {
+      const secret = await stores.svids.read(svid.arn);
+      checks = await verifyStoredSvid(svid, secret, { trustDomain, now, warnWithinMs: EXPIRY_WARNING_MS });
+    } catch (e) {
+      // The store's errors name the secret and the reason, never its value.
+      const { name, message } = e instanceof Error ? e : new Error(String(e));
+      checks = [{ check: 'read', result: 'fail', detail: `${name}: ${message}` }];
+    }
+    const { accountId, spiffeId, secretName, serial } = svid;
+    results.push({
+      accountId,
+      spiffeId,
+      secretName,
+      serial,
+      ok: checks.every((c) => c.result !== 'fail'),
+      checks,
+    });
+  }
+
+  if (values.json) print(JSON.stringify(results, null, 2));
+  else printVerifications(results, print);
+  return results.every((r) => r.ok) ? 0 : 1;
+};
+
+const LABEL = { pass: 'pass', warn: 'WARN', fail: 'FAIL' } as const;
+
+const printVerifications = (results: SvidVerification[], print: (line: string) => void) => {
+  for (const r of results) {
+    print(`${r.spiffeId} (${r.secretName}, serial ${r.serial})`);
+    const width = Math.max(...r.checks.map((c) => c.check.length));
+    for (const c of r.checks) print(`  ${LABEL[c.result]}  ${c.check.padEnd(width)}  ${c.detail}`);
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  const warned = results.filter((r) => r.checks.some((c) => c.result === 'warn')).length;
+  print(
+    `\n${results.length - failed} of ${results.length} SVIDs pass every check` +
+      (warned > 0 ? ` (${warned} with a warning)` : '') +
+      (failed > 0 ? `; ${failed} FAIL` : ''),
+  );
+};
