@@ -4,6 +4,8 @@ import { InvalidSvidClientOption, PeerNotAuthorized } from './errors';
 /** The SPIFFE-ID spec's limit for a URI SAN. */
 const MAX_LENGTH = 2048;
 const SPIFFE_ID = /^spiffe:\/\/([a-z0-9._-]+)((?:\/[a-zA-Z0-9._-]+)*)$/;
+/** A trust domain's own ID, `spiffe://example.org`: only as the stem of `spiffe://example.org/*`. */
+const TRUST_DOMAIN_ID = /^spiffe:\/\/[a-z0-9._-]+$/;
 
 /** The trust domain of a SPIFFE ID that names a workload, or undefined when `id` is not one. */
 export function trustDomainOf(id: string): string | undefined {
@@ -30,16 +32,15 @@ export class SpiffeIdAllowList {
     }
     for (const entry of entries) {
       const below = entry.endsWith('/*') ? entry.slice(0, -2) : undefined;
-      const id = below ?? entry;
-      const valid =
-        below !== undefined && /^spiffe:\/\/[a-z0-9._-]+$/.test(below) ? true : !!trustDomainOf(id);
-      if (!valid) {
+      if (
+        below === undefined ? !trustDomainOf(entry) : !TRUST_DOMAIN_ID.test(below) && !trustDomainOf(below)
+      ) {
         throw new InvalidSvidClientOption(
           `allow-list entry ${JSON.stringify(entry.slice(0, 100))} is neither a SPIFFE ID ` +
             '(spiffe://trust.domain/path) nor one followed by "/*"',
         );
       }
-      if (below === undefined) this.#exact.add(id);
+      if (below === undefined) this.#exact.add(entry);
       else this.#prefixes.push(`${below}/`);
     }
     this.entries = [...entries];
