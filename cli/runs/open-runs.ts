@@ -1,0 +1,57 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-audit-sink';
+import { createLocalStack } from '../../local-stack/stack';
+import { awsClientConfig, type OpsTarget } from '../ops-options';
+import { DEFAULT_ENROLLMENTS, envOf } from '../rotate';
+import { DEFAULT_KEYWHIZ_DIR } from '../sync';
+import { AwsRuns } from './aws-runs';
+import { LocalRuns } from './local-runs';
+import type { WorkflowRuns } from './workflow-runs';
+
+/** serverless.yml's auditBusName default. */
+export const DEFAULT_AUDIT_BUS = 'trust-bridge-audit';
+
+export interface RunsOptions {
+  /** Locally: what a stack that runs executions serves. */
+  enrollments?: string;
+  keywhizDir?: string;
+  /** On AWS: the audit bus replays are announced on. */
+  busName?: string;
+}
+
+/** The runs the flags point at: the local data directory's, or the deployed stage's on AWS. */
+export const openRuns = (target: OpsTarget, options: RunsOptions = {}): WorkflowRuns => {
+  if (target.kind === 'local') {
+    return new LocalRuns(target.dataDir, () =>
+      createLocalStack({
+        dataDir: target.dataDir,
+        enrollmentsPath: options.enrollments ?? DEFAULT_ENROLLMENTS,
+        keywhizDir: options.keywhizDir ?? DEFAULT_KEYWHIZ_DIR,
+        env: envOf(process.env),
+      }),
+    );
+  }
+  const config = awsClientConfig(target);
+  return new AwsRuns({
+    sfn: new SFNClient(config),
+    audit: new EventBridgeAuditSink(new EventBridgeClient(config), {
+      busName: options.busName ?? DEFAULT_AUDIT_BUS,
+    }),
+    stage: target.stage,
+  });
+};
+
+const SINCE = /^(\d+)(m|h|d)$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `--since`: a span back from now (30m, 24h, 7d) or an ISO-8601 time; an Error saying what is accepted. */
+export const parseSince = (text: string, now = new Date()): Date | Error => {
+  const span = SINCE.exec(text);
+  if (span) return new Date(now.getTime() - Number(span[1]) * UNIT_MS[span[2] as keyof typeof UNIT_MS]);
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(at)) {
+    return new Error(`--since ${JSON.stringify(text)}: give a span (30m, 24h, 7d) or an ISO-8601 time`);
+  }
+  return new Date(at);
+};
