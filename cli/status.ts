@@ -235,8 +235,11 @@ const svidStatus = (
   };
 };
 
-const ago = (at: string | undefined, now: Date): string =>
-  at === undefined ? '-' : `${formatDuration(now.getTime() - Date.parse(at))} ago`;
+const ago = (at: string | undefined, now: Date): string => {
+  if (at === undefined) return '-';
+  const elapsed = now.getTime() - Date.parse(at);
+  return elapsed < 60_000 ? 'just now' : `${formatDuration(elapsed)} ago`;
+};
 
 /** A table cell stays readable; --json has the whole message. */
 const cut = (message: string, max = 60) => (message.length > max ? `${message.slice(0, max)}…` : message);
