@@ -1,61 +1,21 @@
-import { Agent, createServer, get, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { Agent, get } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PeerNotAuthorized, SvidClient, SvidExpired } from '../../client';
+import { PeerNotAuthorized, SvidExpired } from '../../client';
 import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store';
-import { secretBinary, TestTrustDomains } from './test-svids';
+import { clientFor, type MeshService, startMeshService } from './mesh-service';
+import { TestTrustDomains } from './test-svids';
 
 /**
  * A function calling a mesh service over mTLS through the client's agent; the service authorizes callers
  * with the client's server helper. Real SVIDs from test CAs, real TLS on 127.0.0.1.
  */
 
-const ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:trust-bridge/svid/prod/payments-AbCdEf';
 const SERVICE = 'spiffe://example.org/prod/mesh-service';
 const PAYMENTS = 'spiffe://example.org/prod/payments';
 const ORDERS = 'spiffe://example.org/prod/orders';
 const PARTNER_API = 'spiffe://partner.org/prod/api';
 
 let domains: TestTrustDomains;
-
-/** A client reading `secret` (as SecretBinary) instead of Secrets Manager. */
-const clientFor = (secret: SpireSvidSecret) =>
-  new SvidClient({ secretArn: ARN, source: async () => secretBinary(secret) });
-
-interface Service {
-  port: number;
-  /** Requests that reached the handler, by caller SPIFFE ID or refusal. */
-  seen: string[];
-  /** TLS handshakes the server refused. */
-  tlsErrors: Error[];
-  close(): Promise<void>;
-}
-
-/** A mesh service answering `hello <caller>` to callers on `allowedClients`, 403 to others. */
-async function startService(secret: SpireSvidSecret, allowedClients: string[]): Promise<Service> {
-  const mtls = await clientFor(secret).mtlsServer(allowedClients);
-  const seen: string[] = [];
-  const tlsErrors: Error[] = [];
-  const server: Server = createServer(mtls.options, (request, response) => {
-    try {
-      const caller = mtls.authorize(request.socket as TLSSocket);
-      seen.push(caller);
-      response.end(`hello ${caller}`);
-    } catch (error) {
-      seen.push(`refused: ${(error as Error).message}`);
-      response.writeHead(403).end((error as Error).message);
-    }
-  });
-  server.on('tlsClientError', (error) => tlsErrors.push(error));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    seen,
-    tlsErrors,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 type Outcome = { status: number; body: string } | { error: Error };
 
@@ -71,7 +31,7 @@ function call(port: number, agent: Agent): Promise<Outcome> {
   });
 }
 
-let service: Service;
+let service: MeshService;
 let payments: SpireSvidSecret;
 
 beforeAll(async () => {
@@ -81,7 +41,7 @@ beforeAll(async () => {
     rogue: 'example.org',
   });
   payments = await domains.secret('ours', PAYMENTS);
-  service = await startService(await domains.secret('ours', SERVICE), [PAYMENTS]);
+  service = await startMeshService(await domains.secret('ours', SERVICE), [PAYMENTS]);
 });
 
 afterAll(async () => {
@@ -124,7 +84,7 @@ describe('a function calling a mesh service through the client', () => {
 
   it('refuses a server certified by a federated CA for our own trust domain', async () => {
     // The rogue CA signs example.org IDs; it is trusted only as partner.org's bundle.
-    const impostor = await startService(
+    const impostor = await startMeshService(
       await domains.secret('rogue', SERVICE, { federated: { 'example.org': 'ours' } }),
       [PAYMENTS],
     );
@@ -141,7 +101,7 @@ describe('a function calling a mesh service through the client', () => {
   });
 
   it('reaches a federated partner when its trust domain is on the list', async () => {
-    const partner = await startService(
+    const partner = await startMeshService(
       await domains.secret('partner', PARTNER_API, { federated: { 'example.org': 'ours' } }),
       ['spiffe://example.org/*'],
     );
@@ -155,7 +115,7 @@ describe('a function calling a mesh service through the client', () => {
   });
 
   it('does not trust a federated bundle that no allow-list entry needs', async () => {
-    const partner = await startService(
+    const partner = await startMeshService(
       await domains.secret('partner', PARTNER_API, { federated: { 'example.org': 'ours' } }),
       [PAYMENTS],
     );
