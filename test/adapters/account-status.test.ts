@@ -178,11 +178,9 @@ describe('DynamoDbAccountStatusLog', () => {
   });
 
   it('queries one partition for one account, and refuses an item that is not a status record', async () => {
-    dynamo
-      .on(Query)
-      .resolves({
-        Items: [{ accountId: { S: account(1) }, item: { S: 'odd' }, kind: { S: 'odd' } }],
-      } as never);
+    dynamo.on(Query).resolves({
+      Items: [{ accountId: { S: account(1) }, item: { S: 'odd' }, kind: { S: 'odd' } }],
+    } as never);
     await expect(log().list({ accountId: account(1) })).rejects.toMatchObject({
       name: 'InvalidAccountStatus',
       message: expect.stringContaining('item odd of status'),
