@@ -83,7 +83,9 @@ beforeEach(() => {
   errors = [];
   jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void errors.push(args.join(' ')));
 });
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+});
 
 describe('the runs the tests replay', () => {
   it('failed in the fan-out for two accounts, and in the plan step', () => {
