@@ -12,6 +12,8 @@ export const VERIFY_USAGE = `trust-bridge verify --account ID [options]
   key matches the certificate, the expiry (a warning within 6 h), and that its tags describe it.
   Prints one line per check, never the key or a certificate. Exits 0 when every check passes (a warning
   still passes), 1 when any fails or the account has no SVID.
+  With --aws, run it as a principal the SVID's resource policy lets read (the issuer role, or one of the
+  account's reader roles): it denies everyone else, operators included.
 
   --account ID         the enrolled account (required)
   --trust-domain TD    the trust domain SVIDs are issued in (default: TRUST_DOMAIN, else example.org)
@@ -80,7 +82,8 @@ export const verifyCommand = async (
     } catch (e) {
       // The store's errors name the secret and the reason, never its value.
       const { name, message } = e instanceof Error ? e : new Error(String(e));
-      checks = [{ check: 'read', result: 'fail', detail: `${name}: ${message}` }];
+      const hint = name === 'AccessDeniedException' ? ` (${READERS_ONLY})` : '';
+      checks = [{ check: 'read', result: 'fail', detail: `${name}: ${message}${hint}` }];
     }
     const { accountId, spiffeId, secretName, serial } = svid;
     results.push({
@@ -97,6 +100,10 @@ export const verifyCommand = async (
   else printVerifications(results, print);
   return results.every((r) => r.ok) ? 0 : 1;
 };
+
+const READERS_ONLY =
+  "an SVID's resource policy lets only its account's reader roles and the issuer role read it: " +
+  'pass --profile for one of them';
 
 const LABEL = { pass: 'pass', warn: 'WARN', fail: 'FAIL' } as const;
 

@@ -1,5 +1,9 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type SvidStatus, statusCommand } from '../../cli/status';
@@ -11,6 +15,7 @@ const dynamo = mockClient(DynamoDBClient as never);
 const secretsManager = mockClient(SecretsManagerClient as never);
 const Scan = ScanCommand as never;
 const ListSecrets = ListSecretsCommand as never;
+const GetSecretValue = GetSecretValueCommand as never;
 
 const P = '111122223333';
 const NOT_AFTER = '2025-03-02T12:00:00.000Z';
@@ -92,6 +97,22 @@ describe('status and verify --aws', () => {
     expect(code).toBe(1);
     expect(errors.join('\n')).toContain(
       'account 777788889999 has no SVID in Secrets Manager and trust-bridge-dev-account-status',
+    );
+  });
+
+  it('verify fails the read when the SVID policy denies the caller, and says who may read', async () => {
+    secretsManager
+      .on(GetSecretValue)
+      .rejects(
+        Object.assign(new Error('explicit deny in a resource-based policy'), {
+          name: 'AccessDeniedException',
+        }),
+      );
+    const out: string[] = [];
+    const code = await verifyCommand(['--aws', '--account', P], (l) => out.push(l), { env: {} });
+    expect(code).toBe(1);
+    expect(out.join('\n')).toMatch(
+      /FAIL {2}read {2}AccessDeniedException: explicit deny .*only its account's reader roles and the issuer role/,
     );
   });
 });
