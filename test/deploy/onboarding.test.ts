@@ -1,0 +1,345 @@
+/**
+ * infra/onboarding.yml, the stack each enrolled account deploys: it passes @aws/cloudformation-validate, it agrees
+ * with serverless.yml and the functions' configuration on every shared name, its roles grant no wildcard beyond the
+ * documented ones, the invoker role trusts the central sync chunk role alone, and the agent's environment gives the
+ * agent every setting it reads. Who may do what across accounts is proven in least-privilege.test.ts.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { awsDependencies } from '../../functions/shared/aws/dependencies';
+import { type Config, configSchema } from '../../functions/shared/config';
+import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store';
+import type { SyncedSecret } from '../../functions/shared/ports/secret-store';
+import { keywhizSecretSource } from '../../functions/shared/keywhiz/keywhiz-client';
+import { syncedSecretName, syncedSecretPrefix } from '../../functions/shared/domain/synced-secret-name';
+import { syncAgent } from '../../functions/sync-agent/sync-agent';
+import { readCloudFormationYaml } from '../support/cloudformation-yaml';
+import { resolveStack, type ResolvedStack } from '../support/intrinsics';
+import type { CfnTemplate } from '../support/packaged-stack';
+import { blocking, validateTemplate } from '../support/template-validation';
+
+const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+const templatePath = path('../../infra/onboarding.yml');
+const template = readCloudFormationYaml(templatePath);
+
+const CENTRAL = '999988887777';
+const ACCOUNT = '111122223333';
+const REGION = 'eu-west-1';
+/** The parameters without a default: what the central stack's outputs and the operator provide. */
+const required = {
+  CentralAccountId: CENTRAL,
+  SyncChunkRoleArn: `arn:aws:iam::${CENTRAL}:role/trust-bridge-prod-${REGION}-sync-chunk`,
+  IssuerRoleArn: `arn:aws:iam::${CENTRAL}:role/trust-bridge-prod-${REGION}-issue-svid`,
+  SvidKeyArn: `arn:aws:kms:${REGION}:${CENTRAL}:key/0f2a4b6c-8d0e-4f1a-9b3c-5d7e9f1a3b5c`,
+  AuditBusArn: `arn:aws:events:${REGION}:${CENTRAL}:event-bus/trust-bridge-audit`,
+  AgentCodeBucket: 'trust-bridge-artifacts',
+  AgentCodeKey: 'sync-agent.zip',
+  KeywhizUrl: 'https://keywhiz.example.org:4444',
+};
+const ownKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d`;
+
+const render = (parameters: Record<string, string> = {}): ResolvedStack =>
+  resolveStack(template, { accountId: ACCOUNT, region: REGION, parameters: { ...required, ...parameters } });
+
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+type PolicyDocument = { Statement: Statement[] };
+const list = <T>(value: T | T[]): T[] => [value].flat() as T[];
+
+describe('validation', () => {
+  it.each([
+    ['a key created for synced secrets', {}],
+    ["the account's own key for synced secrets", { SyncedSecretsKeyArn: ownKey }],
+  ])('finds no FATAL or ERROR, with %s', async (_, parameters) => {
+    const findings = await validateTemplate(templatePath, { parameters: { ...required, ...parameters } });
+    expect(blocking(findings)).toEqual([]);
+  });
+
+  it('catches a broken copy, so a pass means something', async () => {
+    const broken = structuredClone(template);
+    delete (broken.Resources.SyncInvokerRole as { Properties: Record<string, unknown> }).Properties
+      .AssumeRolePolicyDocument;
+    const findings = blocking(await validateTemplate(broken, { parameters: required }));
+    expect(findings).toEqual([expect.objectContaining({ severity: 'FATAL', logicalId: 'SyncInvokerRole' })]);
+  });
+
+  it('every parameter without a default is one the deployer must give', () => {
+    const withoutDefault = Object.entries(template.Parameters ?? {})
+      .filter(([, p]) => p.Default === undefined)
+      .map(([name]) => name)
+      .sort();
+    expect(withoutDefault).toEqual(Object.keys(required).sort());
+  });
+});
+
+describe('names shared with the central stack and the functions', () => {
+  const serverless = readCloudFormationYaml(path('../../serverless.yml')) as unknown as {
+    params: { default: Record<string, string> };
+    provider: { environment: Record<string, unknown> };
+  };
+  const central = serverless.params.default;
+  const config = configSchema.parse({});
+  const defaultOf = (name: string) => (template as CfnTemplate).Parameters?.[name]?.Default;
+
+  it('agree with serverless.yml params and config defaults', () => {
+    expect(defaultOf('SyncAgentFunctionName')).toBe(central.syncAgentFunctionName);
+    expect(defaultOf('SyncAgentFunctionName')).toBe(config.SYNC_AGENT_FUNCTION_NAME);
+    expect(defaultOf('SyncInvokerRoleName')).toBe(central.syncInvokerRoleName);
+    expect(defaultOf('SyncInvokerRoleName')).toBe(config.SYNC_INVOKER_ROLE_NAME);
+    expect(defaultOf('SvidSecretPrefix')).toBe(central.svidSecretPrefix);
+    expect(defaultOf('TrustDomain')).toBe(central.trustDomain);
+    expect(defaultOf('SpiffeIdTemplate')).toBe(serverless.provider.environment.SPIFFE_ID_TEMPLATE);
+    expect(defaultOf('SyncSecretPrefix')).toBe(config.SYNC_SECRET_PREFIX);
+  });
+
+  it('name the agent role as rotation adds it to the SVID readers (central SYNC_AGENT_ROLE_NAME)', () => {
+    // The central functions take the config default unless serverless.yml sets it.
+    const centralRoleName =
+      serverless.provider.environment.SYNC_AGENT_ROLE_NAME ?? config.SYNC_AGENT_ROLE_NAME;
+    expect(defaultOf('SyncAgentRoleName')).toBe(centralRoleName);
+    expect(render().properties('SyncAgentRole').RoleName).toBe(centralRoleName);
+  });
+
+  it('deploy the agent where the sync chunk workflow invokes it, with the role it assumes', () => {
+    const stack = render();
+    expect(stack.getAtt('SyncAgentFunction', 'Arn')).toBe(
+      `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${central.syncAgentFunctionName}`,
+    );
+    expect(stack.getAtt('SyncInvokerRole', 'Arn')).toBe(
+      `arn:aws:iam::${ACCOUNT}:role/${central.syncInvokerRoleName}`,
+    );
+    expect(stack.output('SyncAgentFunctionArn')).toBe(stack.getAtt('SyncAgentFunction', 'Arn'));
+    expect(stack.output('SyncInvokerRoleArn')).toBe(stack.getAtt('SyncInvokerRole', 'Arn'));
+    expect(stack.output('SyncAgentRoleArn')).toBe(stack.getAtt('SyncAgentRole', 'Arn'));
+  });
+
+  it('run the bundled agent as serverless.yml builds the functions', () => {
+    const fn = render().properties('SyncAgentFunction');
+    expect(fn).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'functions/sync-agent/handler.handler',
+      Role: `arn:aws:iam::${ACCOUNT}:role/${config.SYNC_AGENT_ROLE_NAME}`,
+      LoggingConfig: { LogGroup: `/aws/lambda/${central.syncAgentFunctionName}` },
+    });
+    expect(existsSync(path('../../functions/sync-agent/handler.ts'))).toBe(true);
+  });
+});
+
+describe('trust and wildcards', () => {
+  const roles = (stack: ResolvedStack) =>
+    Object.entries(stack.resources)
+      .filter(([, type]) => type === 'AWS::IAM::Role')
+      .map(([id]) => [id, stack.properties(id)] as const);
+
+  it('the invoker role trusts the central sync chunk role and nothing else', () => {
+    const trust = render().properties('SyncInvokerRole').AssumeRolePolicyDocument as PolicyDocument;
+    expect(trust.Statement).toEqual([
+      { Effect: 'Allow', Principal: { AWS: required.SyncChunkRoleArn }, Action: 'sts:AssumeRole' },
+    ]);
+  });
+
+  it('the agent role is assumed by Lambda in its own account only', () => {
+    const trust = render().properties('SyncAgentRole').AssumeRolePolicyDocument as PolicyDocument;
+    expect(trust.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'lambda.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+      },
+    ]);
+  });
+
+  /** Each wildcard an identity policy here may hold, and why nothing narrower exists. */
+  const documented: { reason: string; resource: string; actions: string[] }[] = [
+    {
+      reason: 'ListSecrets has no resource-level permissions: AWS accepts only "*"',
+      resource: '*',
+      actions: ['secretsmanager:ListSecrets'],
+    },
+    {
+      reason:
+        "SVID ARNs end in a random suffix; the tag condition and each secret's resource policy narrow them",
+      resource: `arn:aws:secretsmanager:${REGION}:${CENTRAL}:secret:trust-bridge/svid/*`,
+      actions: ['secretsmanager:GetSecretValue'],
+    },
+    {
+      reason: 'synced secrets are created per Keywhiz secret at run time, each ARN ends in a random suffix',
+      resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:trust-bridge/keywhiz/*`,
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:CreateSecret',
+        'secretsmanager:TagResource',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:UntagResource',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:RestoreSecret',
+      ],
+    },
+    {
+      reason: "a log group's ARN as CloudFormation gives it names its streams with :*",
+      resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/trust-bridge-sync-agent:*`,
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    },
+  ];
+
+  it.each([
+    ['a created key', {}],
+    ['its own key', { SyncedSecretsKeyArn: ownKey }],
+  ])(
+    'no role policy has a wildcard action, or a wildcard resource beyond the documented ones (%s)',
+    (_, p) => {
+      for (const [id, role] of roles(render(p))) {
+        for (const { PolicyDocument } of role.Policies as { PolicyDocument: PolicyDocument }[]) {
+          for (const statement of PolicyDocument.Statement) {
+            for (const action of list(statement.Action))
+              expect([id, action]).toEqual([id, action.replace('*', '')]);
+            for (const resource of list(statement.Resource).filter((r) => r.includes('*'))) {
+              const allowed = documented.find((d) => d.resource === resource);
+              expect([id, resource, allowed?.reason]).toEqual([id, resource, expect.any(String)]);
+              expect(allowed?.actions).toEqual(expect.arrayContaining(list(statement.Action)));
+            }
+          }
+        }
+      }
+    },
+  );
+
+  it('the created key is the account’s own, used only through Secrets Manager in this account', () => {
+    const stack = render();
+    expect(stack.conditions.CreateSyncedSecretsKey).toBe(true);
+    const { Statement } = stack.properties('SyncedSecretsKey').KeyPolicy as PolicyDocument;
+    for (const statement of Statement) {
+      expect(statement.Principal).toEqual({ AWS: `arn:aws:iam::${ACCOUNT}:root` });
+      // Wildcard actions only to administer the key; in a key policy, Resource "*" is the key itself.
+      if (list(statement.Action).some((a) => a.includes('*')))
+        expect(statement.Sid).toBe('AccountAdministersKey');
+      if (list(statement.Action).some((a) => /Decrypt|Encrypt|GenerateDataKey/.test(a))) {
+        expect(statement.Condition?.StringEquals).toEqual({
+          'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com`,
+          'kms:CallerAccount': ACCOUNT,
+        });
+      }
+    }
+    expect(render({ SyncedSecretsKeyArn: ownKey }).resources).not.toHaveProperty('SyncedSecretsKey');
+  });
+});
+
+describe("the agent's environment", () => {
+  const env = (parameters: Record<string, string> = {}) =>
+    (render(parameters).properties('SyncAgentFunction').Environment as { Variables: Record<string, string> })
+      .Variables;
+
+  it('parses with the functions’ configuration schema and points at the central account', () => {
+    const config = configSchema.parse(env());
+    expect(config).toMatchObject({
+      CENTRAL_ACCOUNT_ID: CENTRAL,
+      SVID_KMS_KEY_ID: required.SvidKeyArn,
+      ISSUER_ROLE_ARN: required.IssuerRoleArn,
+      AUDIT_BUS_NAME: required.AuditBusArn,
+      KEYWHIZ_URL: required.KeywhizUrl,
+      SYNC_KMS_KEY_ID: render().getAtt('SyncedSecretsKey', 'Arn'),
+    });
+    expect(configSchema.parse(env({ SyncedSecretsKeyArn: ownKey })).SYNC_KMS_KEY_ID).toBe(ownKey);
+  });
+
+  it('sets no variable the configuration does not know, and not AWS_REGION, which Lambda sets', () => {
+    const known = new Set([...Object.keys(configSchema.shape), 'NODE_OPTIONS']);
+    expect(Object.keys(env()).filter((key) => !known.has(key))).toEqual([]);
+    expect(env()).not.toHaveProperty('AWS_REGION');
+  });
+
+  it('sets every setting the agent reads, but for AWS_REGION and numeric tuning whose defaults hold', async () => {
+    const read = await settingsReadByAgent(configSchema.parse(env()));
+    // A run that deletes and calls Keywhiz: the recording covers the agent's whole path.
+    expect([...read]).toEqual(
+      expect.arrayContaining([
+        'SVID_SECRET_PREFIX',
+        'SYNC_SECRET_PREFIX',
+        'SYNC_RECOVERY_WINDOW_DAYS',
+        'KEYWHIZ_URL',
+      ]),
+    );
+    const defaults = configSchema.parse({});
+    const unset = [...read].filter(
+      (key) => !(key in env()) && key !== 'AWS_REGION' && typeof defaults[key as keyof Config] !== 'number',
+    );
+    expect(unset).toEqual([]);
+  });
+
+  describe('on Lambda', () => {
+    const saved = process.env;
+    afterEach(() => {
+      process.env = saved;
+    });
+
+    it('builds every adapter the agent uses from it (the issuer role belongs to the central account)', () => {
+      process.env = { ...env(), AWS_REGION: REGION };
+      const deps = awsDependencies('sync-agent');
+      expect(deps.config.CENTRAL_ACCOUNT_ID).toBe(CENTRAL);
+      expect(() => [deps.svids, deps.secretStore(ACCOUNT), deps.audit, deps.secretSource]).not.toThrow();
+    });
+
+    it('is rejected by the agent when the issuer role is not in the central account', () => {
+      process.env = { ...env({ IssuerRoleArn: `arn:aws:iam::${ACCOUNT}:role/issuer` }), AWS_REGION: REGION };
+      expect(() => awsDependencies('sync-agent').svids).toThrow(/not in the central account/);
+    });
+  });
+});
+
+/**
+ * The configuration keys one agent run reads: a full reconcile that leaves two secrets unchanged and deletes a
+ * third, with the Keywhiz client built from the same configuration. Recorded through a proxy on the config.
+ */
+async function settingsReadByAgent(config: Config): Promise<Set<string>> {
+  const read = new Set<string>();
+  const recorded = new Proxy(config, {
+    get(target, key, receiver) {
+      if (typeof key === 'string') read.add(key);
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  const target = { accountId: ACCOUNT, service: 'payments', environment: 'prod' };
+  const prefix = syncedSecretPrefix(config.SYNC_SECRET_PREFIX, target.environment, target.service);
+  const stored = (name: string): SyncedSecret => ({
+    secretName: syncedSecretName(prefix, name),
+    arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${syncedSecretName(prefix, name)}-AbC123`,
+    keywhizName: name,
+    checksum: `checksum-${name}`,
+  });
+  keywhizSecretSource(recorded);
+  const result = await syncAgent({
+    config: recorded,
+    logger: new Logger({ serviceName: 'onboarding-test', logLevel: 'SILENT' }),
+    svids: { read: async () => ({}) as SpireSvidSecret },
+    secretSource: () => ({
+      list: async () => ['a', 'b'].map((name) => ({ name, checksum: `checksum-${name}`, metadata: {} })),
+      fetch: async () => new Map(),
+      close: () => undefined,
+    }),
+    secretStore: () => ({
+      listSynced: async () => ['a', 'b', 'c'].map(stored),
+      write: async () => {
+        throw new Error('nothing changed: no write expected');
+      },
+      restore: async () => undefined,
+      remove: async () => ({ deletionDate: '2030-01-01T00:00:00.000Z' }),
+    }),
+    audit: { publish: async () => undefined },
+  })(
+    { runId: 'onboarding-test', secret: null, target },
+    { invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:trust-bridge-sync-agent` },
+  );
+  expect(result).toMatchObject({ unchanged: 2, deleted: 1 });
+  return read;
+}
