@@ -12,11 +12,8 @@ export interface ReportSyncOutcomesInput {
   outcomes: AgentOutcome[];
   /** Set when the chunk's targets could not be loaded: then every account of the chunk failed. */
   chunkError: CaughtError | null;
-  /**
-   * The one secret a targeted sync covered, null for a full reconcile. Absent from a chunk that does not pass it
-   * on: then the run counts as a full reconcile, and a targeted run's one-secret count would stand as the total.
-   */
-  secret?: string | null;
+  /** The one secret a targeted sync covered (its count is not the account's total), null for a full reconcile. */
+  secret: string | null;
 }
 
 /**

@@ -208,6 +208,7 @@ describe('Report Sync Outcomes records each account’s sync status', () => {
       accounts: [P, L],
       outcomes: [],
       chunkError: { Error: 'EnrollmentsUnavailable', Cause: 'registry down' },
+      secret: null,
     });
     expect(f.recorded).toEqual(
       [P, L].map((accountId) =>
@@ -226,6 +227,7 @@ describe('Report Sync Outcomes records each account’s sync status', () => {
       accounts: [P, L],
       outcomes: [],
       chunkError: { Error: 'EnrollmentsUnavailable', Cause: 'registry down' },
+      secret: null,
     });
     expect(summary.failedAccounts).toEqual([P, L]);
     expect(failing.published).toHaveLength(2);

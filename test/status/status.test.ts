@@ -118,6 +118,15 @@ describe('trust-bridge status', () => {
     expect(ledger[0]?.lastFailure?.runId).toBe(failedSyncRunId);
   });
 
+  it('a one-secret sync updates the last sync but keeps the account total from the last full reconcile', async () => {
+    const [first] = SAMPLE_SECRETS.payments;
+    const targeted = await s.stack.sync({ secret: String(first) });
+    expect(targeted.status).toBe('SUCCEEDED');
+    const payments = (await statusRows({}, ['--account', P])).rows[0];
+    expect(payments?.lastSync?.runId).toBe(targeted.name);
+    expect(payments?.syncedSecrets).toBe(SAMPLE_SECRETS.payments.length);
+  });
+
   it('marks SVIDs within 6 h of expiry, counts them, and exits 1', async () => {
     const later = { now: new Date(notAfter.getTime() - 5 * HOUR) };
     const { code, rows } = await statusRows(later);
