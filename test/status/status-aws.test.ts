@@ -101,13 +101,11 @@ describe('status and verify --aws', () => {
   });
 
   it('verify fails the read when the SVID policy denies the caller, and says who may read', async () => {
-    secretsManager
-      .on(GetSecretValue)
-      .rejects(
-        Object.assign(new Error('explicit deny in a resource-based policy'), {
-          name: 'AccessDeniedException',
-        }),
-      );
+    secretsManager.on(GetSecretValue).rejects(
+      Object.assign(new Error('explicit deny in a resource-based policy'), {
+        name: 'AccessDeniedException',
+      }),
+    );
     const out: string[] = [];
     const code = await verifyCommand(['--aws', '--account', P], (l) => out.push(l), { env: {} });
     expect(code).toBe(1);
