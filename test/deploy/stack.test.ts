@@ -15,6 +15,7 @@ import { DynamoDbDeliveryLog } from '../../functions/shared/aws/dynamodb-deliver
 import { configSchema } from '../../functions/shared/config';
 import { syncRequestSchema } from '../../functions/shared/domain/sync';
 import { parseWebhookKey, WEBHOOK_KEY_MIN_BYTES } from '../../functions/shared/domain/webhook';
+import { NEAR_EXPIRY_MS, SVID_EXPIRY_METRICS } from '../../functions/watch-svid-expiry/watch-svid-expiry';
 import {
   type CfnResource as Resource,
   type CfnStatement as Statement,
@@ -183,9 +184,10 @@ describe('functions', () => {
     'ReportSyncOutcomes',
     'SummarizeSync',
     'ReceiveWebhook',
+    'WatchSvidExpiry',
   ].map((name) => `${name}LambdaFunction`);
 
-  it('are the rotation and sync steps and the webhook receiver, on nodejs22.x and arm64', () => {
+  it('are the rotation and sync steps, the webhook receiver and the expiry watcher, on nodejs22.x and arm64', () => {
     const functions = resources('AWS::Lambda::Function');
     expect(functions.map(([id]) => id).sort()).toEqual([...expected].sort());
     for (const [, fn] of functions) {
@@ -383,8 +385,14 @@ describe('what starts each workflow', () => {
     ]);
   }
 
-  it('are three rules in all', () => {
-    expect(resources('AWS::Events::Rule')).toHaveLength(3);
+  it('are three rules, and a fourth starts the expiry watcher', () => {
+    const targets = resources('AWS::Events::Rule').flatMap(([, rule]) => rule.Properties.Targets as Target[]);
+    expect(targets.map((t) => refTarget(t.Arn) ?? getAttTarget(t.Arn)).sort()).toEqual([
+      'RotateSvidsStateMachine',
+      'SyncSecretsStateMachine',
+      'SyncSecretsStateMachine',
+      'WatchSvidExpiryLambdaFunction',
+    ]);
     for (const [, rule] of resources('AWS::Events::Rule')) {
       expect(rule.Properties.State).toBe('ENABLED');
       expect(rule.Properties.Targets).toHaveLength(1);
@@ -463,8 +471,9 @@ describe('the webhook receiver', () => {
   it('has both permissions AWS requires of a public function URL, and no other public permission', () => {
     const permissions = resources('AWS::Lambda::Permission').map(([, p]) => p.Properties);
     const receiver = { 'Fn::GetAtt': ['ReceiveWebhookLambdaFunction', 'Arn'] };
-    expect(permissions).toHaveLength(2);
-    expect(permissions).toEqual(
+    const open = permissions.filter((p) => p.Principal === '*');
+    expect(open).toHaveLength(2);
+    expect(open).toEqual(
       expect.arrayContaining([
         {
           FunctionName: receiver,
@@ -481,6 +490,11 @@ describe('the webhook receiver', () => {
         },
       ]),
     );
+    // The rest: EventBridge, each from one rule of this stack.
+    for (const other of permissions.filter((p) => p.Principal !== '*')) {
+      expect(other.Principal).toBe('events.amazonaws.com');
+      expect(template.Resources[getAttTarget(other.SourceArn) ?? '']?.Type).toBe('AWS::Events::Rule');
+    }
   });
 
   it('may read its signing key, claim and release deliveries, and put events on the audit bus: nothing else', () => {
@@ -711,5 +725,248 @@ describe('the SVID key', () => {
     expect(environment('IssueSvidLambdaFunction').ISSUER_ROLE_ARN).toEqual(
       issuer?.Condition?.ArnEquals?.['aws:PrincipalArn'],
     );
+  });
+});
+
+describe('the audit bus', () => {
+  it('is archived whole, for the retention the params set', () => {
+    const archives = resources('AWS::Events::Archive');
+    expect(archives).toHaveLength(1);
+    const [, archive] = archives[0] ?? ['', resource('AuditArchive')];
+    expect(archive.Properties.SourceArn).toEqual({ 'Fn::GetAtt': ['AuditBus', 'Arn'] });
+    // No pattern: every event, whatever its source.
+    expect(archive.Properties.EventPattern).toBeUndefined();
+    expect(archive.Properties.RetentionDays).toBe(400);
+  });
+});
+
+describe('account status', () => {
+  it.each([
+    ['ReportOutcomesLambdaFunction', 'ReportOutcomesRole'],
+    ['ReportSyncOutcomesLambdaFunction', 'ReportSyncOutcomesRole'],
+  ])('%s writes the stack’s status table, in batches, and may do nothing else to it', (fn, roleId) => {
+    expect(environment(fn).ACCOUNT_STATUS_TABLE).toEqual({ Ref: 'AccountStatusTable' });
+    const onTable = roleStatements(resource(roleId)).filter((s) =>
+      list(s.Resource).some((r) => getAttTarget(r) === 'AccountStatusTable'),
+    );
+    expect(onTable.map((s) => ({ actions: list(s.Action), resources: list(s.Resource) }))).toEqual([
+      { actions: ['dynamodb:BatchWriteItem'], resources: [{ 'Fn::GetAtt': ['AccountStatusTable', 'Arn'] }] },
+    ]);
+  });
+
+  it('is written by the report steps only', () => {
+    const writers = allowStatements()
+      .filter(({ statement }) => list(statement.Action).some((a) => a.startsWith('dynamodb:')))
+      .filter(({ statement }) =>
+        list(statement.Resource).some((r) => getAttTarget(r) === 'AccountStatusTable'),
+      )
+      .map(({ id }) => id);
+    expect(writers.sort()).toEqual(['ReportOutcomesRole', 'ReportSyncOutcomesRole']);
+    const readers = resources('AWS::Lambda::Function')
+      .filter(([id]) => environment(id).ACCOUNT_STATUS_TABLE !== undefined)
+      .map(([id]) => id);
+    expect(readers.sort()).toEqual(['ReportOutcomesLambdaFunction', 'ReportSyncOutcomesLambdaFunction']);
+  });
+});
+
+describe('the certificate authority', () => {
+  const chosen = {
+    'Fn::If': [
+      'CreatesCertificateAuthority',
+      { Ref: 'CertificateAuthority' },
+      { Ref: 'CertificateAuthorityArn' },
+    ],
+  };
+  const created = [
+    'CertificateAuthority',
+    'CertificateAuthorityCertificate',
+    'CertificateAuthorityActivation',
+  ];
+  /** Which branch of `chosen` a deployment takes, for a value of the stack parameter. */
+  const createsFor = (caArn: string) => {
+    const condition = template.Conditions?.CreatesCertificateAuthority as { 'Fn::Equals': [Json, Json] };
+    const [left, right] = condition['Fn::Equals'].map((side) =>
+      refTarget(side) === 'CertificateAuthorityArn' ? caArn : side,
+    );
+    return left === right;
+  };
+
+  it('is the caArn param by default, as a stack parameter that accepts a CA ARN or nothing', () => {
+    const parameter = template.Parameters?.CertificateAuthorityArn;
+    expect(parameter?.Default).toBe(
+      'arn:aws:acm-pca:us-east-1:000000000000:certificate-authority/00000000-0000-0000-0000-000000000000',
+    );
+    const pattern = new RegExp(parameter?.AllowedPattern ?? '(?!)');
+    expect(pattern.test(parameter?.Default as string)).toBe(true);
+    expect(pattern.test('')).toBe(true);
+    expect(pattern.test('arn:aws:acm-pca:us-east-1:000000000000:certificate-authority/x')).toBe(false);
+    expect(createsFor(parameter?.Default as string)).toBe(false);
+    expect(createsFor('')).toBe(true);
+  });
+
+  it('is created, activated and self-signed only when no CA ARN is given', () => {
+    for (const id of created)
+      expect({ id, condition: resource(id).Condition }).toEqual({
+        id,
+        condition: 'CreatesCertificateAuthority',
+      });
+    expect(
+      Object.entries(template.Resources)
+        .filter(([, r]) => r.Type.startsWith('AWS::ACMPCA::'))
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...created].sort());
+  });
+
+  it('when created, is a short-lived-mode P-256 root CA named after the trust domain', () => {
+    expect(resource('CertificateAuthority').Properties).toEqual({
+      Type: 'ROOT',
+      UsageMode: 'SHORT_LIVED_CERTIFICATE',
+      KeyAlgorithm: 'EC_prime256v1',
+      SigningAlgorithm: 'SHA256WITHECDSA',
+      Subject: {
+        CommonName: environment('IssueSvidLambdaFunction').TRUST_DOMAIN,
+        Organization: 'trust-bridge',
+      },
+    });
+    expect(configSchema.shape.CA_SIGNING_ALGORITHM.parse(undefined)).toBe('SHA256WITHECDSA');
+    expect(resource('CertificateAuthorityCertificate').Properties).toEqual(
+      expect.objectContaining({
+        CertificateAuthorityArn: { Ref: 'CertificateAuthority' },
+        CertificateSigningRequest: { 'Fn::GetAtt': ['CertificateAuthority', 'CertificateSigningRequest'] },
+        TemplateArn: { 'Fn::Sub': 'arn:${AWS::Partition}:acm-pca:::template/RootCACertificate/V1' },
+      }),
+    );
+    expect(resource('CertificateAuthorityActivation').Properties).toEqual({
+      CertificateAuthorityArn: { Ref: 'CertificateAuthority' },
+      Certificate: { 'Fn::GetAtt': ['CertificateAuthorityCertificate', 'Certificate'] },
+      Status: 'ACTIVE',
+    });
+  });
+
+  it('is the one every function, the issuer role and the output name, whichever applies', () => {
+    for (const [id] of resources('AWS::Lambda::Function')) {
+      expect({ id, caArn: environment(id).CA_ARN }).toEqual({ id, caArn: chosen });
+    }
+    const issuer = resource('IssueSvidRole');
+    for (const action of [
+      'acm-pca:IssueCertificate',
+      'acm-pca:GetCertificate',
+      'acm-pca:GetCertificateAuthorityCertificate',
+    ]) {
+      expect({ action, resources: allowedResources(issuer, action) }).toEqual({
+        action,
+        resources: [chosen],
+      });
+    }
+    const pca = allowStatements().filter(({ statement }) =>
+      list(statement.Action).some((a) => a.startsWith('acm-pca:')),
+    );
+    expect(new Set(pca.map(({ id }) => id))).toEqual(new Set(['IssueSvidRole']));
+    expect(template.Outputs.CertificateAuthorityArn?.Value).toEqual(chosen);
+  });
+});
+
+describe('alarms', () => {
+  type Alarm = {
+    Namespace: string;
+    MetricName: string;
+    Dimensions: { Name: string; Value: Json }[];
+    Statistic: string;
+    Threshold: number;
+    ComparisonOperator: string;
+    TreatMissingData: string;
+    AlarmActions: Json[];
+    OKActions: Json[];
+  };
+  const alarms = () =>
+    resources('AWS::CloudWatch::Alarm').map(([id, a]) => ({ id, ...(a.Properties as Alarm) }));
+
+  it('watch every workflow that a schedule or rule starts for failed executions', () => {
+    const startedByRules = resources('AWS::Events::Rule')
+      .flatMap(([, rule]) => (rule.Properties.Targets as Target[]).map((t) => refTarget(t.Arn)))
+      .filter((id) => template.Resources[id ?? '']?.Type === 'AWS::StepFunctions::StateMachine');
+    const watched = alarms()
+      .filter((a) => a.Namespace === 'AWS/States')
+      .map((a) => {
+        expect(a).toEqual(
+          expect.objectContaining({
+            MetricName: 'ExecutionsFailed',
+            Statistic: 'Sum',
+            Threshold: 1,
+            ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+            TreatMissingData: 'notBreaching',
+          }),
+        );
+        expect(a.Dimensions).toHaveLength(1);
+        expect(a.Dimensions[0]?.Name).toBe('StateMachineArn');
+        return refTarget(a.Dimensions[0]?.Value);
+      });
+    expect(watched.sort()).toEqual([...new Set(startedByRules)].sort());
+    expect(watched.sort()).toEqual(['RotateSvidsStateMachine', 'SyncSecretsStateMachine']);
+  });
+
+  it('fire on any SVID within 6 h of expiry, as the watcher counts them, and when the watcher goes quiet', () => {
+    const expiry = alarms().filter((a) => a.Namespace !== 'AWS/States');
+    expect(expiry).toHaveLength(1);
+    expect(expiry[0]).toEqual(
+      expect.objectContaining({
+        Namespace: SVID_EXPIRY_METRICS.namespace,
+        MetricName: SVID_EXPIRY_METRICS.nearExpiry,
+        // Powertools' default dimension: the service name the watcher's Metrics is built with.
+        Dimensions: [{ Name: 'service', Value: SVID_EXPIRY_METRICS.serviceName }],
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'breaching',
+      }),
+    );
+    expect(NEAR_EXPIRY_MS).toBe(6 * 3_600_000);
+  });
+
+  it('notify the alarm topic when they fire and when they clear; email only if an address is given', () => {
+    for (const alarm of alarms()) {
+      expect({ id: alarm.id, actions: alarm.AlarmActions, ok: alarm.OKActions }).toEqual({
+        id: alarm.id,
+        actions: [{ Ref: 'AlarmTopic' }],
+        ok: [{ Ref: 'AlarmTopic' }],
+      });
+    }
+    expect(resource('AlarmTopic').Type).toBe('AWS::SNS::Topic');
+    const subscription = resource('AlarmEmailSubscription');
+    expect(subscription.Condition).toBe('HasAlarmEmail');
+    expect(subscription.Properties).toEqual({
+      TopicArn: { Ref: 'AlarmTopic' },
+      Protocol: 'email',
+      Endpoint: { Ref: 'AlarmEmail' },
+    });
+    expect(template.Parameters?.AlarmEmail?.Default).toBe('');
+    expect(template.Conditions?.HasAlarmEmail).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmEmail' }, ''] }],
+    });
+  });
+});
+
+describe('the SVID expiry watcher', () => {
+  it('runs every hour, with no input', () => {
+    const rules = resources('AWS::Events::Rule').filter(([, rule]) =>
+      (rule.Properties.Targets as Target[]).some(
+        (t) => getAttTarget(t.Arn) === 'WatchSvidExpiryLambdaFunction',
+      ),
+    );
+    expect(rules.map(([, rule]) => rule.Properties.ScheduleExpression)).toEqual(['rate(1 hour)']);
+  });
+
+  it('may list secrets (tags only) and write its log: nothing else', () => {
+    const role = resource(getAttTarget(resource('WatchSvidExpiryLambdaFunction').Properties.Role) ?? '');
+    expect(
+      roleStatements(role).map((s) => ({ actions: list(s.Action), resources: list(s.Resource) })),
+    ).toEqual([
+      {
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [{ 'Fn::GetAtt': ['WatchSvidExpiryLogGroup', 'Arn'] }],
+      },
+      { actions: ['secretsmanager:ListSecrets'], resources: ['*'] },
+    ]);
   });
 });

@@ -28,7 +28,10 @@ export type CfnStatement = {
   Condition?: Record<string, Record<string, Json>>;
 };
 export type CfnTemplate = {
-  Parameters?: Record<string, { Type: string; Default?: Json; Description?: string }>;
+  Parameters?: Record<
+    string,
+    { Type: string; Default?: Json; AllowedPattern?: string; Description?: string }
+  >;
   Conditions?: Record<string, Json>;
   Resources: Record<string, CfnResource>;
   Outputs: Record<string, { Value: Json; Condition?: string }>;
