@@ -1,17 +1,25 @@
+import { EXECUTIONS_USAGE, executionsCommand } from './executions';
 import { NOTIFY_USAGE, notifyCommand } from './notify';
+import { REPLAY_USAGE, replayCommand } from './replay';
 import { ROTATE_USAGE, rotateCommand } from './rotate';
 import { START_USAGE, startCommand } from './start';
+import { STATUS_USAGE, statusCommand } from './status';
 import { SYNC_USAGE, syncCommand } from './sync';
+import { VERIFY_USAGE, verifyCommand } from './verify';
 
 const USAGE = `usage: trust-bridge <command> [options]
 
 commands:
-  start     the embedded default: one rotation, then one secrets sync (--serve keeps it running)
-  rotate    issue and rotate SPIFFE X.509-SVIDs for the enrolled accounts
-  sync      sync Keywhiz secrets into the secret-enabled accounts (all, one secret, or a replay)
-  notify    sign and send one Keywhiz-change webhook to the receiver
-  bench     measure rotation of 1,000 and 10,000 accounts on the embedded default;
-            bench sync: a reconcile of 10,000 unchanged secrets in 100 accounts, and webhook latency
+  start       the embedded default: one rotation, then one secrets sync (--serve keeps it running)
+  rotate      issue and rotate SPIFFE X.509-SVIDs for the enrolled accounts
+  sync        sync Keywhiz secrets into the secret-enabled accounts (all, one secret, or a replay)
+  notify      sign and send one Keywhiz-change webhook to the receiver
+  executions  list rotation and sync runs (locally, or --aws), newest first
+  replay      re-run exactly the failed accounts of failed runs (or redrive a run that failed outside its fan-out)
+  status      per account: SPIFFE ID, serial, time to expiry, last rotation, last sync, synced secrets, last failure
+  verify      check an account's stored SVID: SPIFFE rules, chain to the bundle, key match, expiry
+  bench       measure rotation of 1,000 and 10,000 accounts on the embedded default;
+              bench sync: a reconcile of 10,000 unchanged secrets in 100 accounts, and webhook latency
 
 ${START_USAGE}
 
@@ -19,7 +27,15 @@ ${ROTATE_USAGE}
 
 ${SYNC_USAGE}
 
-${NOTIFY_USAGE}`;
+${NOTIFY_USAGE}
+
+${EXECUTIONS_USAGE}
+
+${REPLAY_USAGE}
+
+${STATUS_USAGE}
+
+${VERIFY_USAGE}`;
 
 /** The `trust-bridge` command line. Returns the process exit code. */
 export const main = async (argv: string[]): Promise<number> => {
@@ -34,6 +50,14 @@ export const main = async (argv: string[]): Promise<number> => {
         return await syncCommand(rest);
       case 'notify':
         return await notifyCommand(rest);
+      case 'executions':
+        return await executionsCommand(rest);
+      case 'replay':
+        return await replayCommand(rest);
+      case 'status':
+        return await statusCommand(rest);
+      case 'verify':
+        return await verifyCommand(rest);
       case 'bench': {
         // Each bench reruns its own command line in child processes, so each has a command of its own.
         if (rest[0] === 'sync') {
