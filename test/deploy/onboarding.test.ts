@@ -147,14 +147,13 @@ describe('trust and wildcards', () => {
     ]);
   });
 
-  it('the agent role is assumed by Lambda in its own account only', () => {
+  it('the agent role is assumed by Lambda alone', () => {
     const trust = render().properties('SyncAgentRole').AssumeRolePolicyDocument as PolicyDocument;
     expect(trust.Statement).toEqual([
       {
         Effect: 'Allow',
         Principal: { Service: 'lambda.amazonaws.com' },
         Action: 'sts:AssumeRole',
-        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
       },
     ]);
   });
