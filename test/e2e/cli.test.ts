@@ -107,8 +107,18 @@ describe('trust-bridge sync before any rotation', () => {
     const listed = output()
       .filter((l) => /^ {2}\w+ {2,}/.test(l))
       .map((l) => l.trim().split(' ')[0]);
-    expect(listed).toEqual(['start', 'rotate', 'sync', 'notify', 'bench']);
-    for (const command of ['start', 'rotate', 'sync', 'notify']) {
+    expect(listed).toEqual([
+      'start',
+      'rotate',
+      'sync',
+      'notify',
+      'executions',
+      'replay',
+      'status',
+      'verify',
+      'bench',
+    ]);
+    for (const command of ['start', 'rotate', 'sync', 'notify', 'executions', 'replay', 'status', 'verify']) {
       expect(output().some((l) => l.startsWith(`trust-bridge ${command} `))).toBe(true);
     }
   });
@@ -158,6 +168,30 @@ describe('trust-bridge start, sync and start --serve on one data dir', () => {
     expect(syncStatus(PAYMENTS, 'payments', '')).toBe('unchanged (3)');
     expect(syncStatus(LEDGER, 'ledger', '')).toBe('unchanged (2)');
     expect(output().some((l) => /^sync \S+: SUCCEEDED .*\(0 synced, 5 unchanged/.test(l))).toBe(true);
+  });
+
+  it('executions, status and verify read what those runs left in the data dir', async () => {
+    expect(await main(['executions', '--data-dir', dataDir, '--json'])).toBe(0);
+    const runs = JSON.parse(printed.join('\n')) as { machine: string; status: string }[];
+    expect(runs.map((r) => [r.machine, r.status])).toEqual([
+      ['sync-secrets', 'SUCCEEDED'],
+      ['rotate-svids', 'SUCCEEDED'],
+      ['sync-secrets', 'SUCCEEDED'],
+      ['rotate-svids', 'SUCCEEDED'],
+    ]);
+    printed = [];
+    expect(await main(['status', '--data-dir', dataDir])).toBe(0);
+    const status = tableRows('ACCOUNT', 'SPIFFE ID');
+    expect(status.map((r) => [r[0], r[6]])).toEqual([
+      ['012345678901', '-'],
+      [PAYMENTS, '3'],
+      ['444455556666', '-'],
+      [LEDGER, '2'],
+    ]);
+    expect(await main(['verify', '--account', LEDGER, '--data-dir', dataDir])).toBe(0);
+    expect(output()).toContain('1 of 1 SVIDs pass every check');
+    expect(await main(['replay', '--failed', '--data-dir', dataDir, ...dirs().slice(2)])).toBe(0);
+    expect(output().some((l) => l.startsWith('no failed executions since'))).toBe(true);
   });
 
   it('sync --secret after an edit syncs only that secret', async () => {
