@@ -67,8 +67,10 @@ export const syncAgent =
     assertOwnAccount(target, context);
     const { secretName: svidName } = svidSubject(config, target);
     // By ARN: on AWS the SVID lives in the central account. A partial ARN (no random suffix) is enough.
+    // The issuer role is the central account's, so its partition (aws, aws-cn, aws-us-gov) is the SVID's.
+    const partition = config.ISSUER_ROLE_ARN.split(':')[1];
     const svid = await deps.svids.read(
-      `arn:aws:secretsmanager:${config.AWS_REGION}:${config.CENTRAL_ACCOUNT_ID}:secret:${svidName}`,
+      `arn:${partition}:secretsmanager:${config.AWS_REGION}:${config.CENTRAL_ACCOUNT_ID}:secret:${svidName}`,
     );
     const source = deps.secretSource({
       certificateChainPem: svid.x509SVID,
