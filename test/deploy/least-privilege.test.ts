@@ -4,6 +4,7 @@
  * account, and each SVID secret's resource policy as a real rotation run writes it. Every denial is paired with an
  * allowed request through the same policies, so a simulation that denies everything cannot pass.
  */
+import { AUDIT_SOURCE, SECRETS_AUDIT_SOURCE } from '../../functions/shared/domain/audit';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
@@ -350,41 +351,22 @@ describe("each account's sync agent (onboarding template)", () => {
     return statements.length > 0 ? { Version: '2012-10-17', Statement: statements } : undefined;
   };
 
-  it('publishes its audit events on the central bus once the bus admits its account', async () => {
-    const bus = central.output('AuditBusArn') as string;
-    for (const account of secretsAccounts) {
-      const admitting = {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { AWS: `arn:aws:iam::${account}:root` },
-            Action: 'events:PutEvents',
-            Resource: bus,
-          },
-        ],
-      };
-      const request = { role: agent(account), action: 'events:PutEvents', resource: bus };
-      expect(await decide({ ...request, resourcePolicy: admitting })).toBe('Allowed');
-      // The agent's policy names that bus alone.
-      expect(
-        await decide({ ...request, resource: `arn:aws:events:${REGION}:${account}:event-bus/default` }),
-      ).toBe('ImplicitlyDenied');
-    }
-  });
-
-  // Known gap, outside the onboarding template: the central bus has no resource policy admitting the enrolled
-  // accounts' agents, so their cross-account PutEvents is denied. When the central stack gets one, this passes
-  // and must become a plain `it`.
-  it.failing('publishes its audit events on the central bus across accounts (bus policy)', async () => {
-    for (const account of secretsAccounts) {
-      const decision = await decide({
-        role: agent(account),
+  // The central bus's policy admits the readerAccountIds' agent roles, for trust-bridge.secrets events only.
+  it('publishes its audit events on the central bus across accounts (bus policy), and only those', async () => {
+    const put = (role: ReturnType<typeof agent>, source: string) =>
+      decide({
+        role,
         action: 'events:PutEvents',
         resource: central.output('AuditBusArn') as string,
         resourcePolicy: auditBusPolicy(),
+        context: { 'events:source': [source] },
       });
-      expect(decision).toBe('Allowed');
+    for (const account of secretsAccounts) {
+      expect(await put(agent(account), SECRETS_AUDIT_SOURCE)).toBe('Allowed');
+      // Rotation's events are the central workflow's to emit, not an agent's.
+      expect(await put(agent(account), AUDIT_SOURCE)).not.toBe('Allowed');
+      // Nor may anyone else in that account, administrators included.
+      expect(await put(administrator(account), SECRETS_AUDIT_SOURCE)).not.toBe('Allowed');
     }
   });
 

@@ -101,9 +101,10 @@ describe('names shared with the central stack and the functions', () => {
   });
 
   it('name the agent role as rotation adds it to the SVID readers (central SYNC_AGENT_ROLE_NAME)', () => {
-    // The central functions take the config default unless serverless.yml sets it.
-    const centralRoleName =
-      serverless.provider.environment.SYNC_AGENT_ROLE_NAME ?? config.SYNC_AGENT_ROLE_NAME;
+    // The central functions take it from serverless.yml's param, whose default is the config default.
+    expect(serverless.provider.environment.SYNC_AGENT_ROLE_NAME).toBe('${param:syncAgentRoleName}');
+    const centralRoleName = central.syncAgentRoleName;
+    expect(centralRoleName).toBe(config.SYNC_AGENT_ROLE_NAME);
     expect(defaultOf('SyncAgentRoleName')).toBe(centralRoleName);
     expect(render().properties('SyncAgentRole').RoleName).toBe(centralRoleName);
   });
