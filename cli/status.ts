@@ -15,11 +15,9 @@ import type { AccountStatusLog } from '../functions/shared/ports/account-status'
 import type { StoredSvid, SvidStore } from '../functions/shared/ports/svid-store';
 import { awsClientConfig, OPS_OPTIONS, OPS_OPTIONS_USAGE, type OpsTarget, opsTargetOf } from './ops-options';
 import { progress } from './progress';
+import { NEAR_EXPIRY_MS } from '../functions/shared/domain/svid-expiry';
 import { envOf } from './rotate';
 import { printListing } from './table';
-
-/** An SVID with less than this left stands out: rotation every 12 h should have renewed it long before. */
-export const EXPIRY_WARNING_MS = 6 * 3_600_000;
 
 export const STATUS_USAGE = `trust-bridge status [options]
   One row per stored SVID: account, SPIFFE ID, serial, time to expiry, last rotation, last sync, synced
@@ -217,7 +215,7 @@ const svidStatus = (
     notAfter: svid.notAfter,
     expiresInSeconds: expired ? 0 : Math.floor(left / 1000),
     expired,
-    expiresSoon: expired || left <= EXPIRY_WARNING_MS,
+    expiresSoon: expired || left <= NEAR_EXPIRY_MS,
     lastRotation: status.lastRotation
       ? { at: status.lastRotation.at, runId: status.lastRotation.runId }
       : null,

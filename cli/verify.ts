@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { accountIdSchema } from '../functions/shared/domain/enrollment';
 import { type SvidCheck, verifyStoredSvid } from '../functions/shared/domain/svid-verification';
 import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
-import { EXPIRY_WARNING_MS, type OpsCommandOptions, type OpsStores, opsStores } from './status';
+import { NEAR_EXPIRY_MS } from '../functions/shared/domain/svid-expiry';
+import { type OpsCommandOptions, type OpsStores, opsStores } from './status';
 import { envOf } from './rotate';
 
 export const VERIFY_USAGE = `trust-bridge verify --account ID [options]
@@ -78,7 +79,7 @@ export const verifyCommand = async (
     let checks: SvidCheck[];
     try {
       const secret = await stores.svids.read(svid.arn);
-      checks = await verifyStoredSvid(svid, secret, { trustDomain, now, warnWithinMs: EXPIRY_WARNING_MS });
+      checks = await verifyStoredSvid(svid, secret, { trustDomain, now, warnWithinMs: NEAR_EXPIRY_MS });
     } catch (e) {
       // The store's errors name the secret and the reason, never its value.
       const { name, message } = e instanceof Error ? e : new Error(String(e));

@@ -1,10 +1,8 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Dependencies } from '../shared/dependencies';
+import { NEAR_EXPIRY_MS } from '../shared/domain/svid-expiry';
 import { stepHandler } from '../shared/step-handler';
-
-/** An SVID this close to its notAfter, or past it, is near expiry: rotation has failed for it at least once. */
-export const NEAR_EXPIRY_MS = 6 * 3_600_000;
 
 /** CloudWatch namespace and metric names; the stack's alarm names the same ones (infra/alarms.yml). */
 export const SVID_EXPIRY_METRICS = {

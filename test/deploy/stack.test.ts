@@ -15,7 +15,8 @@ import { DynamoDbDeliveryLog } from '../../functions/shared/aws/dynamodb-deliver
 import { configSchema } from '../../functions/shared/config';
 import { syncRequestSchema } from '../../functions/shared/domain/sync';
 import { parseWebhookKey, WEBHOOK_KEY_MIN_BYTES } from '../../functions/shared/domain/webhook';
-import { NEAR_EXPIRY_MS, SVID_EXPIRY_METRICS } from '../../functions/watch-svid-expiry/watch-svid-expiry';
+import { NEAR_EXPIRY_MS } from '../../functions/shared/domain/svid-expiry';
+import { SVID_EXPIRY_METRICS } from '../../functions/watch-svid-expiry/watch-svid-expiry';
 import {
   type CfnResource as Resource,
   type CfnStatement as Statement,
