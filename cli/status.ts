@@ -81,6 +81,37 @@ export interface OpsCommandOptions {
   error?: (line: string) => void;
 }
 
+/**
+ * Checks the shared flags and --account, then opens the stores they name; on a problem it prints why and gives
+ * the exit code (2 for a usage error, 1 when the stores cannot be opened).
+ */
+export const openOpsStores = (
+  values: Parameters<typeof opsTargetOf>[0] & { account?: string | undefined },
+  command: { usage: string; accountRequired: boolean },
+  options: OpsCommandOptions,
+): { stores: OpsStores; account: string | undefined } | { exitCode: number } => {
+  const error = options.error ?? console.error;
+  const target = opsTargetOf(values);
+  const { account } = values;
+  const problems = [
+    ...('problems' in target ? target.problems : []),
+    ...(command.accountRequired && account === undefined ? ['--account is required'] : []),
+    ...(account !== undefined && !accountIdSchema.safeParse(account).success
+      ? [`--account ${account} is not an AWS account id (12 digits)`]
+      : []),
+  ];
+  if ('problems' in target || problems.length > 0) {
+    error(`${problems.join('; ')}\n\n${command.usage}`);
+    return { exitCode: 2 };
+  }
+  try {
+    return { stores: opsStores(target, options.env ?? envOf(process.env)), account };
+  } catch (e) {
+    error((e as Error).message);
+    return { exitCode: 1 };
+  }
+};
+
 /** One row of `trust-bridge status` (and one record of its --json). */
 export interface SvidStatus {
   accountId: string;
@@ -113,25 +144,9 @@ export const statusCommand = async (
     options: { ...OPS_OPTIONS, account: { type: 'string' } },
     strict: true,
   });
-  const target = opsTargetOf(values);
-  const account = values.account;
-  const problems = [
-    ...('problems' in target ? target.problems : []),
-    ...(account !== undefined && !accountIdSchema.safeParse(account).success
-      ? [`--account ${account} is not an AWS account id (12 digits)`]
-      : []),
-  ];
-  if ('problems' in target || problems.length > 0) {
-    error(`${problems.join('; ')}\n\n${STATUS_USAGE}`);
-    return 2;
-  }
-  let stores: OpsStores;
-  try {
-    stores = opsStores(target, options.env ?? envOf(process.env));
-  } catch (e) {
-    error((e as Error).message);
-    return 1;
-  }
+  const opened = openOpsStores(values, { usage: STATUS_USAGE, accountRequired: false }, options);
+  if ('exitCode' in opened) return opened.exitCode;
+  const { stores, account } = opened;
   const now = (options.now ?? (() => new Date()))();
 
   const shown = progress('reading account status');

@@ -1,10 +1,8 @@
 import { parseArgs } from 'node:util';
-import { accountIdSchema } from '../functions/shared/domain/enrollment';
 import { type SvidCheck, verifyStoredSvid } from '../functions/shared/domain/svid-verification';
-import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
 import { NEAR_EXPIRY_MS } from '../functions/shared/domain/svid-expiry';
-import { type OpsCommandOptions, type OpsStores, opsStores } from './status';
-import { envOf } from './rotate';
+import { OPS_OPTIONS, OPS_OPTIONS_USAGE } from './ops-options';
+import { type OpsCommandOptions, openOpsStores } from './status';
 
 export const VERIFY_USAGE = `trust-bridge verify --account ID [options]
   Reads each SVID stored for the account and checks it as a function relies on it: the SPIFFE rules
@@ -42,26 +40,9 @@ export const verifyCommand = async (
     options: { ...OPS_OPTIONS, account: { type: 'string' }, 'trust-domain': { type: 'string' } },
     strict: true,
   });
-  const target = opsTargetOf(values);
-  const account = values.account;
-  const problems = [
-    ...('problems' in target ? target.problems : []),
-    ...(account === undefined ? ['--account is required'] : []),
-    ...(account !== undefined && !accountIdSchema.safeParse(account).success
-      ? [`--account ${account} is not an AWS account id (12 digits)`]
-      : []),
-  ];
-  if ('problems' in target || account === undefined || problems.length > 0) {
-    error(`${problems.join('; ')}\n\n${VERIFY_USAGE}`);
-    return 2;
-  }
-  let stores: OpsStores;
-  try {
-    stores = opsStores(target, options.env ?? envOf(process.env));
-  } catch (e) {
-    error((e as Error).message);
-    return 1;
-  }
+  const opened = openOpsStores(values, { usage: VERIFY_USAGE, accountRequired: true }, options);
+  if ('exitCode' in opened) return opened.exitCode;
+  const { stores, account } = opened;
   const now = (options.now ?? (() => new Date()))();
   const trustDomain = values['trust-domain'] ?? stores.config.TRUST_DOMAIN;
 
