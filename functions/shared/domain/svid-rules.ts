@@ -182,7 +182,10 @@ async function findSigner(
 }
 
 /** Proves possession rather than comparing encodings: sign a challenge with the key, verify with the certificate. */
-export async function keyPairViolations(cert: x509.X509Certificate, privateKeyPem: string): Promise<string[]> {
+export async function keyPairViolations(
+  cert: x509.X509Certificate,
+  privateKeyPem: string,
+): Promise<string[]> {
   const algorithm = cert.publicKey.algorithm as webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams;
   const signature =
     algorithm.name === 'ECDSA'
