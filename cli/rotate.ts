@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SVID_DETAIL_TYPES } from '../functions/shared/domain/audit';
 import { createLocalStack, type LocalStack } from '../local-stack/stack';
-import { printRunReport, repeatedFlag, type RunRow, runAuditEvents } from './table';
+import { printRunReport, type RunRow, runAuditEvents } from './table';
 
 export const DEFAULT_ENROLLMENTS = fileURLToPath(new URL('../samples/enrollments.yaml', import.meta.url));
 export const DEFAULT_DATA_DIR = '.trust-bridge';
@@ -73,7 +73,6 @@ export const rotateAndReport = async (
       rows: events.map((e) => rotationRow(e['detail-type'], e.detail as Record<string, string | undefined>)),
       outcomes: ['issued', 'skipped', 'deleted', 'failed'],
       seconds: (Date.now() - started) / 1000,
-      replayCommand: (replay) => `trust-bridge rotate --once ${repeatedFlag('--account', replay.accounts)}`,
     },
     print,
   );

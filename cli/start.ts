@@ -6,7 +6,7 @@ import { createLocalStack, type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '.
 import { startWebhookServer } from '../local-stack/webhook-server';
 import { DEFAULT_DATA_DIR, envOf, rotateAndReport } from './rotate';
 import { parseReplay } from './table';
-import { SYNC_OUTCOMES, SYNC_STACK_OPTIONS, syncAndReport, syncReplayCommand } from './sync';
+import { SYNC_OUTCOMES, SYNC_STACK_OPTIONS, syncAndReport } from './sync';
 
 const DEFAULT_PORT = 8787;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
@@ -184,8 +184,8 @@ const webhookSyncLine = (record: ExecutionRecord): string => {
     const summary = record.output as SyncSummary;
     return `${head} (${SYNC_OUTCOMES.map((o) => `${summary[o]} ${o}`).join(', ')})`;
   }
-  const replay = parseReplay(record.cause);
-  return `${head}: ${record.error ?? 'failed'}${replay ? `; replay: ${syncReplayCommand(replay)}` : ''}`;
+  const replay = parseReplay(record.cause) ? `; replay: trust-bridge replay ${record.name}` : '';
+  return `${head}: ${record.error ?? 'failed'}${replay}`;
 };
 
 /** `30s`, `5m`, `1h`, `250ms`: a positive whole number and a unit; undefined for anything else. */

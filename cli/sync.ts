@@ -5,7 +5,7 @@ import { type SyncRequest, syncRequestSchema } from '../functions/shared/domain/
 import type { AuditLogEntry } from '../functions/shared/local/local-event-bus';
 import { createLocalStack, type LocalStack } from '../local-stack/stack';
 import { DEFAULT_DATA_DIR, envOf, STACK_OPTIONS } from './rotate';
-import { printRunReport, type ReplayInput, repeatedFlag, type RunRow, runAuditEvents } from './table';
+import { printRunReport, type RunRow, runAuditEvents } from './table';
 
 export const DEFAULT_KEYWHIZ_DIR = fileURLToPath(new URL('../samples/keywhiz', import.meta.url));
 
@@ -93,7 +93,6 @@ export const syncAndReport = async (
       rows: events.map(syncRow),
       outcomes: SYNC_OUTCOMES,
       seconds: (Date.now() - started) / 1000,
-      replayCommand: syncReplayCommand,
     },
     print,
   );
@@ -104,13 +103,6 @@ export const syncAndReport = async (
 };
 
 export const SYNC_OUTCOMES = ['synced', 'unchanged', 'deleted', 'restored', 'refused', 'failed'] as const;
-
-export const syncReplayCommand = (replay: ReplayInput): string =>
-  [
-    'trust-bridge sync',
-    repeatedFlag('--account', replay.accounts),
-    ...(replay.secret !== undefined ? [repeatedFlag('--secret', [replay.secret])] : []),
-  ].join(' ');
 
 const syncRow = (event: AuditLogEntry): RunRow => {
   const d = event.detail as Record<string, string | number | undefined>;

@@ -43,8 +43,6 @@ export interface RunReport {
   /** The outcomes the summary line counts, in this order. */
   outcomes: readonly string[];
   seconds: number;
-  /** The command line that replays the failed accounts. */
-  replayCommand: (replay: ReplayInput) => string;
 }
 
 /**
@@ -66,8 +64,9 @@ export const printRunReport = (report: RunReport, print: (line: string) => void 
   );
   if (execution.status === 'SUCCEEDED') return 0;
   print(`${execution.error ?? 'failed'}: ${execution.cause ?? ''}`);
-  const replay = parseReplay(execution.cause);
-  if (replay) print(`replay the failed accounts: ${report.replayCommand(replay)}`);
+  // The replay command reruns exactly the failed accounts, once, as a run linked to this one.
+  if (parseReplay(execution.cause))
+    print(`replay the failed accounts: trust-bridge replay ${execution.name}`);
   return 1;
 };
 
@@ -84,14 +83,6 @@ export const parseReplay = (cause: string | undefined): ReplayInput | undefined 
     return undefined;
   }
 };
-
-/** `--flag a --flag b` for a repeatable option, each value quoted for a POSIX shell when it needs to be. */
-export const repeatedFlag = (flag: string, values: string[]): string =>
-  values.map((v) => `${flag} ${shellWord(v)}`).join(' ');
-
-// Keywhiz names may hold spaces or quotes; a printed command must paste back as the same argument.
-const shellWord = (value: string): string =>
-  /^[\w.,:@%+=/-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 
 /** Prints records as JSON (one array) with --json, otherwise as a table of the cells each record gives. */
 export const printListing = <T>(

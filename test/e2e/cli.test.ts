@@ -94,12 +94,33 @@ describe('trust-bridge sync before any rotation', () => {
     expect(await main(['sync', '--data-dir', fresh, '--keywhiz-dir', keywhizDir])).toBe(1);
     expect(syncStatus(PAYMENTS, 'payments', '')).toMatch(/^FAILED: SvidUnavailable: /);
     expect(syncStatus(LEDGER, 'ledger', '')).toMatch(/^FAILED: SvidUnavailable: /);
-    expect(output()).toContain(
-      `replay the failed accounts: trust-bridge sync --account ${PAYMENTS} --account ${LEDGER}`,
-    );
+    const failedRun = /^sync (\S+): FAILED /.exec(output().find((l) => l.startsWith('sync ')) ?? '')?.[1];
+    expect(output()).toContain(`replay the failed accounts: trust-bridge replay ${failedRun}`);
     expect(output()).toContain(
       'an agent has no SVID yet: run `trust-bridge rotate --once` first, then sync again',
     );
+
+    // The printed command, once the SVIDs exist, syncs exactly the failed accounts.
+    expect(await main(['rotate', '--once', '--data-dir', fresh])).toBe(0);
+    printed = [];
+    const replayed = [
+      'replay',
+      String(failedRun),
+      '--data-dir',
+      fresh,
+      '--keywhiz-dir',
+      keywhizDir,
+      '--json',
+    ];
+    expect(await main(replayed)).toBe(0);
+    expect(JSON.parse(printed.join('\n'))).toEqual([
+      expect.objectContaining({
+        action: 'replay',
+        execution: `${failedRun}-replay`,
+        items: 2,
+        status: 'SUCCEEDED',
+      }),
+    ]);
   });
 
   it('help lists every command', async () => {
