@@ -13,6 +13,7 @@ import {
 } from '../domain/account-status';
 import type { AccountStatusListing, AccountStatusLog } from '../ports/account-status';
 import type { DynamoDbApi } from './dynamodb-delivery-log';
+import { fullJitterMs } from '../domain/backoff';
 
 export interface DynamoDbAccountStatusLogOptions {
   /** Partition key `accountId` (S), sort key `item` (S): infra/account-status.yml. */
@@ -93,7 +94,7 @@ export class DynamoDbAccountStatusLog implements AccountStatusLog {
       );
       pending = out.UnprocessedItems?.[this.tableName] ?? [];
       if (pending.length === 0 || attempt >= this.maxAttempts) return pending.length;
-      await this.sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
+      await this.sleep(fullJitterMs(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS));
     }
   }
 }

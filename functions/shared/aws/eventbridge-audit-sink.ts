@@ -8,6 +8,7 @@ import {
   putEventsEntrySize,
 } from './clients';
 import type { AuditSink } from '../ports/audit-sink';
+import { fullJitterMs } from '../domain/backoff';
 
 export interface EventBridgeAuditSinkOptions {
   busName: string;
@@ -59,7 +60,7 @@ export class EventBridgeAuditSink implements AuditSink {
       undelivered.push(...failures.filter((f) => !retry.includes(f)).map((f) => f.code));
       pending = retry.map((f) => f.entry);
       if (pending.length > 0) {
-        await this.sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+        await this.sleep(fullJitterMs(attempt - 1, BACKOFF_BASE_MS, BACKOFF_CAP_MS));
       }
     }
     if (undelivered.length > 0) {

@@ -13,6 +13,7 @@ import { parseBatchDelivery, parseSecretDelivery, parseSecretListing } from '../
 import { parseSpiffeId } from '../domain/spiffe-id';
 import { spiffeIdOf } from '../domain/svid-rules';
 import type { KeywhizCredentials, SecretSource, SecretSourceFactory } from '../ports/secret-source';
+import { fullJitterMs } from '../domain/backoff';
 
 export interface KeywhizClientOptions {
   /** Keywhiz's client API, https only, e.g. https://keywhiz.example.org:4444 */
@@ -239,7 +240,7 @@ export class KeywhizClient implements SecretSource {
           `${method} ${this.#prefix}${path} on ${this.#origin}: no good answer after ${attempt} attempt${attempt === 1 ? '' : 's'} (last: ${last})`,
         );
       }
-      await this.#sleep(this.#random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+      await this.#sleep(fullJitterMs(attempt - 1, BACKOFF_BASE_MS, BACKOFF_CAP_MS, this.#random));
     }
   }
 
