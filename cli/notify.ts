@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerWebhookKeys } from '../functions/shared/aws/secrets-manager-webhook-keys';
 import { loadConfig } from '../functions/shared/config';
 import {
   parseSecretChange,
@@ -8,6 +10,7 @@ import {
   signedWebhookHeaders,
 } from '../functions/shared/domain/webhook';
 import { readLocalWebhookKey } from '../functions/shared/local/local-webhook-key';
+import { awsClientConfig } from './ops-options';
 import { DEFAULT_DATA_DIR } from './rotate';
 
 export const DEFAULT_WEBHOOK_URL = 'http://127.0.0.1:8787/';
@@ -23,7 +26,11 @@ export const NOTIFY_USAGE = `trust-bridge notify --secret NAME [options]
   --url URL            the receiver (default: ${DEFAULT_WEBHOOK_URL})
   --delivery-id ID     the delivery's id (default: a random UUID); resending an id is a no-op
   --data-dir DIR       where the local signing key lives (default: ${DEFAULT_DATA_DIR})
-  The signing key is TRUST_BRIDGE_WEBHOOK_KEY (hex) when set, else the local stack's key under --data-dir.`;
+  --aws                sign with the deployed stack's key (WEBHOOK_KEY_SECRET_NAME in Secrets Manager, default
+                       trust-bridge/webhook-signing-key); --url is then required: the receiver's function URL
+  --region R, --profile P   with --aws: where the key is, and the AWS profile to read it with
+  The signing key is TRUST_BRIDGE_WEBHOOK_KEY (hex) when set, else the deployed key with --aws, else the local
+  stack's key under --data-dir.`;
 
 export interface NotifyOptions {
   env?: NodeJS.ProcessEnv;
@@ -41,16 +48,28 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
       secret: { type: 'string' },
       event: { type: 'string', default: 'secret.updated' },
       service: { type: 'string', multiple: true },
-      url: { type: 'string', default: DEFAULT_WEBHOOK_URL },
+      url: { type: 'string' },
       'delivery-id': { type: 'string' },
       'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
+      aws: { type: 'boolean', default: false },
+      region: { type: 'string' },
+      profile: { type: 'string' },
     },
     strict: true,
   });
-  if (values.secret === undefined) {
-    console.error(`--secret is required\n\n${NOTIFY_USAGE}`);
+  const problems = [
+    ...(values.secret === undefined ? ['--secret is required'] : []),
+    // The local receiver's address would be the wrong place to send a delivery signed with the deployed key.
+    ...(values.aws && values.url === undefined ? ['--aws needs --url (the receiver’s function URL)'] : []),
+    ...(['region', 'profile'] as const).flatMap((flag) =>
+      !values.aws && values[flag] !== undefined ? [`--${flag} needs --aws`] : [],
+    ),
+  ];
+  if (values.secret === undefined || problems.length > 0) {
+    console.error(`${problems.join('\n')}\n\n${NOTIFY_USAGE}`);
     return 2;
   }
+  const url = values.url ?? DEFAULT_WEBHOOK_URL;
   // The receiver would refuse a bad delivery too; checking here says what is wrong before anything is sent.
   const parsed = parseSecretChange({
     deliveryId: values['delivery-id'] ?? randomUUID(),
@@ -62,11 +81,11 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
     console.error(parsed.message);
     return 2;
   }
-  const key = await signingKey(env, values['data-dir']);
+  const key = await signingKey(env, values);
   const body = JSON.stringify(parsed.change);
   let response: Response;
   try {
-    response = await fetch(values.url, {
+    response = await fetch(url, {
       method: 'POST',
       headers: signedWebhookHeaders(key, body, options.now?.() ?? new Date()),
       body,
@@ -76,7 +95,7 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
     // fetch says only "fetch failed"; the cause (ECONNREFUSED, a timeout) is what an operator needs.
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const reason = cause?.code ?? cause?.message ?? (error as Error).message;
-    console.error(`could not reach the webhook receiver at ${values.url}: ${reason}`);
+    console.error(`could not reach the webhook receiver at ${url}: ${reason}`);
     return 1;
   }
   print(`${response.status} ${response.statusText}`);
@@ -84,8 +103,17 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
   return response.status === 202 ? 0 : 1;
 };
 
-const signingKey = async (env: NodeJS.ProcessEnv, dataDir: string): Promise<Uint8Array> => {
+const signingKey = async (
+  env: NodeJS.ProcessEnv,
+  where: { 'data-dir': string; aws: boolean; region?: string; profile?: string },
+): Promise<Uint8Array> => {
   const fromEnv = env.TRUST_BRIDGE_WEBHOOK_KEY;
   if (fromEnv) return parseWebhookKey(fromEnv, 'TRUST_BRIDGE_WEBHOOK_KEY');
-  return readLocalWebhookKey(dataDir, loadConfig(env));
+  const config = loadConfig(env);
+  if (!where.aws) return readLocalWebhookKey(where['data-dir'], config);
+  const [current] = await new SecretsManagerWebhookKeys(new SecretsManagerClient(awsClientConfig(where)), {
+    secretName: config.WEBHOOK_KEY_SECRET_NAME,
+  }).keys();
+  // keys() always yields the current key first, or throws.
+  return current as Uint8Array;
 };

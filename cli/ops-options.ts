@@ -45,7 +45,7 @@ export const opsTargetOf = (values: OpsValues): OpsTarget | { problems: string[]
 };
 
 /** The configuration every AWS SDK client of an operator command gets. */
-export const awsClientConfig = (target: Extract<OpsTarget, { kind: 'aws' }>) => ({
+export const awsClientConfig = (target: { region?: string | undefined; profile?: string | undefined }) => ({
   ...(target.region !== undefined ? { region: target.region } : {}),
   ...(target.profile !== undefined ? { profile: target.profile } : {}),
 });

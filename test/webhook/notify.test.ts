@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../cli/main';
 import { notifyCommand } from '../../cli/notify';
 import { createHandler } from '../../functions/receive-webhook/receive-webhook';
@@ -100,6 +102,46 @@ describe('trust-bridge notify → local webhook server → receiver', () => {
     expect(printed[0]).toBe('401 Unauthorized');
     expect(JSON.parse(printed[1] ?? '')).toMatchObject({ error: 'invalid-signature' });
     expect(await announced()).toHaveLength(1);
+  });
+
+  it('--aws signs with the deployed key read from Secrets Manager, and needs --url', async () => {
+    const localKey = Buffer.from(await readLocalWebhookKey(dir, config)).toString('hex');
+    const deployed = mockClient(SecretsManagerClient as never);
+    try {
+      deployed
+        .on(GetSecretValueCommand as never, {
+          SecretId: config.WEBHOOK_KEY_SECRET_NAME,
+          VersionStage: 'AWSCURRENT',
+        })
+        .resolves({ SecretString: localKey } as never);
+      deployed
+        .on(GetSecretValueCommand as never, { VersionStage: 'AWSPREVIOUS' })
+        .rejects(Object.assign(new Error('no previous version'), { name: 'ResourceNotFoundException' }));
+      expect(await notify(['--secret', 'a', '--aws', '--region', 'eu-west-1'])).toBe(0);
+      expect(printed[0]).toBe('202 Accepted');
+      expect(await announced()).toHaveLength(1);
+      // The key came from the deployed secret: another deployed key is refused by this receiver.
+      deployed
+        .on(GetSecretValueCommand as never, { VersionStage: 'AWSCURRENT' })
+        .resolves({ SecretString: 'cd'.repeat(32) } as never);
+      printed = [];
+      expect(await notify(['--secret', 'a', '--aws'])).toBe(1);
+      expect(printed[0]).toBe('401 Unauthorized');
+
+      printed = [];
+      // Without --url a delivery signed with the deployed key would go to the local receiver: refused.
+      const code = await notifyCommand(['--secret', 'a', '--aws'], {
+        env: {},
+        print: (l) => printed.push(l),
+      });
+      expect(code).toBe(2);
+      expect(printed.join('\n')).toContain('--aws needs --url');
+      expect(await notifyCommand(['--secret', 'a', '--region', 'eu-west-1'], { env: {} })).toBe(2);
+      expect(printed.join('\n')).toContain('--region needs --aws');
+      expect(await announced()).toHaveLength(1);
+    } finally {
+      deployed.restore();
+    }
   });
 
   it('refuses a bad delivery before sending anything (exit 2)', async () => {
