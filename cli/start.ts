@@ -7,9 +7,11 @@ import { startWebhookServer } from '../local-stack/webhook-server';
 import { DEFAULT_DATA_DIR, envOf, rotateAndReport } from './rotate';
 import { parseReplay } from './table';
 import { SYNC_OUTCOMES, SYNC_STACK_OPTIONS, syncAndReport } from './sync';
+import { SPAN_UNIT_MS, type SpanUnit, spanMs } from './span';
 
 const DEFAULT_PORT = 8787;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+/** The units a schedule's interval is given and printed in. */
+const INTERVAL_UNITS: readonly SpanUnit[] = ['ms', 's', 'm', 'h'];
 /** setInterval takes at most 2^31-1 ms (about 24.8 days); more fires at once. */
 const MAX_INTERVAL_MS = 2 ** 31 - 1;
 
@@ -190,17 +192,13 @@ const webhookSyncLine = (record: ExecutionRecord): string => {
 
 /** `30s`, `5m`, `1h`, `250ms`: a positive whole number and a unit; undefined for anything else. */
 export const parseDuration = (text: string): number | undefined => {
-  const match = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
-  if (!match) return undefined;
-  const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-  return ms > 0 && ms <= MAX_INTERVAL_MS ? ms : undefined;
+  const ms = spanMs(text.trim(), INTERVAL_UNITS);
+  return ms !== undefined && ms > 0 && ms <= MAX_INTERVAL_MS ? ms : undefined;
 };
 
 const formatDuration = (ms: number): string => {
-  const [unit, size] = Object.entries(UNIT_MS)
-    .reverse()
-    .find(([, size]) => ms % size === 0) ?? ['ms', 1];
-  return `${ms / size} ${unit}`;
+  const unit = [...INTERVAL_UNITS].reverse().find((u) => ms % SPAN_UNIT_MS[u] === 0) ?? 'ms';
+  return `${ms / SPAN_UNIT_MS[unit]} ${unit}`;
 };
 
 const parsePort = (text: string): number | undefined => {

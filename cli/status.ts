@@ -113,14 +113,7 @@ export const openOpsStores = (
 };
 
 /** One row of `trust-bridge status` (and one record of its --json). */
-export interface SvidStatus {
-  accountId: string;
-  service: string;
-  environment: string;
-  spiffeId: string;
-  secretName: string;
-  serial: string;
-  notAfter: string;
+export interface SvidStatus extends Omit<StoredSvid, 'arn' | 'deletedAt'> {
   expiresInSeconds: number;
   expired: boolean;
   /** Expired, or expires within 6 h. */

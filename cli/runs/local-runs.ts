@@ -10,6 +10,8 @@ import { linksOf, type RunQuery, type WorkflowRun, type WorkflowRuns } from './w
  */
 export class LocalRuns implements WorkflowRuns {
   private stack: Promise<LocalStack> | undefined;
+  // Read once per command; a run this command starts or redrives writes a record, so the next read is fresh.
+  private records: Promise<ExecutionRecord[]> | undefined;
 
   constructor(
     private readonly dataDir: string,
@@ -18,7 +20,7 @@ export class LocalRuns implements WorkflowRuns {
 
   async list(query: RunQuery): Promise<WorkflowRun[]> {
     const since = query.since?.toISOString();
-    const runs = (await readExecutionRecords(this.dataDir))
+    const runs = (await this.recorded())
       .filter((r) => query.machines.includes(r.stateMachineName))
       .filter((r) => query.status === undefined || r.status === query.status)
       .filter((r) => since === undefined || r.startDate >= since)
@@ -29,7 +31,7 @@ export class LocalRuns implements WorkflowRuns {
   }
 
   async find(nameOrArn: string): Promise<WorkflowRun | undefined> {
-    const matches = (await readExecutionRecords(this.dataDir)).filter(
+    const matches = (await this.recorded()).filter(
       (r) => r.executionArn === nameOrArn || r.name === nameOrArn,
     );
     if (matches.length > 1)
@@ -42,11 +44,11 @@ export class LocalRuns implements WorkflowRuns {
 
   async start(machine: string, name: string, input: object): Promise<WorkflowRun> {
     const { engine } = await this.opened();
-    return runOf(await engine.startExecution(machine, input, { name }));
+    return this.recording(engine.startExecution(machine, input, { name }));
   }
 
   async redrive(run: WorkflowRun): Promise<WorkflowRun> {
-    return runOf(await (await this.opened()).redrive(run.executionArn));
+    return this.recording((await this.opened()).redrive(run.executionArn));
   }
 
   async audit(events: AuditEvent[]): Promise<void> {
@@ -55,6 +57,20 @@ export class LocalRuns implements WorkflowRuns {
 
   async close(): Promise<void> {
     if (this.stack) await (await this.stack).close();
+  }
+
+  /** Waits for a run that writes its record, then lets the next read see it. */
+  private async recording(execution: Promise<ExecutionRecord>): Promise<WorkflowRun> {
+    try {
+      return runOf(await execution);
+    } finally {
+      this.records = undefined;
+    }
+  }
+
+  private recorded(): Promise<ExecutionRecord[]> {
+    this.records ??= readExecutionRecords(this.dataDir);
+    return this.records;
   }
 
   private opened(): Promise<LocalStack> {

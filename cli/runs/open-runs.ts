@@ -4,6 +4,7 @@ import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-aud
 import { createLocalStack } from '../../local-stack/stack';
 import { awsClientConfig, type OpsTarget } from '../ops-options';
 import { DEFAULT_ENROLLMENTS, envOf } from '../rotate';
+import { spanMs } from '../span';
 import { DEFAULT_KEYWHIZ_DIR } from '../sync';
 import { AwsRuns } from './aws-runs';
 import { LocalRuns } from './local-runs';
@@ -42,13 +43,10 @@ export const openRuns = (target: OpsTarget, options: RunsOptions = {}): Workflow
   });
 };
 
-const SINCE = /^(\d+)(m|h|d)$/;
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /** `--since`: a span back from now (30m, 24h, 7d) or an ISO-8601 time; an Error saying what is accepted. */
 export const parseSince = (text: string, now = new Date()): Date | Error => {
-  const span = SINCE.exec(text);
-  if (span) return new Date(now.getTime() - Number(span[1]) * UNIT_MS[span[2] as keyof typeof UNIT_MS]);
+  const span = spanMs(text, ['m', 'h', 'd']);
+  if (span !== undefined) return new Date(now.getTime() - span);
   const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(at)) {
     return new Error(`--since ${JSON.stringify(text)}: give a span (30m, 24h, 7d) or an ISO-8601 time`);
