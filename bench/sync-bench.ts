@@ -8,7 +8,7 @@ import type { ExecutionRecord } from '../engine';
 import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
 import type { SyncSummary } from '../functions/shared/domain/sync';
 import { signedWebhookHeaders } from '../functions/shared/domain/webhook';
-import type { LocalSecretsManager } from '../functions/shared/local/local-secrets-manager';
+import type { LocalSecretsManager } from '../local-stack/stand-ins/local-secrets-manager';
 import { createLocalStack, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
 import { startWebhookServer } from '../local-stack/webhook-server';
 import { markdownTable, peakRssMb, runScenarioInChild, WRITE_OPERATIONS } from './rotation-bench';

@@ -9,7 +9,7 @@ import {
   SECRET_CHANGE_EVENTS,
   signedWebhookHeaders,
 } from '../functions/shared/domain/webhook';
-import { readLocalWebhookKey } from '../functions/shared/local/local-webhook-key';
+import { readLocalWebhookKey } from '../local-stack/stand-ins/local-webhook-key';
 import { awsClientConfig } from './ops-options';
 import { DEFAULT_DATA_DIR } from './rotate';
 

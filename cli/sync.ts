@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SECRET_DETAIL_TYPES } from '../functions/shared/domain/audit';
 import { type SyncRequest, syncRequestSchema } from '../functions/shared/domain/sync';
-import type { AuditLogEntry } from '../functions/shared/local/local-event-bus';
+import type { AuditLogEntry } from '../local-stack/stand-ins/local-event-bus';
 import { createLocalStack, type LocalStack } from '../local-stack/stack';
 import { DEFAULT_DATA_DIR, envOf, STACK_OPTIONS } from './rotate';
 import { printRunReport, type RunRow, runAuditEvents } from './table';

@@ -1,5 +1,5 @@
 import type { ExecutionRecord } from '../engine';
-import { type AuditLogEntry, readAuditLog } from '../functions/shared/local/local-event-bus';
+import { type AuditLogEntry, readAuditLog } from '../local-stack/stand-ins/local-event-bus';
 
 /** Renders rows as an aligned plain-text table with a header line. */
 export const renderTable = (headers: string[], rows: string[][]): string => {

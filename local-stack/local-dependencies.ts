@@ -11,15 +11,15 @@ import type { Dependencies } from '../functions/shared/dependencies';
 import type { SecretSourceFactory } from '../functions/shared/ports/secret-source';
 import { svidSubject } from '../functions/shared/domain/svid-subject';
 import { keywhizSecretSource } from '../functions/shared/keywhiz/keywhiz-client';
-import { FileAccountStatusLog } from '../functions/shared/local/file-account-status';
-import { FileDeliveryLog } from '../functions/shared/local/file-delivery-log';
-import { FileEnrollmentRegistry } from '../functions/shared/local/file-enrollment-registry';
-import { KeywhizDevServer } from '../functions/shared/local/keywhiz-dev-server';
-import { LocalAcmPca } from '../functions/shared/local/local-acm-pca';
-import { LocalEventBus } from '../functions/shared/local/local-event-bus';
-import { LocalSecretsManager } from '../functions/shared/local/local-secrets-manager';
-import { ensureLocalWebhookKey } from '../functions/shared/local/local-webhook-key';
-import { SoftwareCertificateAuthority } from '../functions/shared/local/software-ca';
+import { FileAccountStatusLog } from './stand-ins/file-account-status';
+import { FileDeliveryLog } from './stand-ins/file-delivery-log';
+import { FileEnrollmentRegistry } from './stand-ins/file-enrollment-registry';
+import { KeywhizDevServer } from './stand-ins/keywhiz-dev-server';
+import { LocalAcmPca } from './stand-ins/local-acm-pca';
+import { LocalEventBus } from './stand-ins/local-event-bus';
+import { LocalSecretsManager } from './stand-ins/local-secrets-manager';
+import { ensureLocalWebhookKey } from './stand-ins/local-webhook-key';
+import { SoftwareCertificateAuthority } from './stand-ins/software-ca';
 
 export interface LocalOptions {
   dataDir: string;

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbAccountStatusLog } from '../../functions/shared/aws/dynamodb-account-status';
 import type { AccountStatusEntry } from '../../functions/shared/domain/account-status';
-import { FileAccountStatusLog } from '../../functions/shared/local/file-account-status';
+import { FileAccountStatusLog } from '../../local-stack/stand-ins/file-account-status';
 
 // aws-sdk-client-mock is typed against another @smithy/types than the clients hoist: cast for the type checker only.
 const dynamo = mockClient(DynamoDBClient as never);

@@ -8,7 +8,7 @@ import {
   InvalidConfiguration,
   InvalidEnrollment,
 } from '../../functions/shared/domain/errors';
-import { FileEnrollmentRegistry } from '../../functions/shared/local/file-enrollment-registry';
+import { FileEnrollmentRegistry } from '../../local-stack/stand-ins/file-enrollment-registry';
 
 const payments = { service: 'payments', environment: 'prod', accountId: '111122223333', identity: true };
 /** What an InvalidEnrollment with exactly this message looks like. */

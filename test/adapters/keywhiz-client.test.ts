@@ -20,8 +20,8 @@ import {
 } from '../../functions/shared/domain/keywhiz-responses';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { KeywhizClient, keywhizSecretSource } from '../../functions/shared/keywhiz/keywhiz-client';
-import { KeywhizDevServer } from '../../functions/shared/local/keywhiz-dev-server';
-import { SoftwareCertificateAuthority } from '../../functions/shared/local/software-ca';
+import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz-dev-server';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
 import type { KeywhizCredentials } from '../../functions/shared/ports/secret-source';
 
 const FIXTURES = new URL('../fixtures/keywhiz/', import.meta.url);

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseSecretDelivery, parseSecretListing } from '../../functions/shared/domain/keywhiz-responses';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { spiffeIdOf } from '../../functions/shared/domain/svid-rules';
-import { KeywhizDevServer } from '../../functions/shared/local/keywhiz-dev-server';
-import { SoftwareCertificateAuthority } from '../../functions/shared/local/software-ca';
+import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz-dev-server';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
 
 const TRUST_DOMAIN = 'example.org';
 const services = new Map([

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
 import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-audit-sink';
 import { type AuditEvent, SVID_DETAIL_TYPES } from '../../functions/shared/domain/audit';
-import { LocalEventBus, readAuditLog } from '../../functions/shared/local/local-event-bus';
+import { LocalEventBus, readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
 
 let dataDir: string;
 beforeEach(async () => {

@@ -24,7 +24,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { LocalSecretsManager } from '../../functions/shared/local/local-secrets-manager';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 
 const ACCOUNT = '111122223333';
 const TOKEN_A = 'a'.repeat(32);

@@ -26,7 +26,7 @@ import {
   syncedSecretName,
   syncedSecretPrefix,
 } from '../../functions/shared/domain/synced-secret-name';
-import { LocalSecretsManager } from '../../functions/shared/local/local-secrets-manager';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 import type { SecretWrite, SyncedSecret } from '../../functions/shared/ports/secret-store';
 
 const ACCOUNT = '111122223333';

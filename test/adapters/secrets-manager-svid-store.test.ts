@@ -26,7 +26,7 @@ import {
   SvidUnavailable,
 } from '../../functions/shared/domain/errors';
 import { decodeSpireSvidSecret, encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
-import { LocalSecretsManager } from '../../functions/shared/local/local-secrets-manager';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 import type { SvidWrite } from '../../functions/shared/ports/svid-store';
 
 const ISSUER = 'arn:aws:iam::000000000000:role/trust-bridge-issue-svid';

@@ -9,7 +9,7 @@ import type { ExecutionRecord } from '../../engine';
 import { validateAuditEvent } from '../../events/schemas';
 import type { Dependencies } from '../../functions/shared/dependencies';
 import { CertificateRequestFailed } from '../../functions/shared/domain/errors';
-import { readAuditLog } from '../../functions/shared/local/local-event-bus';
+import { readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
 import { createLocalStack } from '../../local-stack/stack';
 import { enrollment, type EnrollmentRecord, startLocalStack } from '../support/local-run';
 

@@ -9,7 +9,7 @@ import { type SvidVerification, verifyCommand } from '../../cli/verify';
 import { encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store';
-import { SoftwareCertificateAuthority } from '../../functions/shared/local/software-ca';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
 import {
   LEDGER,
   PAYMENTS,

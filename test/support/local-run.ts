@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Enrollment } from '../../functions/shared/domain/enrollment';
-import { readAuditLog } from '../../functions/shared/local/local-event-bus';
+import { readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
 import { createLocalStack, type LocalStackOptions } from '../../local-stack/stack';
 
 export type EnrollmentRecord = Partial<Enrollment> &

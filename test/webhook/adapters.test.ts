@@ -30,10 +30,10 @@ import {
   type SecretChange,
   SecretChangeNotAnnounced,
 } from '../../functions/shared/domain/webhook';
-import { FileDeliveryLog } from '../../functions/shared/local/file-delivery-log';
-import { LocalEventBus, readAuditLog } from '../../functions/shared/local/local-event-bus';
-import { LocalSecretsManager } from '../../functions/shared/local/local-secrets-manager';
-import { ensureLocalWebhookKey, readLocalWebhookKey } from '../../functions/shared/local/local-webhook-key';
+import { FileDeliveryLog } from '../../local-stack/stand-ins/file-delivery-log';
+import { LocalEventBus, readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { ensureLocalWebhookKey, readLocalWebhookKey } from '../../local-stack/stand-ins/local-webhook-key';
 
 // aws-sdk-client-mock is typed against the older @smithy/types that client-acm-pca hoists; at run time the
 // stub is the same, so the client and command classes are cast for the type checker only.

@@ -12,13 +12,13 @@ import { EventBridgeSecretChanges } from '../../functions/shared/aws/eventbridge
 import { SecretsManagerWebhookKeys } from '../../functions/shared/aws/secrets-manager-webhook-keys';
 import { loadConfig } from '../../functions/shared/config';
 import { signWebhook } from '../../functions/shared/domain/webhook';
-import { FileDeliveryLog } from '../../functions/shared/local/file-delivery-log';
-import { LocalEventBus, readAuditLog } from '../../functions/shared/local/local-event-bus';
+import { FileDeliveryLog } from '../../local-stack/stand-ins/file-delivery-log';
+import { LocalEventBus, readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
 import {
   ensureLocalWebhookKey,
   localCentralSecretsManager,
   readLocalWebhookKey,
-} from '../../functions/shared/local/local-webhook-key';
+} from '../../local-stack/stand-ins/local-webhook-key';
 import { startWebhookServer, type WebhookServer } from '../../local-stack/webhook-server';
 
 const config = loadConfig({});

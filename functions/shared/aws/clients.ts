@@ -8,7 +8,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /**
  * The slices of the AWS SDK clients the adapters use. The real clients satisfy them on AWS; the local
- * stand-ins (functions/shared/local/) implement them at home, so one adapter serves both.
+ * stand-ins (local-stack/stand-ins/) implement them at home, so one adapter serves both.
  */
 export type AcmPcaApi = Pick<ACMPCAClient, 'send'>;
 export type SecretsManagerApi = Pick<SecretsManagerClient, 'send'>;

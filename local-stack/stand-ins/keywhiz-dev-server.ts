@@ -6,10 +6,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { InvalidConfiguration } from '../domain/errors';
-import { KEYWHIZ_NAME_MAX } from '../domain/keywhiz';
-import { createSvidKeyAndCsr } from '../domain/svid-key';
-import { spiffeIdOf } from '../domain/svid-rules';
+import { InvalidConfiguration } from '../../functions/shared/domain/errors';
+import { KEYWHIZ_NAME_MAX } from '../../functions/shared/domain/keywhiz';
+import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
+import { spiffeIdOf } from '../../functions/shared/domain/svid-rules';
 import type { SoftwareCertificateAuthority } from './software-ca';
 
 export interface KeywhizDevServerOptions {

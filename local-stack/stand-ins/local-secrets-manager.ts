@@ -38,7 +38,7 @@ import {
   UpdateSecretVersionStageCommand,
   type UpdateSecretVersionStageCommandInput,
 } from '@aws-sdk/client-secrets-manager';
-import type { SecretsManagerApi } from '../aws/clients';
+import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
 
 /** What a Secrets Manager adapter needs: the SDK client and LocalSecretsManager both satisfy it. */
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AccountStatusEntry, parseStatusEntry, statusWrites } from '../domain/account-status';
-import { accountIdSchema } from '../domain/enrollment';
-import type { AccountStatusListing, AccountStatusLog } from '../ports/account-status';
+import { type AccountStatusEntry, parseStatusEntry, statusWrites } from '../../functions/shared/domain/account-status';
+import { accountIdSchema } from '../../functions/shared/domain/enrollment';
+import type { AccountStatusListing, AccountStatusLog } from '../../functions/shared/ports/account-status';
 
 /**
  * Account status records as files: `<dataDir>/account-status/<accountId>/<encodeURIComponent(item)>.json`, one per

@@ -1,8 +1,8 @@
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import type { SecretsManagerApi } from '../aws/clients';
-import { SecretsManagerWebhookKeys } from '../aws/secrets-manager-webhook-keys';
-import type { Config } from '../config';
-import { newWebhookKey } from '../domain/webhook';
+import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
+import { SecretsManagerWebhookKeys } from '../../functions/shared/aws/secrets-manager-webhook-keys';
+import type { Config } from '../../functions/shared/config';
+import { newWebhookKey } from '../../functions/shared/domain/webhook';
 import { LocalSecretsManager } from './local-secrets-manager';
 
 /**

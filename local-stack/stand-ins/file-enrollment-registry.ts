@@ -1,9 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse, YAMLParseError } from 'yaml';
-import { type Enrollment, parseEnrollments } from '../domain/enrollment';
-import { InvalidEnrollment } from '../domain/errors';
-import type { EnrollmentRegistry } from '../ports/enrollment-registry';
+import { type Enrollment, parseEnrollments } from '../../functions/shared/domain/enrollment';
+import { InvalidEnrollment } from '../../functions/shared/domain/errors';
+import type { EnrollmentRegistry } from '../../functions/shared/ports/enrollment-registry';
 
 /** YAML 1.2's JSON schema for .json files, so a YAML-only scalar such as `yes` is an error there. */
 const SCHEMA_BY_EXTENSION: Record<string, 'core' | 'json'> = {

@@ -5,9 +5,9 @@ import {
   IssueCertificateCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-acm-pca';
-import type { AcmPcaApi } from '../aws/clients';
-import { SVID_LIFETIME_MS } from '../domain/svid-profile';
-import type { IssuedCertificate } from '../ports/certificate-authority';
+import type { AcmPcaApi } from '../../functions/shared/aws/clients';
+import { SVID_LIFETIME_MS } from '../../functions/shared/domain/svid-profile';
+import type { IssuedCertificate } from '../../functions/shared/ports/certificate-authority';
 import type { SoftwareCertificateAuthority } from './software-ca';
 
 const SVID_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/EndEntityCertificate_APIPassthrough/V1';

@@ -13,7 +13,7 @@ import {
   PUT_EVENTS_MAX_BYTES,
   PUT_EVENTS_MAX_ENTRIES,
   putEventsEntrySize,
-} from '../aws/clients';
+} from '../../functions/shared/aws/clients';
 
 /** One accepted event as the local bus writes it: one JSON line per event. */
 export interface AuditLogEntry {

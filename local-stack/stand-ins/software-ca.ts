@@ -3,17 +3,17 @@ import { createHash, createPrivateKey, getRandomValues, type KeyObject, sign, ve
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { CertificateRequestFailed, InvalidConfiguration } from '../domain/errors';
-import { parseSpiffeId } from '../domain/spiffe-id';
+import { CertificateRequestFailed, InvalidConfiguration } from '../../functions/shared/domain/errors';
+import { parseSpiffeId } from '../../functions/shared/domain/spiffe-id';
 import {
   SVID_FIXED_EXTENSIONS,
   SVID_KEY_ALGORITHM,
   SVID_SIGNATURE_ALGORITHM,
   SVID_SUBJECT,
   svidValidity,
-} from '../domain/svid-profile';
-import { spiffeIdOf } from '../domain/svid-rules';
-import type { CertificateAuthority, IssuedCertificate, SigningRequest } from '../ports/certificate-authority';
+} from '../../functions/shared/domain/svid-profile';
+import { spiffeIdOf } from '../../functions/shared/domain/svid-rules';
+import type { CertificateAuthority, IssuedCertificate, SigningRequest } from '../../functions/shared/ports/certificate-authority';
 
 const ROOT_KEY_FILE = 'root.key';
 const ROOT_CERT_FILE = 'root.pem';
