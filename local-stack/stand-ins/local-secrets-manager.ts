@@ -7,6 +7,7 @@ import {
   type BatchGetSecretValueCommandInput,
   CreateSecretCommand,
   type CreateSecretCommandInput,
+  DeleteResourcePolicyCommand,
   DeleteSecretCommand,
   type DeleteSecretCommandInput,
   DescribeSecretCommand,
@@ -52,6 +53,7 @@ export type SecretsManagerOperation =
   | 'UntagResource'
   | 'PutResourcePolicy'
   | 'GetResourcePolicy'
+  | 'DeleteResourcePolicy'
   | 'DeleteSecret'
   | 'RestoreSecret'
   | 'BatchGetSecretValue'
@@ -184,6 +186,8 @@ export class LocalSecretsManager {
       return ['PutResourcePolicy', () => this.putResourcePolicy(c.input)];
     if (c instanceof GetResourcePolicyCommand)
       return ['GetResourcePolicy', () => this.getResourcePolicy(c.input)];
+    if (c instanceof DeleteResourcePolicyCommand)
+      return ['DeleteResourcePolicy', () => this.deleteResourcePolicy(c.input.SecretId)];
     if (c instanceof DeleteSecretCommand) return ['DeleteSecret', () => this.deleteSecret(c.input)];
     if (c instanceof RestoreSecretCommand) return ['RestoreSecret', () => this.restore(c.input.SecretId)];
     if (c instanceof BatchGetSecretValueCommand)
@@ -400,6 +404,16 @@ export class LocalSecretsManager {
       Name: secret.name,
       ...(secret.resourcePolicy !== undefined && { ResourcePolicy: secret.resourcePolicy }),
     };
+  }
+
+  /** Removes the policy; a secret without one answers the same. */
+  private deleteResourcePolicy(secretId: string | undefined) {
+    const secret = this.writable(secretId);
+    if (secret.resourcePolicy !== undefined) {
+      delete secret.resourcePolicy;
+      this.save(secret);
+    }
+    return { ARN: secret.arn, Name: secret.name };
   }
 
   private deleteSecret(input: DeleteSecretCommandInput) {

@@ -199,19 +199,12 @@ export function motoS3ClientConfig(options: MotoClientOptions = {}) {
   return { ...motoClientConfig(options), forcePathStyle: true };
 }
 
-interface HeaderRequest {
-  headers: Record<string, string>;
-}
+/** An SDK v3 client: its middleware stack takes the account header. */
 interface MiddlewareClient {
-  middlewareStack: {
-    add(
-      middleware: (
-        next: (args: { request: unknown }) => Promise<unknown>,
-      ) => (args: { request: unknown }) => Promise<unknown>,
-      options: { step: 'build'; name: string; override?: boolean },
-    ): void;
-  };
+  middlewareStack: { add(middleware: never, options: never): void };
 }
+
+type BuildHandler = (args: { request: unknown }) => Promise<unknown>;
 
 /**
  * Makes every call of `client` act in moto's account `accountId` (moto's `x-moto-account-id` header). moto
@@ -220,13 +213,14 @@ interface MiddlewareClient {
  */
 export function inMotoAccount<C extends MiddlewareClient>(client: C, accountId: string): C {
   if (!/^\d{12}$/.test(accountId)) throw new Error(`not an account id: ${accountId}`);
-  client.middlewareStack.add(
-    (next) => (args) => {
-      (args.request as HeaderRequest).headers['x-moto-account-id'] = accountId;
-      return next(args);
-    },
-    { step: 'build', name: 'motoAccount', override: true },
-  );
+  const middleware = (next: BuildHandler): BuildHandler => (args) => {
+    const request = args.request as { headers?: Record<string, string> };
+    if (request.headers) request.headers['x-moto-account-id'] = accountId;
+    return next(args);
+  };
+  const options = { step: 'build', name: 'motoAccount', override: true };
+  const add = client.middlewareStack.add as (m: typeof middleware, o: typeof options) => void;
+  add.call(client.middlewareStack, middleware, options);
   return client;
 }
 
