@@ -97,6 +97,8 @@ export const MOTO_GAPS = {
     'PutResourcePolicy ignores BlockPublicPolicy (moto says so in its source); AWS answers PublicPolicyException for a policy granting broad access',
   'secretsmanager.malformed-policy':
     'PutResourcePolicy stores any text; AWS answers MalformedPolicyDocumentException for a policy that is not valid JSON',
+  'events.put-to-missing-bus':
+    "PutEvents naming a bus that does not exist fails the whole call with ResourceNotFoundException; AWS's API reference lists no such error (PutEvents fails per entry), and AWS accepts such an entry with an EventId and drops the event (aws/aws-cli#9186, aws/aws-sdk#186)",
 } as const;
 
 export type MotoGap = keyof typeof MOTO_GAPS;
