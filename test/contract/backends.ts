@@ -99,6 +99,8 @@ export const MOTO_GAPS = {
     'PutResourcePolicy stores any text; AWS answers MalformedPolicyDocumentException for a policy that is not valid JSON',
   'events.put-to-missing-bus':
     "PutEvents naming a bus that does not exist fails the whole call with ResourceNotFoundException; AWS's API reference lists no such error (PutEvents fails per entry), and AWS accepts such an entry with an EventId and drops the event (aws/aws-cli#9186, aws/aws-sdk#186)",
+  'dynamodb.conditional-put-race':
+    "read from moto's source, not seen in a trial: a conditional PutItem reads the item, parses the condition and then writes, with no lock, on moto_server's threaded server, so concurrent conditional puts of one key could both succeed; AWS applies a condition and its write atomically",
 } as const;
 
 export type MotoGap = keyof typeof MOTO_GAPS;
