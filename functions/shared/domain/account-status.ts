@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { AccountStatusLog } from '../ports/account-status';
 import { accountIdSchema } from './enrollment';
 import { TrustBridgeError } from './errors';
@@ -13,9 +13,9 @@ const base = {
   accountId: accountIdSchema,
   /** ISO-8601: when the report step recorded it. */
   at: z.iso.datetime(),
-  runId: z.string().min(1),
+  runId: z.string().check(z.minLength(1)),
 };
-const subject = { service: z.string().min(1), environment: z.string().min(1) };
+const subject = { service: z.string().check(z.minLength(1)), environment: z.string().check(z.minLength(1)) };
 
 export const accountStatusEntrySchema = z.discriminatedUnion('kind', [
   /** An SVID issued. */
@@ -23,7 +23,7 @@ export const accountStatusEntrySchema = z.discriminatedUnion('kind', [
     kind: z.literal('rotation'),
     ...base,
     ...subject,
-    serial: z.string().min(1),
+    serial: z.string().check(z.minLength(1)),
     notAfter: z.iso.datetime(),
   }),
   /** An agent that finished, a full reconcile or one secret. */
@@ -33,16 +33,16 @@ export const accountStatusEntrySchema = z.discriminatedUnion('kind', [
     kind: z.literal('reconcile'),
     ...base,
     ...subject,
-    secretCount: z.number().int().min(0),
+    secretCount: z.number().check(z.int(), z.minimum(0)),
   }),
   /** A failure of one service, or of the whole account (a chunk that could not load) without a service. */
   z.strictObject({
     kind: z.literal('failure'),
     ...base,
-    service: subject.service.optional(),
-    environment: subject.environment.optional(),
+    service: z.optional(subject.service),
+    environment: z.optional(subject.environment),
     run: z.enum(['rotation', 'sync']),
-    error: z.string().min(1),
+    error: z.string().check(z.minLength(1)),
     message: z.string(),
   }),
 ]);

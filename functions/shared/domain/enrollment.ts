@@ -1,26 +1,36 @@
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { InvalidEnrollment } from './errors';
 
+/**
+ * zod/mini registers no locale, so every message zod writes itself (`Invalid input: expected string, received
+ * number`, `Unrecognized key: "x"`, `Too small: …`) would read just "Invalid input". English, as classic zod sets
+ * it: only when no locale is set yet.
+ */
+if (!z.config().localeError) z.config(en());
+
 /** An AWS account id: exactly twelve digits. */
-export const accountIdSchema = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+export const accountIdSchema = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));
 
 /** An IAM role name (IAM allows [\w+=,.@-], 1–64 characters). */
-const roleNameSchema = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name');
+const roleNameSchema = z.string().check(z.regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name'));
 
 /** A service or environment name: the pieces of a SPIFFE ID path, so the same characters. */
 export const nameSegmentSchema = z
   .string()
-  .min(1, 'must not be empty')
-  .max(63, 'must be at most 63 characters')
-  .regex(/^[a-zA-Z0-9_-][a-zA-Z0-9._-]*$/, 'may hold only letters, digits, ".", "-" and "_"');
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(63, 'must be at most 63 characters'),
+    z.regex(/^[a-zA-Z0-9_-][a-zA-Z0-9._-]*$/, 'may hold only letters, digits, ".", "-" and "_"'),
+  );
 
 export const enrollmentSchema = z.strictObject({
   service: nameSegmentSchema,
   environment: nameSegmentSchema,
   accountId: accountIdSchema,
-  identity: z.boolean().default(false),
-  secrets: z.boolean().default(false),
-  readerRoles: z.array(roleNameSchema).default([]),
+  identity: z._default(z.boolean(), false),
+  secrets: z._default(z.boolean(), false),
+  readerRoles: z._default(z.array(roleNameSchema), []),
 });
 
 /** One (service, environment) → AWS account pairing, and what is turned on for it. */

@@ -1,6 +1,14 @@
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { InvalidKeywhizResponse } from './errors';
 import { KEYWHIZ_NAME_MAX, type KeywhizSecret, type KeywhizSecretInfo } from './keywhiz';
+
+/**
+ * zod/mini registers no locale, so every message zod writes itself (`Invalid input: expected string, received
+ * number`, `Unrecognized key: "x"`, `Too small: …`) would read just "Invalid input". English, as classic zod sets
+ * it: only when no locale is set yet.
+ */
+if (!z.config().localeError) z.config(en());
 
 /**
  * Keywhiz's SecretDeliveryResponse, the one shape of its client API (`GET /secrets`, `GET /secret/{name}`,
@@ -9,14 +17,14 @@ import { KEYWHIZ_NAME_MAX, type KeywhizSecret, type KeywhizSecretInfo } from './
  * are kept, anything else (e.g. `expiry`, a number) is not metadata and is ignored.
  */
 const secretDeliveryResponse = z.looseObject({
-  name: z.string().min(1).max(KEYWHIZ_NAME_MAX),
+  name: z.string().check(z.minLength(1), z.maxLength(KEYWHIZ_NAME_MAX)),
   /** Base64 content; "" (or absent) in listings. */
-  secret: z.string().nullish(),
-  secretLength: z.number().int().min(0).nullish(),
-  checksum: z.string().nullish(),
-  creationDate: z.iso.datetime({ offset: true }).nullish(),
-  updateDate: z.iso.datetime({ offset: true }).nullish(),
-  isVersioned: z.boolean().nullish(),
+  secret: z.nullish(z.string()),
+  secretLength: z.nullish(z.number().check(z.int(), z.minimum(0))),
+  checksum: z.nullish(z.string()),
+  creationDate: z.nullish(z.iso.datetime({ offset: true })),
+  updateDate: z.nullish(z.iso.datetime({ offset: true })),
+  isVersioned: z.nullish(z.boolean()),
 });
 
 type SecretDeliveryResponse = z.infer<typeof secretDeliveryResponse>;

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { replayOfSchema } from './run-request';
 import { accountIdSchema } from './enrollment';
 
 /** Input of a rotation run: the schedule sends `{}`, an operator or a replay names accounts. */
 export const rotationRequestSchema = z.strictObject({
-  accounts: z.array(accountIdSchema).min(1, 'must name at least one account').optional(),
-  force: z.boolean().default(false),
-  replayOf: replayOfSchema.optional(),
+  accounts: z.optional(z.array(accountIdSchema).check(z.minLength(1, 'must name at least one account'))),
+  force: z._default(z.boolean(), false),
+  replayOf: z.optional(replayOfSchema),
 });
 export type RotationRequest = z.infer<typeof rotationRequestSchema>;
 

@@ -1,5 +1,13 @@
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { InvalidRunRequest, RunTooLarge } from './errors';
+
+/**
+ * zod/mini registers no locale, so every message zod writes itself (`Invalid input: expected string, received
+ * number`, `Unrecognized key: "x"`, `Too small: …`) would read just "Invalid input". English, as classic zod sets
+ * it: only when no locale is set yet.
+ */
+if (!z.config().localeError) z.config(en());
 
 /**
  * Set by `trust-bridge replay` on the run it starts: the execution whose failed items this run repeats. Only a
@@ -7,10 +15,19 @@ import { InvalidRunRequest, RunTooLarge } from './errors';
  */
 export const replayOfSchema = z
   .string()
-  .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/, 'must be an execution ARN');
+  .check(
+    z.regex(
+      /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/,
+      'must be an execution ARN',
+    ),
+  );
 
 /** Validates a run's execution input; `{}` when none was given. Throws InvalidRunRequest listing every problem. */
-export const parseRunRequest = <S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> => {
+export const parseRunRequest = <S extends z.ZodMiniType>(
+  schema: S,
+  raw: unknown,
+  what: string,
+): z.output<S> => {
   const parsed = schema.safeParse(raw ?? {});
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { replayOfSchema } from './run-request';
 import { accountIdSchema, type Enrollment, nameSegmentSchema } from './enrollment';
 import { KEYWHIZ_NAME_MAX } from './keywhiz';
@@ -12,12 +12,12 @@ export type { SyncTarget } from './sync-audit-events';
  * a replay names `accounts`, optionally with `secret`.
  */
 export const syncRequestSchema = z.strictObject({
-  secret: z.string().min(1).max(KEYWHIZ_NAME_MAX).optional(),
-  services: z.array(nameSegmentSchema).min(1, 'must name at least one service').optional(),
-  accounts: z.array(accountIdSchema).min(1, 'must name at least one account').optional(),
-  deliveryId: z.string().optional(),
-  event: z.enum(['secret.created', 'secret.updated', 'secret.deleted']).optional(),
-  replayOf: replayOfSchema.optional(),
+  secret: z.optional(z.string().check(z.minLength(1), z.maxLength(KEYWHIZ_NAME_MAX))),
+  services: z.optional(z.array(nameSegmentSchema).check(z.minLength(1, 'must name at least one service'))),
+  accounts: z.optional(z.array(accountIdSchema).check(z.minLength(1, 'must name at least one account'))),
+  deliveryId: z.optional(z.string()),
+  event: z.optional(z.enum(['secret.created', 'secret.updated', 'secret.deleted'])),
+  replayOf: z.optional(replayOfSchema),
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 

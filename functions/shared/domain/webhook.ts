@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { enrollmentSchema } from './enrollment';
 import { InvalidConfiguration, TrustBridgeError } from './errors';
 import { KEYWHIZ_NAME_MAX } from './keywhiz';
@@ -82,27 +82,30 @@ export const newWebhookKey = (): string => randomBytes(WEBHOOK_KEY_MIN_BYTES).to
 /** Putting an accepted change on the bus failed; the receiver releases the delivery so the sender's retry counts. */
 export class SecretChangeNotAnnounced extends TrustBridgeError {}
 
-const keywhizNameSchema = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(KEYWHIZ_NAME_MAX, `must be at most ${KEYWHIZ_NAME_MAX} characters`)
+const keywhizNameSchema = z.string().check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(KEYWHIZ_NAME_MAX, `must be at most ${KEYWHIZ_NAME_MAX} characters`),
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+  z.regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters'),
+);
 
 export const secretChangeSchema = z.strictObject({
   deliveryId: z
     .string()
-    .min(1, 'must not be empty')
-    .max(128, 'must be at most 128 characters')
-    .regex(/^[A-Za-z0-9._:-]+$/, 'may hold only letters, digits, ".", "_", ":" and "-"'),
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(128, 'must be at most 128 characters'),
+      z.regex(/^[A-Za-z0-9._:-]+$/, 'may hold only letters, digits, ".", "_", ":" and "-"'),
+    ),
   event: z.enum(SECRET_CHANGE_EVENTS, {
     error: `must be one of ${SECRET_CHANGE_EVENTS.map((e) => `"${e}"`).join(', ')}`,
   }),
   secret: keywhizNameSchema,
-  services: z
-    .array(enrollmentSchema.shape.service)
-    .min(1, 'must list at least one service when given')
-    .optional(),
+  services: z.optional(
+    z
+      .array(enrollmentSchema.shape.service)
+      .check(z.minLength(1, 'must list at least one service when given')),
+  ),
 });
 
 /** One accepted webhook delivery: which Keywhiz secret changed how, and optionally which services own it. */
