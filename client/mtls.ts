@@ -21,12 +21,7 @@ export class PeerAuthorizer {
   ) {
     for (const domain of allowed.trustDomains) {
       const bundle = svid.bundles.get(domain);
-      if (!bundle) {
-        throw new InvalidSvidClientOption(
-          `the allow-list names trust domain ${domain}, but the SVID secret has no bundle for it ` +
-            `(it has ${[...svid.bundles.keys()].join(', ')})`,
-        );
-      }
+      if (!bundle) throw new InvalidSvidClientOption(missingBundle(svid, domain));
       this.#anchors.set(domain, new Set(bundle.map((cert) => cert.fingerprint256)));
       this.ca.push(...bundle.map((cert) => cert.toString()));
     }
@@ -85,6 +80,21 @@ export function mtlsServer(svid: X509Svid, allowedClients: SpiffeIdAllowList): M
       return authorizer.authorize(socket.getPeerCertificate(true));
     },
   };
+}
+
+/** Why a trust domain the allow-list needs cannot be trusted, naming the field SPIRE would have filled. */
+function missingBundle(svid: X509Svid, domain: string): string {
+  if (domain === svid.trustDomain) {
+    return (
+      `the allow-list names our own trust domain ${domain}, but the SVID secret has no bundle ` +
+      `(SPIRE leaves it out when it has none), so no peer of ${domain} can be verified`
+    );
+  }
+  const held = [...svid.bundles.keys()];
+  return (
+    `the allow-list names trust domain ${domain}, but the SVID secret's federatedBundles has no ` +
+    `spiffe://${domain}${held.length > 0 ? ` (it has bundles for ${held.join(', ')})` : ''}`
+  );
 }
 
 /** Whether a certificate above the peer's leaf is one of `anchors`. */

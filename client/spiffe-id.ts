@@ -7,6 +7,17 @@ const SPIFFE_ID = /^spiffe:\/\/([a-z0-9._-]+)((?:\/[a-zA-Z0-9._-]+)*)$/;
 /** A trust domain's own ID, `spiffe://example.org`: only as the stem of `spiffe://example.org/*`. */
 const TRUST_DOMAIN_ID = /^spiffe:\/\/[a-z0-9._-]+$/;
 
+const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
+
+/**
+ * The trust domain a federatedBundles key names: `spiffe://example.org` as SPIRE writes it, or a bare
+ * `example.org` (go-spiffe's TrustDomainFromString takes both); undefined for anything else.
+ */
+export function trustDomainNamed(key: string): string | undefined {
+  const name = key.startsWith('spiffe://') ? key.slice('spiffe://'.length) : key;
+  return name.length <= MAX_LENGTH && TRUST_DOMAIN.test(name) ? name : undefined;
+}
+
 /** The trust domain of a SPIFFE ID that names a workload, or undefined when `id` is not one. */
 export function trustDomainOf(id: string): string | undefined {
   if (id.length > MAX_LENGTH) return undefined;

@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { SvidSecretInvalid } from './errors';
-import { spiffeIdOf, trustDomainOf } from './spiffe-id';
+import { spiffeIdOf, trustDomainNamed, trustDomainOf } from './spiffe-id';
 
 /** The JSON SPIRE's aws_secretsmanager SVID store writes (and trust-bridge writes the same way). */
 const spireSvidSecret = z.object({
@@ -10,9 +10,9 @@ const spireSvidSecret = z.object({
   x509SVID: z.string(),
   /** PKCS#8 PEM. */
   x509SVIDKey: z.string(),
-  /** PEM bundle of the SVID's own trust domain. */
-  bundle: z.string(),
-  /** Trust domain → PEM bundle; Go's omitempty leaves it out when empty. */
+  /** PEM bundle of the SVID's own trust domain; SPIRE (omitempty) leaves it out when it has none. */
+  bundle: z.string().optional(),
+  /** `spiffe://<trust domain>` → PEM bundle; left out when empty. */
   federatedBundles: z.record(z.string(), z.string()).optional(),
 });
 
@@ -29,7 +29,10 @@ export class X509Svid {
   readonly certificateChainPem: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
-  /** Trust domain → its CA certificates: our own bundle first, then each federated one. */
+  /**
+   * Trust domain name (`example.org`, however the secret keyed it) → its CA certificates: our own
+   * bundle first when the secret has one, then each federated one.
+   */
   readonly bundles: ReadonlyMap<string, readonly X509Certificate[]>;
   readonly #privateKeyPem: string;
 
@@ -99,9 +102,28 @@ export class X509Svid {
     if (!keyMatches)
       throw new SvidSecretInvalid("the SVID secret's private key is not the leaf certificate's");
 
-    const bundles = new Map([[trustDomain, certificates(secret.bundle, 'bundle')]]);
-    for (const [domain, pem] of Object.entries(secret.federatedBundles ?? {})) {
-      if (domain !== trustDomain) bundles.set(domain, certificates(pem, `federatedBundles.${domain}`));
+    const bundles = new Map<string, X509Certificate[]>();
+    // No bundle ("" is what Go reads for an omitted one): only federated peers can be verified, and
+    // PeerAuthorizer says so when an allow-list needs our own trust domain.
+    if (secret.bundle) bundles.set(trustDomain, certificates(secret.bundle, 'bundle'));
+    const keyOf = new Map<string, string>();
+    for (const [key, pem] of Object.entries(secret.federatedBundles ?? {})) {
+      const field = `federatedBundles key ${JSON.stringify(key.slice(0, 100))}`;
+      const domain = trustDomainNamed(key);
+      if (!domain) {
+        throw new SvidSecretInvalid(
+          `the SVID secret's ${field} is not a trust domain (spiffe://trust.domain)`,
+        );
+      }
+      const earlier = keyOf.get(domain);
+      if (earlier !== undefined) {
+        throw new SvidSecretInvalid(
+          `the SVID secret's federatedBundles names trust domain ${domain} twice (${JSON.stringify(earlier)} and ${JSON.stringify(key)})`,
+        );
+      }
+      keyOf.set(domain, key);
+      // Our own trust domain's CAs come from `bundle` only: a federation entry cannot speak for it.
+      if (domain !== trustDomain) bundles.set(domain, certificates(pem, field));
     }
     return new X509Svid({
       spiffeId: secret.spiffeID,

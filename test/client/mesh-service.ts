@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:https';
+import { type Agent, createServer, get, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SvidClient } from '../../client';
@@ -10,6 +10,21 @@ const ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:trust-bridge/s
 /** A client reading `secret` (as SecretBinary) instead of Secrets Manager. */
 export const clientFor = (secret: SpireSvidSecret) =>
   new SvidClient({ secretArn: ARN, source: async () => secretBinary(secret) });
+
+export type Outcome = { status: number; body: string } | { error: Error };
+
+/** GET / on 127.0.0.1:`port` through `agent`: the answer, or the error that stopped the request. */
+export function call(port: number, agent: Agent): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const request = get({ host: '127.0.0.1', port, path: '/', agent }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', (error) => resolve({ error }));
+  });
+}
 
 export interface MeshService {
   port: number;

@@ -1,8 +1,8 @@
-import { Agent, get } from 'node:https';
+import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PeerNotAuthorized, SvidExpired } from '../../client';
 import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store';
-import { clientFor, type MeshService, startMeshService } from './mesh-service';
+import { call, clientFor, type MeshService, startMeshService } from './mesh-service';
 import { TestTrustDomains } from './test-svids';
 
 /**
@@ -16,20 +16,6 @@ const ORDERS = 'spiffe://example.org/prod/orders';
 const PARTNER_API = 'spiffe://partner.org/prod/api';
 
 let domains: TestTrustDomains;
-
-type Outcome = { status: number; body: string } | { error: Error };
-
-function call(port: number, agent: Agent): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const request = get({ host: '127.0.0.1', port, path: '/', agent }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on('error', (error) => resolve({ error }));
-  });
-}
 
 let service: MeshService;
 let payments: SpireSvidSecret;

@@ -18,7 +18,7 @@ import {
   X509Svid,
 } from '../../client';
 import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store';
-import { secretBinary, TestTrustDomains } from './test-svids';
+import { secretBinary, secretText, TestTrustDomains } from './test-svids';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:trust-bridge/svid/prod/payments-AbCdEf';
 const PAYMENTS = 'spiffe://example.org/prod/payments';
@@ -222,7 +222,7 @@ describe('reading through the Parameters and Secrets Lambda Extension', () => {
   it('reads a SecretString value too', async () => {
     answer = () => ({
       status: 200,
-      body: extensionBody({ SecretBinary: null, SecretString: JSON.stringify(first) }),
+      body: extensionBody({ SecretBinary: null, SecretString: secretText(first) }),
     });
     expect((await viaExtension().svid()).spiffeId).toBe(PAYMENTS);
   });
@@ -300,7 +300,7 @@ describe('reading with GetSecretValue', () => {
   });
 
   it('reads a SecretString value too', async () => {
-    sm.on(GetSecretValueCommand).resolves({ ARN, SecretString: JSON.stringify(first) });
+    sm.on(GetSecretValueCommand).resolves({ ARN, SecretString: secretText(first) });
     expect((await viaSdk().svid()).spiffeId).toBe(PAYMENTS);
   });
 
@@ -359,7 +359,7 @@ describe('a malformed secret', () => {
     expect((await failure(JSON.stringify({ ...first, x509SVIDKey: 'not a key' }))).message).toBe(
       "the SVID secret's x509SVIDKey is not a readable PEM private key",
     );
-    expect((await failure(JSON.stringify({ ...first, bundle: '' }))).message).toBe(
+    expect((await failure(JSON.stringify({ ...first, bundle: 'no PEM here' }))).message).toBe(
       "the SVID secret's bundle holds no PEM certificate",
     );
     expect(await failure(new Uint8Array([0xff, 0xfe]))).toBeInstanceOf(SvidSecretInvalid);
@@ -393,7 +393,7 @@ describe('options', () => {
       'the SPIFFE ID allow-list is empty: it would refuse every peer',
     );
     await expect(client.httpsAgent(['spiffe://partner.org/*'])).rejects.toThrow(
-      'the allow-list names trust domain partner.org, but the SVID secret has no bundle for it (it has example.org)',
+      "the allow-list names trust domain partner.org, but the SVID secret's federatedBundles has no spiffe://partner.org (it has bundles for example.org)",
     );
   });
 });

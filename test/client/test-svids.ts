@@ -24,33 +24,35 @@ export class TestTrustDomains {
   }
 
   async bundle(ca: string): Promise<string> {
-    return (await this.ca(ca).bundle()).join('');
+    return pem(await this.ca(ca).bundle());
   }
 
   /**
-   * An SVID secret issued by `ca`, valid 24 h from `notBefore` (default a minute ago), with that CA's
-   * bundle and the named federated bundles (trust domain → CA name).
+   * An SVID secret issued by `ca`, valid 24 h from `notBefore` (default a minute ago), as SPIRE's
+   * aws_secretsmanager store fills it: that CA's bundle (left out with `bundle: false`), and
+   * `federatedBundles` keyed `spiffe://<trust domain>` for each of `federated` (trust domain → CA name).
    */
   async secret(
     ca: string,
     spiffeId: string,
-    options: { notBefore?: Date; federated?: Record<string, string> } = {},
+    options: { notBefore?: Date; federated?: Record<string, string>; bundle?: boolean } = {},
   ): Promise<SpireSvidSecret> {
     const { csrPem, privateKeyPem } = await createSvidKeyAndCsr(spiffeId);
-    const { certificatePem } = await this.ca(ca).issue({
+    const { certificatePem, chainPem } = await this.ca(ca).issue({
       csrPem,
       spiffeId,
       notBefore: options.notBefore ?? new Date(Date.now() - 60_000),
     });
     const federatedBundles: Record<string, string> = {};
     for (const [domain, name] of Object.entries(options.federated ?? {})) {
-      federatedBundles[domain] = await this.bundle(name);
+      federatedBundles[`spiffe://${domain}`] = await this.bundle(name);
     }
     return {
       spiffeID: spiffeId,
-      x509SVID: certificatePem,
-      x509SVIDKey: privateKeyPem,
-      bundle: await this.bundle(ca),
+      x509SVID: pem([certificatePem, ...chainPem]),
+      x509SVIDKey: pem([privateKeyPem]),
+      // Empty: the encoder leaves it out, as SPIRE's omitempty does.
+      bundle: options.bundle === false ? '' : await this.bundle(ca),
       federatedBundles,
     };
   }
@@ -66,5 +68,11 @@ export class TestTrustDomains {
   }
 }
 
-/** The bytes trust-bridge stores as SecretBinary (Go json.Marshal form). */
+/** PEM blocks as Go's pem.EncodeToMemory writes them: each ends with a newline. */
+const pem = (blocks: string[]): string => blocks.map((b) => (b.endsWith('\n') ? b : `${b}\n`)).join('');
+
+/** The bytes SPIRE stores as SecretBinary (Go json.Marshal form: empty fields omitted, keys sorted). */
 export const secretBinary = (secret: SpireSvidSecret): Uint8Array => encodeSpireSvidSecret(secret);
+
+/** The same value as text, for SecretString and for tests that edit the JSON. */
+export const secretText = (secret: SpireSvidSecret): string => new TextDecoder().decode(secretBinary(secret));
