@@ -10,7 +10,8 @@ import {
   signedWebhookHeaders,
 } from '../functions/shared/domain/webhook';
 import { readLocalWebhookKey } from '../local-stack/stand-ins/local-webhook-key';
-import { awsClientConfig } from './ops-options';
+import { DeployedStack } from './deployed-stack';
+import { AWS_STACK_USAGE, awsClientConfig, awsOnlyProblems } from './ops-options';
 import { DEFAULT_DATA_DIR } from './rotate';
 
 export const DEFAULT_WEBHOOK_URL = 'http://127.0.0.1:8787/';
@@ -23,12 +24,13 @@ export const NOTIFY_USAGE = `trust-bridge notify --secret NAME [options]
   --secret NAME        the Keywhiz secret that changed (required)
   --event E            ${SECRET_CHANGE_EVENTS.join(' | ')} (default: secret.updated)
   --service S          a service that owns the secret (repeatable; default: every secret-enabled account)
-  --url URL            the receiver (default: ${DEFAULT_WEBHOOK_URL})
+  --url URL            the receiver (default: ${DEFAULT_WEBHOOK_URL}; with --aws the stack's WebhookUrl output)
   --delivery-id ID     the delivery's id (default: a random UUID); resending an id is a no-op
   --data-dir DIR       where the local signing key lives (default: ${DEFAULT_DATA_DIR})
-  --aws                sign with the deployed stack's key (WEBHOOK_KEY_SECRET_NAME in Secrets Manager, default
-                       trust-bridge/webhook-signing-key); --url is then required: the receiver's function URL
-  --region R, --profile P   with --aws: where the key is, and the AWS profile to read it with
+  --aws                send to the deployed receiver, signed with the deployed key: the stack's WebhookUrl and
+                       WebhookSigningKeyArn outputs (the key read from Secrets Manager)
+  --region R, --profile P   with --aws: the stack's region, and the AWS profile to read it with
+${AWS_STACK_USAGE}
   The signing key is TRUST_BRIDGE_WEBHOOK_KEY (hex) when set, else the deployed key with --aws, else the local
   stack's key under --data-dir.`;
 
@@ -54,22 +56,19 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
       aws: { type: 'boolean', default: false },
       region: { type: 'string' },
       profile: { type: 'string' },
+      stage: { type: 'string', default: 'dev' },
+      stack: { type: 'string' },
     },
     strict: true,
   });
   const problems = [
     ...(values.secret === undefined ? ['--secret is required'] : []),
-    // The local receiver's address would be the wrong place to send a delivery signed with the deployed key.
-    ...(values.aws && values.url === undefined ? ['--aws needs --url (the receiver’s function URL)'] : []),
-    ...(['region', 'profile'] as const).flatMap((flag) =>
-      !values.aws && values[flag] !== undefined ? [`--${flag} needs --aws`] : [],
-    ),
+    ...awsOnlyProblems(values),
   ];
   if (values.secret === undefined || problems.length > 0) {
     console.error(`${problems.join('\n')}\n\n${NOTIFY_USAGE}`);
     return 2;
   }
-  const url = values.url ?? DEFAULT_WEBHOOK_URL;
   // The receiver would refuse a bad delivery too; checking here says what is wrong before anything is sent.
   const parsed = parseSecretChange({
     deliveryId: values['delivery-id'] ?? randomUUID(),
@@ -81,7 +80,17 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
     console.error(parsed.message);
     return 2;
   }
-  const key = await signingKey(env, values);
+  // With --aws, the deployed receiver and its key, from one look at the stack (nothing asked when both are given).
+  const stack = values.aws
+    ? new DeployedStack({
+        stage: values.stage,
+        stackName: values.stack,
+        region: values.region,
+        profile: values.profile,
+      })
+    : undefined;
+  const url = values.url ?? (stack ? await stack.output('WebhookUrl') : DEFAULT_WEBHOOK_URL);
+  const key = await signingKey(env, values, stack);
   const body = JSON.stringify(parsed.change);
   let response: Response;
   try {
@@ -105,14 +114,14 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
 
 const signingKey = async (
   env: NodeJS.ProcessEnv,
-  where: { 'data-dir': string; aws: boolean; region?: string; profile?: string },
+  where: { 'data-dir': string; region?: string | undefined; profile?: string | undefined },
+  stack: DeployedStack | undefined,
 ): Promise<Uint8Array> => {
   const fromEnv = env.TRUST_BRIDGE_WEBHOOK_KEY;
   if (fromEnv) return parseWebhookKey(fromEnv, 'TRUST_BRIDGE_WEBHOOK_KEY');
-  const config = loadConfig(env);
-  if (!where.aws) return readLocalWebhookKey(where['data-dir'], config);
+  if (!stack) return readLocalWebhookKey(where['data-dir'], loadConfig(env));
   const [current] = await new SecretsManagerWebhookKeys(new SecretsManagerClient(awsClientConfig(where)), {
-    secretName: config.WEBHOOK_KEY_SECRET_NAME,
+    secretName: await stack.output('WebhookSigningKeyArn'),
   }).keys();
   // keys() always yields the current key first, or throws.
   return current as Uint8Array;

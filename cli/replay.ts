@@ -4,7 +4,7 @@ import { type AuditEvent, OPS_DETAIL_TYPES } from '../functions/shared/domain/au
 import { nameOf, workflowsOf } from './executions';
 import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
 import { progress } from './progress';
-import { DEFAULT_AUDIT_BUS, openRuns, parseSince } from './runs/open-runs';
+import { openRuns, parseSince } from './runs/open-runs';
 import {
   CHUNK_MACHINES,
   type ReplayItems,
@@ -31,7 +31,7 @@ export const REPLAY_USAGE = `trust-bridge replay <execution>... | --failed [opti
   --state-machine M    with --failed: rotate or sync only (default: both)
   --dry-run            print what would be done, and do nothing
   --wait               with --aws: wait for each started run to end
-  --bus NAME           with --aws: the audit bus (default: ${DEFAULT_AUDIT_BUS}, serverless.yml's auditBusName)
+  --bus NAME           with --aws: the audit bus (default: the stack's AuditBusName output)
   --enrollments FILE   local: the enrollment registry the runs read (default: samples/enrollments.yaml)
   --keywhiz-dir DIR    local: the Keywhiz secrets to serve (default: samples/keywhiz)
 ${OPS_OPTIONS_USAGE}`;
@@ -91,6 +91,10 @@ export const replayCommand = async (
       return 2;
     }
     const plans = await Promise.all(originals.map((run) => planFor(runs, run)));
+    const changes = !values['dry-run'] && plans.some((plan) => plan.action !== 'none');
+    // The audit bus is a stack output: a stack without it stops the command here, before anything is started.
+    if (changes && target.kind === 'aws' && values.bus === undefined)
+      await target.stack.output('AuditBusName');
     const outcomes: ReplayOutcome[] = [];
     for (const plan of plans) {
       outcomes.push(

@@ -26,6 +26,7 @@ export const START_USAGE = `trust-bridge start [options]
   --data-dir DIR       where the local CA, secrets and audit log live (default: ${DEFAULT_DATA_DIR})
   --keywhiz-dir DIR    the Keywhiz secrets to serve, <dir>/<service>/<secret-name> (default: samples/keywhiz)
   --force              renew even SVIDs that are not yet inside the renewal window
+  --once               one rotation and one sync, then exit: what start does unless --serve (as rotate --once)
   --serve              keep running, as above
   --port N             with --serve: the webhook receiver's port (default: ${DEFAULT_PORT}; 0 picks a free one)
   --sync-every D       with --serve: time between full syncs, e.g. 30s, 5m, 1h (default: serverless.yml's)
@@ -38,6 +39,7 @@ export const startCommand = async (argv: string[]): Promise<number> => {
     options: {
       ...SYNC_STACK_OPTIONS,
       force: { type: 'boolean', default: false },
+      once: { type: 'boolean', default: false },
       serve: { type: 'boolean', default: false },
       port: { type: 'string' },
       'sync-every': { type: 'string' },
@@ -68,6 +70,7 @@ export const startCommand = async (argv: string[]): Promise<number> => {
       problems.push(`${flag} ${JSON.stringify(given)}: must be a duration like 30s, 5m or 1h`);
     return ms;
   });
+  if (values.once && values.serve) problems.push('--once and --serve: give one (--once runs once and exits)');
   if (!values.serve) {
     for (const flag of ['port', 'sync-every', 'rotate-every'] as const) {
       if (values[flag] !== undefined) problems.push(`--${flag} needs --serve`);

@@ -33,26 +33,36 @@ export interface OpsStores {
   config: Config;
   svids: Pick<SvidStore, 'listOwned' | 'read'>;
   accountStatus: Pick<AccountStatusLog, 'list'>;
+  /** The trust domain SVIDs are issued in: the deployed stack's (asked only by verify), or TRUST_DOMAIN. */
+  trustDomain: () => Promise<string>;
   /** Where they are, for messages. */
   where: string;
 }
 
-/** The status table serverless.yml deploys for a stage (infra/account-status.yml). */
-export const accountStatusTableName = (stage: string) => `trust-bridge-${stage}-account-status`;
-
 /**
  * The local stack's central Secrets Manager and status files under the data directory (no engine, no Keywhiz),
- * or the deployed stack's Secrets Manager and status table. Throws when the data directory holds no stack.
+ * or the deployed stack's Secrets Manager and status table, as its outputs name them. Rejects when the data
+ * directory holds no stack, or the deployed stack lacks an output.
  */
-export const opsStores = (target: OpsTarget, env: Record<string, string>): OpsStores => {
+export const opsStores = async (target: OpsTarget, env: Record<string, string>): Promise<OpsStores> => {
   const config = loadConfig(env);
   if (target.kind === 'aws') {
-    const tableName = accountStatusTableName(target.stage);
+    const { stack } = target;
+    const { AccountStatusTableName: tableName, SvidSecretPrefix: prefix } = await stack.outputs(
+      'AccountStatusTableName',
+      'SvidSecretPrefix',
+    );
+    const store = svidStoreOver(new SecretsManagerClient(awsClientConfig(target)), config);
     return {
       config,
-      svids: svidStoreOver(new SecretsManagerClient(awsClientConfig(target)), config),
+      svids: {
+        // Another stage may keep its SVIDs in the same account: only this stack's prefix is its own.
+        listOwned: async () => (await store.listOwned()).filter((s) => s.secretName.startsWith(prefix)),
+        read: (arn) => store.read(arn),
+      },
       accountStatus: new DynamoDbAccountStatusLog(new DynamoDBClient(awsClientConfig(target)), { tableName }),
-      where: `Secrets Manager and ${tableName}`,
+      trustDomain: () => stack.output('TrustDomain'),
+      where: `${stack.stackName} (Secrets Manager ${prefix}*, table ${tableName})`,
     };
   }
   // Opening the store would create the directory: say instead that there is nothing to read.
@@ -70,6 +80,7 @@ export const opsStores = (target: OpsTarget, env: Record<string, string>): OpsSt
     config,
     svids: svidStoreOver(secretsManager, config),
     accountStatus: new FileAccountStatusLog(target.dataDir),
+    trustDomain: () => Promise.resolve(config.TRUST_DOMAIN),
     where: target.dataDir,
   };
 };
@@ -85,11 +96,11 @@ export interface OpsCommandOptions {
  * Checks the shared flags and --account, then opens the stores they name; on a problem it prints why and gives
  * the exit code (2 for a usage error, 1 when the stores cannot be opened).
  */
-export const openOpsStores = (
+export const openOpsStores = async (
   values: Parameters<typeof opsTargetOf>[0] & { account?: string | undefined },
   command: { usage: string; accountRequired: boolean },
   options: OpsCommandOptions,
-): { stores: OpsStores; account: string | undefined } | { exitCode: number } => {
+): Promise<{ stores: OpsStores; account: string | undefined } | { exitCode: number }> => {
   const error = options.error ?? console.error;
   const target = opsTargetOf(values);
   const { account } = values;
@@ -105,7 +116,7 @@ export const openOpsStores = (
     return { exitCode: 2 };
   }
   try {
-    return { stores: opsStores(target, options.env ?? envOf(process.env)), account };
+    return { stores: await opsStores(target, options.env ?? envOf(process.env)), account };
   } catch (e) {
     error((e as Error).message);
     return { exitCode: 1 };
@@ -137,7 +148,7 @@ export const statusCommand = async (
     options: { ...OPS_OPTIONS, account: { type: 'string' } },
     strict: true,
   });
-  const opened = openOpsStores(values, { usage: STATUS_USAGE, accountRequired: false }, options);
+  const opened = await openOpsStores(values, { usage: STATUS_USAGE, accountRequired: false }, options);
   if ('exitCode' in opened) return opened.exitCode;
   const { stores, account } = opened;
   const now = (options.now ?? (() => new Date()))();

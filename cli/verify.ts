@@ -15,7 +15,8 @@ export const VERIFY_USAGE = `trust-bridge verify --account ID [options]
   account's reader roles): it denies everyone else, operators included.
 
   --account ID         the enrolled account (required)
-  --trust-domain TD    the trust domain SVIDs are issued in (default: TRUST_DOMAIN, else example.org)
+  --trust-domain TD    the trust domain SVIDs are issued in (default: with --aws the stack's TrustDomain output,
+                       else TRUST_DOMAIN, else example.org)
 ${OPS_OPTIONS_USAGE}`;
 
 /** One SVID's verification (one record of --json). */
@@ -40,11 +41,11 @@ export const verifyCommand = async (
     options: { ...OPS_OPTIONS, account: { type: 'string' }, 'trust-domain': { type: 'string' } },
     strict: true,
   });
-  const opened = openOpsStores(values, { usage: VERIFY_USAGE, accountRequired: true }, options);
+  const opened = await openOpsStores(values, { usage: VERIFY_USAGE, accountRequired: true }, options);
   if ('exitCode' in opened) return opened.exitCode;
   const { stores, account } = opened;
   const now = (options.now ?? (() => new Date()))();
-  const trustDomain = values['trust-domain'] ?? stores.config.TRUST_DOMAIN;
+  const trustDomain = values['trust-domain'] ?? (await stores.trustDomain());
 
   const svids = (await stores.svids.listOwned())
     .filter((s) => s.accountId === account && s.deletedAt === undefined)

@@ -3,14 +3,13 @@ import {
   type DescribeExecutionCommandOutput,
   type ExecutionListItem,
   ListExecutionsCommand,
-  ListStateMachinesCommand,
   RedriveExecutionCommand,
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { AuditEvent } from '../../functions/shared/domain/audit';
 import type { AuditSink } from '../../functions/shared/ports/audit-sink';
-import { deployedStateMachineName } from '../ops-options';
+import { type DeployedStack, STATE_MACHINE_OUTPUTS } from '../deployed-stack';
 import { ambiguous, newestFirst } from './local-runs';
 import {
   ALL_MACHINES,
@@ -25,10 +24,10 @@ import {
 
 export interface AwsRunsOptions {
   sfn: SFNClient;
-  /** The deployed audit bus, through the same sink the steps publish with. */
-  audit: AuditSink;
-  /** The serverless stage: machines are named `trust-bridge-<stage>-<machine>`. */
-  stage: string;
+  /** The deployed audit bus, through the same sink the steps publish with; opened on the first audit. */
+  audit: () => Promise<AuditSink>;
+  /** The deployed stack, whose outputs give the state machines' ARNs. */
+  stack: Pick<DeployedStack, 'outputs'>;
 }
 
 /** DescribeExecution calls at once when a listing fills in errors and links. */
@@ -41,6 +40,7 @@ const DESCRIBE_CONCURRENCY = 5;
  */
 export class AwsRuns implements WorkflowRuns {
   private machineArns: Promise<Map<string, string>> | undefined;
+  private sink: Promise<AuditSink> | undefined;
 
   constructor(private readonly options: AwsRunsOptions) {}
 
@@ -126,15 +126,16 @@ export class AwsRuns implements WorkflowRuns {
     };
   }
 
-  audit(events: AuditEvent[]): Promise<void> {
-    return this.options.audit.publish(events);
+  async audit(events: AuditEvent[]): Promise<void> {
+    this.sink ??= this.options.audit();
+    await (await this.sink).publish(events);
   }
 
   async close(): Promise<void> {}
 
   private async describe(executionArn: string): Promise<WorkflowRun> {
     const out = await this.options.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return this.describedRun(out);
+    return this.describedRun(out, await this.arns());
   }
 
   private async describeIfAny(executionArn: string): Promise<WorkflowRun | undefined> {
@@ -148,34 +149,16 @@ export class AwsRuns implements WorkflowRuns {
 
   private async machineArn(machine: string): Promise<string> {
     const arn = (await this.arns()).get(machine);
-    if (!arn) {
-      throw new Error(
-        `no state machine ${deployedStateMachineName(this.options.stage, machine)} here: ` +
-          'is the stack deployed in this region and account, with this --stage?',
-      );
-    }
+    if (!arn) throw new Error(`no state machine ${machine} in trust-bridge: rotate-svids or sync-secrets`);
     return arn;
   }
 
-  /** The deployment's state machines, by their own names, from one ListStateMachines walk. */
+  /** The deployment's state machines, by their own names, from the stack's outputs. */
   private arns(): Promise<Map<string, string>> {
     this.machineArns ??= (async () => {
-      const byDeployedName = new Map(
-        ALL_MACHINES.map((m) => [deployedStateMachineName(this.options.stage, m), m]),
-      );
-      const arns = new Map<string, string>();
-      let nextToken: string | undefined;
-      do {
-        const page = await this.options.sfn.send(
-          new ListStateMachinesCommand({ maxResults: 1000, ...(nextToken ? { nextToken } : {}) }),
-        );
-        for (const m of page.stateMachines ?? []) {
-          const machine = byDeployedName.get(m.name ?? '');
-          if (machine && m.stateMachineArn) arns.set(machine, m.stateMachineArn);
-        }
-        nextToken = page.nextToken;
-      } while (nextToken);
-      return arns;
+      const machines = Object.entries(STATE_MACHINE_OUTPUTS);
+      const outputs = await this.options.stack.outputs(...machines.map(([, output]) => output));
+      return new Map(machines.map(([machine, output]) => [machine, outputs[output]]));
     })();
     return this.machineArns;
   }
@@ -193,14 +176,17 @@ export class AwsRuns implements WorkflowRuns {
     };
   }
 
-  private describedRun(out: DescribeExecutionCommandOutput): WorkflowRun {
+  /** A described run, its machine named as the stack's outputs name it (else by its deployed name). */
+  private describedRun(out: DescribeExecutionCommandOutput, arns: Map<string, string>): WorkflowRun {
     const input = parseJson(out.input);
-    const deployedName = out.stateMachineArn?.slice(out.stateMachineArn.lastIndexOf(':') + 1) ?? '';
-    const prefix = deployedStateMachineName(this.options.stage, '');
+    const stateMachineArn = out.stateMachineArn ?? '';
+    const machine =
+      [...arns].find(([, arn]) => arn === stateMachineArn)?.[0] ??
+      stateMachineArn.slice(stateMachineArn.lastIndexOf(':') + 1);
     return {
       executionArn: out.executionArn ?? '',
       name: out.name ?? '',
-      machine: deployedName.startsWith(prefix) ? deployedName.slice(prefix.length) : deployedName,
+      machine,
       status: (out.status ?? 'RUNNING') as RunStatus,
       startDate: (out.startDate ?? new Date(0)).toISOString(),
       ...(out.stopDate ? { stopDate: out.stopDate.toISOString() } : {}),

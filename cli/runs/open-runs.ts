@@ -10,14 +10,11 @@ import { AwsRuns } from './aws-runs';
 import { LocalRuns } from './local-runs';
 import type { WorkflowRuns } from './workflow-runs';
 
-/** serverless.yml's auditBusName default. */
-export const DEFAULT_AUDIT_BUS = 'trust-bridge-audit';
-
 export interface RunsOptions {
   /** Locally: what a stack that runs executions serves. */
   enrollments?: string;
   keywhizDir?: string;
-  /** On AWS: the audit bus replays are announced on. */
+  /** On AWS: the audit bus replays are announced on (default: the stack's AuditBusName output). */
   busName?: string;
 }
 
@@ -34,12 +31,14 @@ export const openRuns = (target: OpsTarget, options: RunsOptions = {}): Workflow
     );
   }
   const config = awsClientConfig(target);
+  const { stack } = target;
   return new AwsRuns({
     sfn: new SFNClient(config),
-    audit: new EventBridgeAuditSink(new EventBridgeClient(config), {
-      busName: options.busName ?? DEFAULT_AUDIT_BUS,
-    }),
-    stage: target.stage,
+    audit: async () =>
+      new EventBridgeAuditSink(new EventBridgeClient(config), {
+        busName: options.busName ?? (await stack.output('AuditBusName')),
+      }),
+    stack,
   });
 };
 

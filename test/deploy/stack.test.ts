@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { STACK_OUTPUTS, STATE_MACHINE_OUTPUTS, type StackOutput } from '../../cli/deployed-stack';
 import { DynamoDbDeliveryLog } from '../../functions/shared/aws/dynamodb-delivery-log';
 import { configSchema } from '../../functions/shared/config';
 import { syncRequestSchema } from '../../functions/shared/domain/sync';
@@ -969,5 +970,72 @@ describe('the SVID expiry watcher', () => {
       },
       { actions: ['secretsmanager:ListSecrets'], resources: ['*'] },
     ]);
+  });
+});
+
+describe('the outputs the operator CLI reads with --aws (cli/deployed-stack.ts)', () => {
+  /** What each output must hold for the CLI to act on the right thing. */
+  const expected: Record<StackOutput, Json> = {
+    RotateSvidsStateMachineArn: { Ref: 'RotateSvidsStateMachine' },
+    RotateSvidsChunkStateMachineArn: { Ref: 'RotateSvidsChunkStateMachine' },
+    SyncSecretsStateMachineArn: { Ref: 'SyncSecretsStateMachine' },
+    SyncSecretsChunkStateMachineArn: { Ref: 'SyncSecretsChunkStateMachine' },
+    AuditBusName: { Ref: 'AuditBus' },
+    AccountStatusTableName: { Ref: 'AccountStatusTable' },
+    WebhookSigningKeyArn: { Ref: 'WebhookSigningKey' },
+    WebhookUrl: { 'Fn::GetAtt': ['ReceiveWebhookLambdaFunctionUrl', 'FunctionUrl'] },
+    SvidSecretPrefix: 'trust-bridge/svid/',
+    TrustDomain: 'example.org',
+  };
+
+  it.each([...STACK_OUTPUTS])('%s is an output of every stack, holding what the CLI takes it for', (name) => {
+    const output = template.Outputs[name];
+    expect(output).toBeDefined();
+    expect(output?.Condition).toBeUndefined();
+    expect(output?.Value).toEqual(expected[name]);
+  });
+
+  it('name each state machine the CLI acts on by its own name', () => {
+    for (const [machine, output] of Object.entries(STATE_MACHINE_OUTPUTS)) {
+      const id = refTarget(template.Outputs[output]?.Value);
+      expect(resource(id ?? '').Type).toBe('AWS::StepFunctions::StateMachine');
+      expect(resource(id ?? '').Properties.StateMachineName).toBe(`trust-bridge-ci-${machine}`);
+    }
+  });
+
+  it('name the audit bus the steps publish on, and the status table the report steps write', () => {
+    expect(environment('ReceiveWebhookLambdaFunction').AUDIT_BUS_NAME).toEqual(
+      template.Outputs.AuditBusName?.Value,
+    );
+    expect(environment('ReportOutcomesLambdaFunction').ACCOUNT_STATUS_TABLE).toEqual(
+      template.Outputs.AccountStatusTableName?.Value,
+    );
+  });
+
+  it('give the receiver’s public URL and the key it verifies with', () => {
+    expect(resource('ReceiveWebhookLambdaFunctionUrl').Properties.TargetFunctionArn).toEqual({
+      'Fn::GetAtt': ['ReceiveWebhookLambdaFunction', 'Arn'],
+    });
+    expect(environment('ReceiveWebhookLambdaFunction').WEBHOOK_KEY_SECRET_NAME).toEqual(
+      template.Outputs.WebhookSigningKeyArn?.Value,
+    );
+  });
+
+  it('give the SVID prefix and trust domain every function that names SVIDs is given', () => {
+    const given = (variable: string) =>
+      resources('AWS::Lambda::Function')
+        .map(
+          ([, fn]) =>
+            (fn.Properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables,
+        )
+        .filter((variables) => variables?.[variable] !== undefined)
+        .map((variables) => variables?.[variable]);
+    for (const [variable, output] of [
+      ['SVID_SECRET_PREFIX', 'SvidSecretPrefix'],
+      ['TRUST_DOMAIN', 'TrustDomain'],
+    ] as const) {
+      expect(given(variable).length).toBeGreaterThan(0);
+      expect(new Set(given(variable))).toEqual(new Set([template.Outputs[output]?.Value]));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,8 @@ import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-m
 
 /** The operator's command line on the embedded default, run in-process over a copy of the samples. */
 
-const SAMPLES = fileURLToPath(new URL('../../samples/keywhiz', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SAMPLES = join(ROOT, 'samples/keywhiz');
 const PAYMENTS = '111122223333';
 const LEDGER = '777788889999';
 const SAMPLE_SECRETS = [
@@ -142,6 +143,19 @@ describe('trust-bridge sync before any rotation', () => {
     for (const command of ['start', 'rotate', 'sync', 'notify', 'executions', 'replay', 'status', 'verify']) {
       expect(output().some((l) => l.startsWith(`trust-bridge ${command} `))).toBe(true);
     }
+    // start and rotate both take --once.
+    const usageOf = (command: string) => {
+      const lines = output();
+      const from = lines.findIndex((l) => l.startsWith(`trust-bridge ${command} `));
+      const to = lines.findIndex((l, i) => i > from && l.startsWith('trust-bridge '));
+      return lines.slice(from, to);
+    };
+    expect(usageOf('start').some((l) => /^ {2}--once {2,}\S/.test(l))).toBe(true);
+    expect(usageOf('rotate').some((l) => /^ {2}--once {2,}\S/.test(l))).toBe(true);
+    // Every --aws command says where it reads the deployment from.
+    for (const command of ['notify', 'executions', 'replay', 'status', 'verify']) {
+      expect(usageOf(command).some((l) => /^ {2}--stack NAME {2,}with --aws/.test(l))).toBe(true);
+    }
   });
 
   it('refuses bad options with what was wrong, starting nothing', async () => {
@@ -152,6 +166,8 @@ describe('trust-bridge sync before any rotation', () => {
     expect(await main(['start', '--data-dir', untouched, '--sync-every', '5x'])).toBe(2);
     expect(output()).toContain('--sync-every "5x": must be a duration like 30s, 5m or 1h');
     expect(output()).toContain('--sync-every needs --serve');
+    expect(await main(['start', '--data-dir', untouched, '--once', '--serve'])).toBe(2);
+    expect(output()).toContain('--once and --serve: give one (--once runs once and exits)');
     await expect(rm(untouched)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
@@ -183,8 +199,13 @@ describe('trust-bridge start, sync and start --serve on one data dir', () => {
     );
   });
 
-  it('a second start on the same data dir renews nothing and finds every secret unchanged', async () => {
-    expect(await main(['start', ...dirs()])).toBe(0);
+  it('a second start (npm start -- --once, as rotate --once) renews nothing and finds every secret unchanged', async () => {
+    // `npm start -- --once` runs this command line.
+    const { scripts } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(scripts.start).toBe('node bin/trust-bridge.js start');
+    expect(await main(['start', '--once', ...dirs()])).toBe(0);
     expect(output().some((l) => /^rotation \S+: SUCCEEDED .*\(0 issued, 4 skipped/.test(l))).toBe(true);
     expect(syncStatus(PAYMENTS, 'payments', '')).toBe('unchanged (3)');
     expect(syncStatus(LEDGER, 'ledger', '')).toBe('unchanged (2)');

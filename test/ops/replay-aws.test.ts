@@ -1,3 +1,4 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -12,20 +13,28 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { STATE_MACHINE_OUTPUTS } from '../../cli/deployed-stack';
 import { executionsCommand } from '../../cli/executions';
+import { main } from '../../cli/main';
 import { replayCommand } from '../../cli/replay';
 import { replayNameOf } from '../../cli/runs/workflow-runs';
 import { validateAuditEvent } from '../../events/schemas';
 
-/** The AWS side of `executions` and `replay`: Step Functions and the audit bus, mocked at the SDK. */
+/**
+ * The AWS side of `executions` and `replay`: the deployed stack's outputs (CloudFormation), Step Functions and the
+ * audit bus, mocked at the SDK. The names the outputs give follow no convention the CLI could rebuild.
+ */
 
+const cloudFormation = mockClient(CloudFormationClient as never);
 const sfn = mockClient(SFNClient as never);
 const eventBridge = mockClient(EventBridgeClient as never);
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '123456789012';
-const machineArn = (machine: string, stage = 'prod') =>
-  `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:trust-bridge-${stage}-${machine}`;
+const STACK = 'trust-bridge-prod';
+const AUDIT_BUS = 'tb-prod-audit-7QK2';
+const machineArn = (machine: string) =>
+  `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:tb-prod-${machine}-7QK2`;
 const executionArn = (machine: string, name: string) =>
   `${machineArn(machine).replace(':stateMachine:', ':execution:')}:${name}`;
 const ROTATE = machineArn('rotate-svids');
@@ -67,33 +76,50 @@ const exists = (output: DescribeExecutionCommandOutput) =>
     .on(DescribeExecutionCommand as never, { executionArn: output.executionArn } as never)
     .resolves(output as never);
 
+/** DescribeStacks for `name`: its outputs, the state machines' and the audit bus's unless `omit` drops some. */
+const deployed = (name: string, omit: string[] = []) => {
+  const outputs: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(STATE_MACHINE_OUTPUTS).map(([m, key]) => [key, machineArn(m)])),
+    AuditBusName: AUDIT_BUS,
+    AuditBusArn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${AUDIT_BUS}`,
+  };
+  cloudFormation.on(DescribeStacksCommand as never, { StackName: name } as never).resolves({
+    Stacks: [
+      {
+        StackName: name,
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: Object.entries(outputs)
+          .filter(([key]) => !omit.includes(key))
+          .map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      },
+    ],
+  } as never);
+};
+
+const describeStacksCalls = () =>
+  cloudFormation
+    .commandCalls(DescribeStacksCommand as never)
+    .map((c) => (c.args[0] as DescribeStacksCommand).input.StackName);
+
 const putEntries = () =>
   eventBridge
     .commandCalls(PutEventsCommand as never)
     .flatMap((c) => (c.args[0] as PutEventsCommand).input.Entries ?? []);
 
 beforeEach(() => {
+  cloudFormation.reset();
   sfn.reset();
   eventBridge.reset();
   errors = [];
   jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void errors.push(args.join(' ')));
-  // Two pages of state machines: the deployment's are found on either, other stages' are ignored.
-  sfn
-    .on(ListStateMachinesCommand as never)
-    .resolvesOnce({
-      stateMachines: [
-        { name: 'trust-bridge-prod-rotate-svids', stateMachineArn: ROTATE },
-        { name: 'trust-bridge-dev-sync-secrets', stateMachineArn: machineArn('sync-secrets', 'dev') },
-      ],
-      nextToken: 'machines-2',
-    } as never)
-    .resolvesOnce({
-      stateMachines: [
-        { name: 'trust-bridge-prod-sync-secrets', stateMachineArn: SYNC },
-        { name: 'trust-bridge-prod-rotate-svids-chunk', stateMachineArn: machineArn('rotate-svids-chunk') },
-        { name: 'trust-bridge-prod-sync-secrets-chunk', stateMachineArn: machineArn('sync-secrets-chunk') },
-      ],
-    } as never);
+  // CloudFormation's answer for any stack that is not deployed.
+  cloudFormation.on(DescribeStacksCommand as never).callsFake((input: { StackName: string }) => {
+    throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), {
+      name: 'ValidationError',
+    });
+  });
+  deployed(STACK);
   sfn.on(DescribeExecutionCommand as never).rejects(notFound());
   eventBridge
     .on(PutEventsCommand as never)
@@ -152,13 +178,74 @@ describe('executions --aws', () => {
       { stateMachineArn: ROTATE, maxResults: 100, statusFilter: 'FAILED', nextToken: 'p2' },
       { stateMachineArn: SYNC, maxResults: 100, statusFilter: 'FAILED' },
     ]);
-    expect(sfn.commandCalls(ListStateMachinesCommand as never)).toHaveLength(2);
+    // The ARNs are the stack's outputs, looked up once: no state machine is searched for by name.
+    expect(describeStacksCalls()).toEqual([STACK]);
+    expect(sfn.commandCalls(ListStateMachinesCommand as never)).toHaveLength(0);
+  });
+});
+
+describe('the deployed stack --aws reads', () => {
+  it('is trust-bridge-<stage>: a stage not deployed is named, with the stack, and nothing else is called', async () => {
+    await expect(executionsCommand(['--aws', '--stage', 'qa', '--region', REGION])).rejects.toThrow(
+      'no stack trust-bridge-qa in region eu-west-1: deploy it (npx osls deploy --stage qa), or give the --stage, --stack or --region it was deployed with',
+    );
+    expect(describeStacksCalls()).toEqual(['trust-bridge-qa']);
+    expect(sfn.calls()).toHaveLength(0);
   });
 
-  it('says when the stage is not deployed', async () => {
-    await expect(executionsCommand(['--aws', '--stage', 'qa', '--region', REGION])).rejects.toThrow(
-      'no state machine trust-bridge-qa-rotate-svids here',
+  it('is the one --stack names, when given', async () => {
+    deployed('platform-trust-bridge');
+    sfn.on(ListExecutionsCommand as never).resolves({ executions: [] } as never);
+    const { code, out } = await run(executionsCommand, '--stack', 'platform-trust-bridge', '--all');
+    expect(code).toBe(0);
+    expect(out).toEqual([]);
+    expect(describeStacksCalls()).toEqual(['platform-trust-bridge']);
+    expect(
+      sfn
+        .commandCalls(ListExecutionsCommand as never)
+        .map((c) => (c.args[0] as ListExecutionsCommand).input.stateMachineArn),
+    ).toEqual([
+      machineArn('rotate-svids'),
+      machineArn('rotate-svids-chunk'),
+      machineArn('sync-secrets'),
+      machineArn('sync-secrets-chunk'),
+    ]);
+  });
+
+  it('must have the state machine outputs: a stack deployed before them says which are missing', async () => {
+    deployed(STACK, ['RotateSvidsStateMachineArn', 'SyncSecretsChunkStateMachineArn']);
+    await expect(run(executionsCommand)).rejects.toThrow(
+      'stack trust-bridge-prod has no outputs RotateSvidsStateMachineArn, SyncSecretsChunkStateMachineArn: deploy this version first',
     );
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('must have AuditBusName before replay starts anything', async () => {
+    deployed(STACK, ['AuditBusName']);
+    exists(
+      described('sync-secrets', 'sync-43', {
+        error: 'AccountsFailed',
+        cause: '{"accounts":["111122223333"]}',
+      }),
+    );
+    await expect(run(replayCommand, 'sync-43')).rejects.toThrow(
+      'stack trust-bridge-prod has no output AuditBusName: deploy this version first',
+    );
+    expect(sfn.commandCalls(StartExecutionCommand as never)).toHaveLength(0);
+    expect(putEntries()).toEqual([]);
+    // What the operator sees, and the exit code.
+    expect(await main(['replay', 'sync-43', '--aws', '--region', REGION, '--stage', 'prod'])).toBe(1);
+    expect(errors).toContain(
+      'trust-bridge replay: DeployedStackError: stack trust-bridge-prod has no output AuditBusName: deploy this version first',
+    );
+    // A dry run changes nothing, and needs no bus.
+    expect((await run(replayCommand, 'sync-43', '--dry-run')).code).toBe(0);
+  });
+
+  it('are flags of --aws only', async () => {
+    expect(await executionsCommand(['--stack', 'x'])).toBe(2);
+    expect(errors.join('\n')).toContain('--stack needs --aws');
+    expect(cloudFormation.calls()).toHaveLength(0);
   });
 });
 
@@ -175,7 +262,7 @@ describe('replay --aws', () => {
       startDate: new Date(),
     } as never);
 
-    const { code, out } = await run(replayCommand, 'sync-42', '--bus', 'audit-prod');
+    const { code, out } = await run(replayCommand, 'sync-42');
 
     expect(code).toBe(0);
     const [start] = sfn
@@ -195,8 +282,10 @@ describe('replay --aws', () => {
       expect.objectContaining({ action: 'replay', execution: 'sync-42-replay', items: 2, result: 'started' }),
     ]);
     const [entry] = putEntries();
+    // On the bus the stack's AuditBusName output names, found with the machines in one DescribeStacks.
+    expect(describeStacksCalls()).toEqual([STACK]);
     expect(entry).toMatchObject({
-      EventBusName: 'audit-prod',
+      EventBusName: AUDIT_BUS,
       Source: 'trust-bridge.ops',
       DetailType: 'Execution Replayed',
     });
@@ -204,7 +293,7 @@ describe('replay --aws', () => {
     expect(detail).toMatchObject({
       originalExecutionArn: executionArn('sync-secrets', 'sync-42'),
       executionArn: executionArn('sync-secrets', 'sync-42-replay'),
-      stateMachineName: 'trust-bridge-prod-sync-secrets',
+      stateMachineName: 'tb-prod-sync-secrets-7QK2',
       mode: 'replay',
       itemCount: 2,
     });
@@ -284,7 +373,7 @@ describe('replay --aws', () => {
       );
     sfn.on(RedriveExecutionCommand as never).resolves({ redriveDate: new Date() } as never);
 
-    const { code, out } = await run(replayCommand, name, '--wait');
+    const { code, out } = await run(replayCommand, name, '--wait', '--bus', 'ops-audit');
 
     expect(code).toBe(0);
     expect(
@@ -300,6 +389,8 @@ describe('replay --aws', () => {
         status: 'SUCCEEDED',
       }),
     ]);
+    // --bus overrides the stack's AuditBusName output.
+    expect(putEntries()[0]?.EventBusName).toBe('ops-audit');
     expect(JSON.parse(putEntries()[0]?.Detail ?? '')).toMatchObject({ mode: 'redrive', redriveCount: 1 });
   });
 

@@ -1,3 +1,8 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetSecretValueCommand,
@@ -7,15 +12,45 @@ import {
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type SvidStatus, statusCommand } from '../../cli/status';
-import { verifyCommand } from '../../cli/verify';
-import { MANAGED_BY_VALUE, SVID_TAG } from '../../functions/shared/domain/svid-secret';
+import { type SvidVerification, verifyCommand } from '../../cli/verify';
+import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
+import { encodeSpireSvidSecret, MANAGED_BY_VALUE, SVID_TAG } from '../../functions/shared/domain/svid-secret';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
 
 // aws-sdk-client-mock is typed against another @smithy/types than the clients hoist: cast for the type checker only.
+const cloudFormation = mockClient(CloudFormationClient as never);
 const dynamo = mockClient(DynamoDBClient as never);
 const secretsManager = mockClient(SecretsManagerClient as never);
 const Scan = ScanCommand as never;
 const ListSecrets = ListSecretsCommand as never;
 const GetSecretValue = GetSecretValueCommand as never;
+const DescribeStacks = DescribeStacksCommand as never;
+
+/** What the deployed stacks' outputs name: a table and a prefix no stage convention gives. */
+const PROD_TABLE = 'tb-prod-AccountStatusTable-1X2Y3Z';
+const DEV_TABLE = 'tb-dev-AccountStatusTable-9Q8R7S';
+const stackOutputs = (table: string, prefix = 'trust-bridge/svid/', trustDomain = 'example.org') => ({
+  AccountStatusTableName: table,
+  SvidSecretPrefix: prefix,
+  TrustDomain: trustDomain,
+});
+const deployed = (stackName: string, outputs: Record<string, string>) =>
+  cloudFormation.on(DescribeStacks, { StackName: stackName } as never).resolves({
+    Stacks: [
+      {
+        StackName: stackName,
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      },
+    ],
+  } as never);
+const describedStacks = () =>
+  cloudFormation
+    .commandCalls(DescribeStacks)
+    .map((c) => (c.args[0].input as { StackName: string }).StackName);
+const scannedTables = () =>
+  dynamo.commandCalls(Scan).map((c) => (c.args[0].input as { TableName: string }).TableName);
 
 const P = '111122223333';
 const NOT_AFTER = '2025-03-02T12:00:00.000Z';
@@ -29,22 +64,39 @@ const tags = {
   [SVID_TAG.accountId]: P,
 };
 
+const PAYMENTS_ARN =
+  'arn:aws:secretsmanager:eu-west-1:000000000000:secret:trust-bridge/svid/prod/payments-AbCdEf';
+
 beforeEach(() => {
+  cloudFormation.reset();
   dynamo.reset();
   secretsManager.reset();
+  cloudFormation.on(DescribeStacks).callsFake((input: { StackName: string }) => {
+    throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), {
+      name: 'ValidationError',
+    });
+  });
+  deployed('trust-bridge-prod', stackOutputs(PROD_TABLE));
+  deployed('trust-bridge-dev', stackOutputs(DEV_TABLE));
   secretsManager.on(ListSecrets).resolves({
     SecretList: [
       {
         Name: 'trust-bridge/svid/prod/payments',
-        ARN: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:trust-bridge/svid/prod/payments-AbCdEf',
+        ARN: PAYMENTS_ARN,
         Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      },
+      // Another deployment's SVID in the same account (its stack's SvidSecretPrefix is another).
+      {
+        Name: 'trust-bridge-staging/svid/prod/payments',
+        ARN: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:trust-bridge-staging/svid/prod/payments-GhIjKl',
+        Tags: Object.entries({ ...tags, [SVID_TAG.serial]: 'ff99' }).map(([Key, Value]) => ({ Key, Value })),
       },
     ],
   } as never);
 });
 
 describe('status and verify --aws', () => {
-  it('status reads the SVID tags from Secrets Manager and the stage’s status table, every page', async () => {
+  it('status reads the SVID tags under the stack’s SvidSecretPrefix and the table its outputs name, every page', async () => {
     dynamo
       .on(Scan)
       .resolvesOnce({
@@ -73,7 +125,10 @@ describe('status and verify --aws', () => {
       },
     );
     expect(code).toBe(1);
-    const [row] = JSON.parse(out.join('\n')) as SvidStatus[];
+    const rows = JSON.parse(out.join('\n')) as SvidStatus[];
+    // The staging SVID (serial ff99) lies outside this stack's prefix.
+    expect(rows.map((r) => r.serial)).toEqual(['ab12']);
+    const [row] = rows;
     expect(row).toMatchObject({
       accountId: P,
       spiffeId: 'spiffe://example.org/prod/payments',
@@ -83,9 +138,48 @@ describe('status and verify --aws', () => {
       syncedSecrets: 3,
       lastRotation: null,
     });
-    expect(
-      dynamo.commandCalls(Scan).map((c) => (c.args[0].input as { TableName: string }).TableName),
-    ).toEqual(['trust-bridge-prod-account-status', 'trust-bridge-prod-account-status']);
+    expect(scannedTables()).toEqual([PROD_TABLE, PROD_TABLE]);
+    expect(describedStacks()).toEqual(['trust-bridge-prod']);
+  });
+
+  it('status with another SvidSecretPrefix shows that deployment’s SVIDs only', async () => {
+    deployed('trust-bridge-staging', stackOutputs(DEV_TABLE, 'trust-bridge-staging/svid/'));
+    dynamo.on(Scan).resolves({ Items: [] } as never);
+    const out: string[] = [];
+    const code = await statusCommand(
+      ['--aws', '--stack', 'trust-bridge-staging', '--json'],
+      (l) => out.push(l),
+      { env: {}, now: () => new Date('2025-03-01T08:00:00.000Z') },
+    );
+    expect(code).toBe(0);
+    expect((JSON.parse(out.join('\n')) as SvidStatus[]).map((r) => r.serial)).toEqual(['ff99']);
+    expect(describedStacks()).toEqual(['trust-bridge-staging']);
+  });
+
+  it('status names the stack and the output it lacks, and reads nothing else', async () => {
+    deployed('trust-bridge-prod', { SvidSecretPrefix: 'trust-bridge/svid/' });
+    const errors: string[] = [];
+    const code = await statusCommand(['--aws', '--stage', 'prod'], () => undefined, {
+      env: {},
+      error: (l) => errors.push(l),
+    });
+    expect(code).toBe(1);
+    expect(errors).toEqual([
+      'stack trust-bridge-prod has no output AccountStatusTableName: deploy this version first',
+    ]);
+    expect(dynamo.calls()).toHaveLength(0);
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+
+  it('status names the stack when it is not deployed', async () => {
+    const errors: string[] = [];
+    const code = await statusCommand(['--aws', '--stage', 'qa', '--region', 'eu-west-1'], () => undefined, {
+      env: {},
+      error: (l) => errors.push(l),
+    });
+    expect(code).toBe(1);
+    expect(errors.join('\n')).toContain('no stack trust-bridge-qa in region eu-west-1');
+    expect(describedStacks()).toEqual(['trust-bridge-qa']);
   });
 
   it('verify says which account has no SVID', async () => {
@@ -96,7 +190,7 @@ describe('status and verify --aws', () => {
     });
     expect(code).toBe(1);
     expect(errors.join('\n')).toContain(
-      'account 777788889999 has no SVID in Secrets Manager and trust-bridge-dev-account-status',
+      `account 777788889999 has no SVID in trust-bridge-dev (Secrets Manager trust-bridge/svid/*, table ${DEV_TABLE})`,
     );
   });
 
@@ -112,5 +206,63 @@ describe('status and verify --aws', () => {
     expect(out.join('\n')).toMatch(
       /FAIL {2}read {2}AccessDeniedException: explicit deny .*only its account's reader roles and the issuer role/,
     );
+  });
+
+  it('verify checks the SPIFFE ID against the stack’s TrustDomain output (--trust-domain overrides it)', async () => {
+    const spiffeId = 'spiffe://corp.example/prod/payments';
+    const ca = await SoftwareCertificateAuthority.open(
+      mkdtempSync(join(tmpdir(), 'trust-bridge-verify-aws-')),
+      'corp.example',
+    );
+    const { csrPem, privateKeyPem } = await createSvidKeyAndCsr(spiffeId);
+    const issued = await ca.issue({ csrPem, spiffeId, notBefore: new Date() });
+    const leaf = new X509Certificate(issued.certificatePem);
+    const svidTags = {
+      ...tags,
+      [SVID_TAG.spiffeId]: spiffeId,
+      [SVID_TAG.serial]: leaf.serialNumber.toLowerCase(),
+      [SVID_TAG.notAfter]: new Date(leaf.validTo).toISOString(),
+    };
+    secretsManager.on(ListSecrets).resolves({
+      SecretList: [
+        {
+          Name: 'trust-bridge/svid/prod/payments',
+          ARN: PAYMENTS_ARN,
+          Tags: Object.entries(svidTags).map(([Key, Value]) => ({ Key, Value })),
+        },
+      ],
+    } as never);
+    secretsManager.on(GetSecretValue, { SecretId: PAYMENTS_ARN } as never).resolves({
+      SecretBinary: encodeSpireSvidSecret({
+        spiffeID: spiffeId,
+        x509SVID: [issued.certificatePem, ...issued.chainPem].join(''),
+        x509SVIDKey: privateKeyPem,
+        bundle: (await ca.bundle()).join(''),
+        federatedBundles: {},
+      }),
+    } as never);
+    deployed('trust-bridge-prod', stackOutputs(PROD_TABLE, 'trust-bridge/svid/', 'corp.example'));
+    const spiffeCheck = async (...extra: string[]) => {
+      const out: string[] = [];
+      const code = await verifyCommand(
+        ['--aws', '--stage', 'prod', '--account', P, '--json', ...extra],
+        (l) => out.push(l),
+        { env: {} },
+      );
+      const [result] = JSON.parse(out.join('\n')) as SvidVerification[];
+      return { code, check: result?.checks.find((c) => c.check === 'SPIFFE ID') };
+    };
+
+    const fromStack = await spiffeCheck();
+    expect(fromStack.check).toMatchObject({
+      result: 'pass',
+      detail: expect.stringContaining('corp.example'),
+    });
+    expect(fromStack.code).toBe(0);
+    const overridden = await spiffeCheck('--trust-domain', 'example.org');
+    expect(overridden.check?.result).toBe('fail');
+    expect(overridden.code).toBe(1);
+    // One DescribeStacks per command run, whatever it reads.
+    expect(describedStacks()).toEqual(['trust-bridge-prod', 'trust-bridge-prod']);
   });
 });
