@@ -20,6 +20,7 @@ commands:
   verify      check an account's stored SVID: SPIFFE rules, chain to the bundle, key match, expiry
   bench       measure rotation of 1,000 and 10,000 accounts on the embedded default;
               bench sync: a reconcile of 10,000 unchanged secrets in 100 accounts, and webhook latency
+              bench init: each packaged function's bundle size and cold-start import time
 
 ${START_USAGE}
 
@@ -60,6 +61,10 @@ export const main = async (argv: string[]): Promise<number> => {
         return await verifyCommand(rest);
       case 'bench': {
         // Each bench reruns its own command line in child processes, so each has a command of its own.
+        if (rest[0] === 'init') {
+          const { initBenchCommand } = await import('../bench/init-bench');
+          return await initBenchCommand(rest.slice(1));
+        }
         if (rest[0] === 'sync') {
           const { syncBenchCommand } = await import('../bench/sync-bench');
           return await syncBenchCommand(rest.slice(1));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerWebhookKeys } from '../functions/shared/aws/secrets-manager-webhook-keys';
-import { loadConfig } from '../functions/shared/config';
+import { localConfig } from '../local-stack/local-config';
 import {
   parseSecretChange,
   parseWebhookKey,
@@ -119,7 +119,7 @@ const signingKey = async (
 ): Promise<Uint8Array> => {
   const fromEnv = env.TRUST_BRIDGE_WEBHOOK_KEY;
   if (fromEnv) return parseWebhookKey(fromEnv, 'TRUST_BRIDGE_WEBHOOK_KEY');
-  if (!stack) return readLocalWebhookKey(where['data-dir'], loadConfig(env));
+  if (!stack) return readLocalWebhookKey(where['data-dir'], localConfig(env));
   const [current] = await new SecretsManagerWebhookKeys(new SecretsManagerClient(awsClientConfig(where)), {
     secretName: await stack.output('WebhookSigningKeyArn'),
   }).keys();

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { svidStoreOver } from '../functions/shared/aws/dependencies';
+import { SecretsManagerSvidStore } from '../functions/shared/aws/secrets-manager-svid-store';
 import { DynamoDbAccountStatusLog } from '../functions/shared/aws/dynamodb-account-status';
-import { type Config, loadConfig } from '../functions/shared/config';
+import type { Config } from '../functions/shared/config';
+import { localConfig } from '../local-stack/local-config';
 import { type FailureEntry, statusIndex } from '../functions/shared/domain/account-status';
 import { accountIdSchema } from '../functions/shared/domain/enrollment';
 import { formatDuration } from '../functions/shared/domain/svid-verification';
@@ -45,14 +46,14 @@ export interface OpsStores {
  * directory holds no stack, or the deployed stack lacks an output.
  */
 export const opsStores = async (target: OpsTarget, env: Record<string, string>): Promise<OpsStores> => {
-  const config = loadConfig(env);
+  const config = localConfig(env);
   if (target.kind === 'aws') {
     const { stack } = target;
     const { AccountStatusTableName: tableName, SvidSecretPrefix: prefix } = await stack.outputs(
       'AccountStatusTableName',
       'SvidSecretPrefix',
     );
-    const store = svidStoreOver(new SecretsManagerClient(awsClientConfig(target)), config);
+    const store = new SecretsManagerSvidStore(new SecretsManagerClient(awsClientConfig(target)), {});
     return {
       config,
       svids: {
@@ -78,7 +79,7 @@ export const opsStores = async (target: OpsTarget, env: Record<string, string>):
   });
   return {
     config,
-    svids: svidStoreOver(secretsManager, config),
+    svids: new SecretsManagerSvidStore(secretsManager, {}),
     accountStatus: new FileAccountStatusLog(target.dataDir),
     trustDomain: () => Promise.resolve(config.TRUST_DOMAIN),
     where: target.dataDir,

@@ -4,9 +4,11 @@ import { AcmPcaAuthority } from '../functions/shared/aws/acm-pca-authority';
 import { EventBridgeAuditSink } from '../functions/shared/aws/eventbridge-audit-sink';
 import { EventBridgeSecretChanges } from '../functions/shared/aws/eventbridge-secret-changes';
 import { SecretsManagerSecretStore } from '../functions/shared/aws/secrets-manager-secret-store';
-import { svidStoreOver } from '../functions/shared/aws/dependencies';
+import { SecretsManagerSvidStore } from '../functions/shared/aws/secrets-manager-svid-store';
 import { SecretsManagerWebhookKeys } from '../functions/shared/aws/secrets-manager-webhook-keys';
-import { type Config, loadConfig } from '../functions/shared/config';
+import type { Config } from '../functions/shared/config';
+import { InvalidConfiguration } from '../functions/shared/domain/errors';
+import { localConfig } from './local-config';
 import type { Dependencies } from '../functions/shared/dependencies';
 import type { SecretSourceFactory } from '../functions/shared/ports/secret-source';
 import { svidSubject } from '../functions/shared/domain/svid-subject';
@@ -57,12 +59,10 @@ export interface LocalServices {
 export const localDependencies = async (
   options: LocalOptions,
 ): Promise<{ deps: Dependencies; services: LocalServices; config: Config; close: () => Promise<void> }> => {
-  let config = loadConfig({ ...options.env });
+  let config = localConfig(options.env);
   const now = options.now ?? (() => new Date());
   const ca = await SoftwareCertificateAuthority.open(join(options.dataDir, 'ca'), config.TRUST_DOMAIN);
-  const caArn =
-    config.CA_ARN ||
-    `arn:aws:acm-pca:${config.AWS_REGION}:${config.CENTRAL_ACCOUNT_ID}:certificate-authority/local`;
+  const caArn = config.CA_ARN;
   const pca = new LocalAcmPca(ca, caArn);
   const openSecretsManager = (accountId: string) =>
     new LocalSecretsManager({ dataDir: options.dataDir, accountId, region: config.AWS_REGION, now });
@@ -77,7 +77,8 @@ export const localDependencies = async (
   const registry = new FileEnrollmentRegistry(options.enrollmentsPath);
 
   let keywhiz: KeywhizDevServer | undefined;
-  if (options.keywhizDir && !config.KEYWHIZ_URL) {
+  const keywhizGiven = options.env?.KEYWHIZ_URL !== undefined;
+  if (options.keywhizDir && !keywhizGiven) {
     keywhiz = await KeywhizDevServer.start({
       dir: options.keywhizDir,
       ca,
@@ -100,9 +101,18 @@ export const localDependencies = async (
     registry,
     // Signing is immediate locally, so no wait before the first GetCertificate.
     authority: new AcmPcaAuthority(pca, { caArn, pollIntervalMs: 0 }),
-    svids: svidStoreOver(secretsManager, config),
+    svids: new SecretsManagerSvidStore(secretsManager, {
+      kmsKeyId: config.SVID_KMS_KEY_ID,
+      issuerRoleArn: config.ISSUER_ROLE_ARN,
+      centralAccountId: config.CENTRAL_ACCOUNT_ID,
+    }),
     audit: new EventBridgeAuditSink(eventBus, { busName: config.AUDIT_BUS_NAME }),
     secretSource: (credentials) => {
+      if (!keywhiz && !keywhizGiven) {
+        throw new InvalidConfiguration(
+          'KEYWHIZ_URL is not set: serve a Keywhiz directory (--keywhiz-dir) or give KEYWHIZ_URL',
+        );
+      }
       secretSource ??= keywhizSecretSource(sourceConfig);
       return secretSource(credentials);
     },

@@ -1,10 +1,21 @@
 import { X509Certificate } from 'node:crypto';
-import type { Dependencies } from '../shared/dependencies';
+import { CERTIFICATE_AUTHORITY, settingsOf, SVID_NAMING, SVID_WRITER } from '../shared/config';
+import type { StepDependencies } from '../shared/dependencies';
 import { type Issuance, isRenewalDue, issuanceToken, type SvidOutcome } from '../shared/domain/rotation';
 import { parseSpiffeId } from '../shared/domain/spiffe-id';
 import { createSvidKeyAndCsr } from '../shared/domain/svid-key';
 import { svidSubject } from '../shared/domain/svid-subject';
 import { stepHandler } from '../shared/step-handler';
+
+/** What the function reads from its environment, its adapters' settings included. */
+export const settings = settingsOf(
+  'AWS_REGION',
+  ...SVID_NAMING,
+  ...SVID_WRITER,
+  ...CERTIFICATE_AUTHORITY,
+  'RENEW_BEFORE_HOURS',
+);
+export type IssueSvidDependencies = StepDependencies<typeof settings, 'authority' | 'svids' | 'now'>;
 
 export interface IssueSvidInput {
   runId: string;
@@ -17,7 +28,7 @@ export interface IssueSvidInput {
  * only inside the stored secret; the output carries the serial and expiry, never the key or certificate.
  */
 export const issueSvid =
-  ({ config, authority, svids, now }: Dependencies) =>
+  ({ config, authority, svids, now }: IssueSvidDependencies) =>
   async ({ runId, force, item }: IssueSvidInput): Promise<SvidOutcome> => {
     const subject = svidSubject(config, item);
     parseSpiffeId(subject.spiffeId);
@@ -77,4 +88,4 @@ export const issueSvid =
 /** PEM blocks one after another, each on lines of its own. */
 const pemChain = (blocks: string[]): string => blocks.map((b) => (b.endsWith('\n') ? b : `${b}\n`)).join('');
 
-export const createHandler = (deps: Dependencies) => stepHandler(issueSvid(deps), deps.logger);
+export const createHandler = (deps: IssueSvidDependencies) => stepHandler(issueSvid(deps), deps.logger);

@@ -1,6 +1,10 @@
-import type { Dependencies } from '../shared/dependencies';
+import { settingsOf } from '../shared/config';
+import type { StepDependencies } from '../shared/dependencies';
 import type { ChunkOrder, WorkItem } from '../shared/domain/rotation';
 import { stepHandler } from '../shared/step-handler';
+
+export const settings = settingsOf('ENROLLMENTS_URL', 'SYNC_AGENT_ROLE_NAME');
+export type LoadChunkDependencies = StepDependencies<typeof settings, 'registry'>;
 
 /**
  * Expands a chunk's account ids into work items: one issuance per identity-enabled enrollment of those
@@ -8,7 +12,7 @@ import { stepHandler } from '../shared/step-handler';
  * chunk's retirements. Reader roles travel with the item; they are names, not secrets.
  */
 export const loadChunk =
-  ({ config, registry }: Pick<Dependencies, 'config' | 'registry'>) =>
+  ({ config, registry }: Pick<LoadChunkDependencies, 'config' | 'registry'>) =>
   async (order: ChunkOrder): Promise<WorkItem[]> => {
     const accounts = new Set(order.accounts);
     const enrollments = await registry.list();
@@ -25,4 +29,4 @@ export const loadChunk =
     return [...issuances, ...order.retire];
   };
 
-export const createHandler = (deps: Dependencies) => stepHandler(loadChunk(deps), deps.logger);
+export const createHandler = (deps: LoadChunkDependencies) => stepHandler(loadChunk(deps), deps.logger);

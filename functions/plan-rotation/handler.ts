@@ -1,4 +1,19 @@
-import { awsDependencies } from '../shared/aws/dependencies';
-import { createHandler } from './plan-rotation';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeAuditSink } from '../shared/aws/eventbridge-audit-sink';
+import { HttpsEnrollmentRegistry } from '../shared/aws/https-enrollment-registry';
+import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { loadConfig } from '../shared/config';
+import { createHandler, settings } from './plan-rotation';
 
-export const handler = createHandler(awsDependencies('plan-rotation'));
+const config = loadConfig('plan-rotation', settings);
+const region = { region: config.AWS_REGION };
+
+export const handler = createHandler({
+  config,
+  logger: new Logger({ serviceName: 'plan-rotation' }),
+  registry: new HttpsEnrollmentRegistry(config.ENROLLMENTS_URL),
+  svids: new SecretsManagerSvidStore(new SecretsManagerClient(region), {}),
+  audit: new EventBridgeAuditSink(new EventBridgeClient(region), { busName: config.AUDIT_BUS_NAME }),
+});

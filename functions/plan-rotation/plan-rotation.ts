@@ -1,4 +1,5 @@
-import type { Dependencies } from '../shared/dependencies';
+import { type Config, settingsOf, SVID_NAMING } from '../shared/config';
+import type { StepDependencies } from '../shared/dependencies';
 import type { AuditEvent } from '../shared/domain/audit';
 import { svidSkippedEvent } from '../shared/domain/audit-events';
 import type { Enrollment } from '../shared/domain/enrollment';
@@ -15,6 +16,19 @@ import type { StoredSvid } from '../shared/ports/svid-store';
 import { parseRunRequest, withinPlanBudget } from '../shared/domain/run-request';
 import { stepHandler } from '../shared/step-handler';
 
+export const settings = settingsOf(
+  'AWS_REGION',
+  'ENROLLMENTS_URL',
+  'AUDIT_BUS_NAME',
+  ...SVID_NAMING,
+  'RENEW_BEFORE_HOURS',
+  'CHUNK_SIZE',
+  'ACCOUNT_CONCURRENCY',
+  'CHUNK_CONCURRENCY',
+  'MAX_RETIREMENTS_PER_RUN',
+);
+export type PlanRotationDependencies = StepDependencies<typeof settings, 'registry' | 'svids' | 'audit'>;
+
 export interface PlanRotationInput {
   /** The execution input, as given. */
   request: unknown;
@@ -28,7 +42,7 @@ export interface PlanRotationInput {
  * stored SVIDs' tags, which costs about one Secrets Manager call per 100 secrets and no CA call.
  */
 export const planRotation =
-  ({ config, registry, svids, audit }: Dependencies) =>
+  ({ config, registry, svids, audit }: PlanRotationDependencies) =>
   async (input: PlanRotationInput): Promise<RotationPlan> => {
     const request = parseRunRequest(rotationRequestSchema, input.request, 'rotation');
     const now = new Date(input.startedAt);
@@ -93,7 +107,7 @@ const rejectUnknownAccounts = (wanted: Set<string>, enrollments: Enrollment[], s
 
 /** Stored SVIDs whose (service, environment) no longer has identity turned on. */
 const findRetirements = (
-  config: Dependencies['config'],
+  config: Pick<Config, (typeof SVID_NAMING)[number]>,
   enrollments: Enrollment[],
   stored: StoredSvid[],
   wanted: Set<string> | undefined,
@@ -130,4 +144,4 @@ const chunk = (dueAccounts: Set<string>, retirements: Retirement[], size: number
   return chunks;
 };
 
-export const createHandler = (deps: Dependencies) => stepHandler(planRotation(deps), deps.logger);
+export const createHandler = (deps: PlanRotationDependencies) => stepHandler(planRotation(deps), deps.logger);

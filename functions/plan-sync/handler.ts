@@ -1,4 +1,12 @@
-import { awsDependencies } from '../shared/aws/dependencies';
-import { createHandler } from './plan-sync';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { HttpsEnrollmentRegistry } from '../shared/aws/https-enrollment-registry';
+import { loadConfig } from '../shared/config';
+import { createHandler, settings } from './plan-sync';
 
-export const handler = createHandler(awsDependencies('plan-sync'));
+const config = loadConfig('plan-sync', settings);
+
+export const handler = createHandler({
+  config,
+  logger: new Logger({ serviceName: 'plan-sync' }),
+  registry: new HttpsEnrollmentRegistry(config.ENROLLMENTS_URL),
+});

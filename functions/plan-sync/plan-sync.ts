@@ -1,8 +1,17 @@
-import type { Dependencies } from '../shared/dependencies';
+import { settingsOf } from '../shared/config';
+import type { StepDependencies } from '../shared/dependencies';
 import { InvalidRunRequest } from '../shared/domain/errors';
 import { type SyncChunk, type SyncPlan, syncRequestSchema, syncTargets } from '../shared/domain/sync';
 import { parseRunRequest, withinPlanBudget } from '../shared/domain/run-request';
 import { stepHandler } from '../shared/step-handler';
+
+export const settings = settingsOf(
+  'ENROLLMENTS_URL',
+  'SYNC_CHUNK_SIZE',
+  'SYNC_ACCOUNT_CONCURRENCY',
+  'CHUNK_CONCURRENCY',
+);
+export type PlanSyncDependencies = StepDependencies<typeof settings, 'registry'>;
 
 export interface PlanSyncInput {
   /** The execution input, as given. */
@@ -16,7 +25,7 @@ export interface PlanSyncInput {
  * secret changed is each agent's business, so the orchestrator never sees a secret or even its listing.
  */
 export const planSync =
-  ({ config, registry }: Pick<Dependencies, 'config' | 'registry'>) =>
+  ({ config, registry }: Pick<PlanSyncDependencies, 'config' | 'registry'>) =>
   async (input: PlanSyncInput): Promise<SyncPlan> => {
     const request = parseRunRequest(syncRequestSchema, input.request, 'sync');
     const enrollments = (await registry.list()).filter((e) => e.secrets);
@@ -49,4 +58,4 @@ export const planSync =
     return withinPlanBudget(plan, `${targets.length} sync agents`);
   };
 
-export const createHandler = (deps: Dependencies) => stepHandler(planSync(deps), deps.logger);
+export const createHandler = (deps: PlanSyncDependencies) => stepHandler(planSync(deps), deps.logger);

@@ -1,4 +1,26 @@
-import { awsDependencies } from '../shared/aws/dependencies';
-import { createHandler } from './receive-webhook';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDbDeliveryLog } from '../shared/aws/dynamodb-delivery-log';
+import { EventBridgeSecretChanges } from '../shared/aws/eventbridge-secret-changes';
+import { SecretsManagerWebhookKeys } from '../shared/aws/secrets-manager-webhook-keys';
+import { loadConfig } from '../shared/config';
+import { createHandler, settings } from './receive-webhook';
 
-export const handler = createHandler(awsDependencies('receive-webhook'));
+const config = loadConfig('receive-webhook', settings);
+const region = { region: config.AWS_REGION };
+
+export const handler = createHandler({
+  logger: new Logger({ serviceName: 'receive-webhook' }),
+  webhookKeys: new SecretsManagerWebhookKeys(new SecretsManagerClient(region), {
+    secretName: config.WEBHOOK_KEY_SECRET_NAME,
+  }),
+  deliveries: new DynamoDbDeliveryLog(new DynamoDBClient(region), {
+    tableName: config.WEBHOOK_DELIVERY_TABLE,
+  }),
+  secretChanges: new EventBridgeSecretChanges(new EventBridgeClient(region), {
+    busName: config.AUDIT_BUS_NAME,
+  }),
+  now: () => new Date(),
+});

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Config } from '../shared/config';
+import { settingsOf } from '../shared/config';
 import {
   parseSecretChange,
   SIGNATURE_HEADER,
@@ -15,9 +15,15 @@ import type { DeliveryLog } from '../shared/ports/delivery-log';
 import type { SecretChanges } from '../shared/ports/secret-changes';
 import type { WebhookKeys } from '../shared/ports/webhook-keys';
 
+export const settings = settingsOf(
+  'AWS_REGION',
+  'WEBHOOK_KEY_SECRET_NAME',
+  'WEBHOOK_DELIVERY_TABLE',
+  'AUDIT_BUS_NAME',
+);
+
 /** What the webhook receiver is given: the AWS adapters on Lambda, the local ones at home. */
 export interface WebhookDependencies {
-  config: Config;
   logger: Logger;
   webhookKeys: WebhookKeys;
   deliveries: DeliveryLog;

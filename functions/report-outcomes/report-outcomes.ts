@@ -1,4 +1,5 @@
-import type { Dependencies } from '../shared/dependencies';
+import { settingsOf, SVID_NAMING } from '../shared/config';
+import type { StepDependencies } from '../shared/dependencies';
 import { type AccountStatusEntry, boundedMessage, recordStatus } from '../shared/domain/account-status';
 import { type CaughtError, causeMessage } from '../shared/domain/caught-error';
 import type { AuditEvent } from '../shared/domain/audit';
@@ -11,6 +12,9 @@ import {
 import type { ChunkSummary, SvidOutcome } from '../shared/domain/rotation';
 import { svidSubject } from '../shared/domain/svid-subject';
 import { stepHandler } from '../shared/step-handler';
+
+export const settings = settingsOf('AWS_REGION', 'AUDIT_BUS_NAME', 'ACCOUNT_STATUS_TABLE', ...SVID_NAMING);
+export type ReportOutcomesDependencies = StepDependencies<typeof settings, 'audit' | 'accountStatus' | 'now'>;
 
 export interface ReportOutcomesInput {
   runId: string;
@@ -25,13 +29,7 @@ export interface ReportOutcomesInput {
  * failures; see recordStatus for why a failed status write does not fail the step) and sums the chunk up.
  */
 export const reportOutcomes =
-  ({
-    config,
-    audit,
-    accountStatus,
-    logger,
-    now,
-  }: Pick<Dependencies, 'config' | 'audit' | 'accountStatus' | 'logger' | 'now'>) =>
+  ({ config, audit, accountStatus, logger, now }: ReportOutcomesDependencies) =>
   async ({ runId, accounts, outcomes, chunkError }: ReportOutcomesInput): Promise<ChunkSummary> => {
     const events = outcomes.map((o) => outcomeEvent(config, runId, o));
     const failedAccounts = new Set(
@@ -60,7 +58,11 @@ export const reportOutcomes =
     };
   };
 
-const outcomeEvent = (config: Dependencies['config'], runId: string, o: SvidOutcome): AuditEvent => {
+const outcomeEvent = (
+  config: ReportOutcomesDependencies['config'],
+  runId: string,
+  o: SvidOutcome,
+): AuditEvent => {
   if (o.status === 'failed') {
     const subject = { ...o.item, ...svidSubject(config, o.item) };
     return svidFailedEvent(runId, subject, o.error.Error, causeMessage(o.error));
@@ -99,4 +101,5 @@ const statusEntries = (
   return entries;
 };
 
-export const createHandler = (deps: Dependencies) => stepHandler(reportOutcomes(deps), deps.logger);
+export const createHandler = (deps: ReportOutcomesDependencies) =>
+  stepHandler(reportOutcomes(deps), deps.logger);

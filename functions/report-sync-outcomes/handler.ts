@@ -1,4 +1,19 @@
-import { awsDependencies } from '../shared/aws/dependencies';
-import { createHandler } from './report-sync-outcomes';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDbAccountStatusLog } from '../shared/aws/dynamodb-account-status';
+import { EventBridgeAuditSink } from '../shared/aws/eventbridge-audit-sink';
+import { loadConfig } from '../shared/config';
+import { createHandler, settings } from './report-sync-outcomes';
 
-export const handler = createHandler(awsDependencies('report-sync-outcomes'));
+const config = loadConfig('report-sync-outcomes', settings);
+const region = { region: config.AWS_REGION };
+
+export const handler = createHandler({
+  logger: new Logger({ serviceName: 'report-sync-outcomes' }),
+  audit: new EventBridgeAuditSink(new EventBridgeClient(region), { busName: config.AUDIT_BUS_NAME }),
+  accountStatus: new DynamoDbAccountStatusLog(new DynamoDBClient(region), {
+    tableName: config.ACCOUNT_STATUS_TABLE,
+  }),
+  now: () => new Date(),
+});

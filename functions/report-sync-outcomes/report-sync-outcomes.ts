@@ -1,10 +1,17 @@
-import type { Dependencies } from '../shared/dependencies';
+import { settingsOf } from '../shared/config';
+import type { StepDependencies } from '../shared/dependencies';
 import { type AccountStatusEntry, boundedMessage, recordStatus } from '../shared/domain/account-status';
 import { type CaughtError, causeMessage } from '../shared/domain/caught-error';
 import { type AgentOutcome, SYNC_COUNT_FIELDS, type SyncChunkSummary } from '../shared/domain/sync';
 import { chunkFailedEvent, secretFailedEvent } from '../shared/domain/sync-audit-events';
 import { sumCounts } from '../shared/domain/run-summary';
 import { stepHandler } from '../shared/step-handler';
+
+export const settings = settingsOf('AWS_REGION', 'AUDIT_BUS_NAME', 'ACCOUNT_STATUS_TABLE');
+export type ReportSyncOutcomesDependencies = StepDependencies<
+  typeof settings,
+  'audit' | 'accountStatus' | 'now'
+>;
 
 export interface ReportSyncOutcomesInput {
   runId: string;
@@ -23,7 +30,7 @@ export interface ReportSyncOutcomesInput {
  * its agent did (see recordStatus for why a failed status write does not fail the step).
  */
 export const reportSyncOutcomes =
-  ({ audit, accountStatus, logger, now }: Pick<Dependencies, 'audit' | 'accountStatus' | 'logger' | 'now'>) =>
+  ({ audit, accountStatus, logger, now }: Omit<ReportSyncOutcomesDependencies, 'config'>) =>
   async (input: ReportSyncOutcomesInput): Promise<SyncChunkSummary> => {
     const { runId, accounts, outcomes, chunkError } = input;
     const done = outcomes.flatMap((o) => (o.status === 'done' ? [o] : []));
@@ -94,4 +101,5 @@ const statusEntries = (
   return entries;
 };
 
-export const createHandler = (deps: Dependencies) => stepHandler(reportSyncOutcomes(deps), deps.logger);
+export const createHandler = (deps: Omit<ReportSyncOutcomesDependencies, 'config'>) =>
+  stepHandler(reportSyncOutcomes(deps), deps.logger);

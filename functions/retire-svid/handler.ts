@@ -1,4 +1,14 @@
-import { awsDependencies } from '../shared/aws/dependencies';
-import { createHandler } from './retire-svid';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { loadConfig } from '../shared/config';
+import { createHandler, settings } from './retire-svid';
 
-export const handler = createHandler(awsDependencies('retire-svid'));
+const config = loadConfig('retire-svid', settings);
+
+export const handler = createHandler({
+  config,
+  logger: new Logger({ serviceName: 'retire-svid' }),
+  svids: new SecretsManagerSvidStore(new SecretsManagerClient({ region: config.AWS_REGION }), {}),
+  now: () => new Date(),
+});

@@ -1,6 +1,10 @@
-import type { Dependencies } from '../shared/dependencies';
+import { settingsOf } from '../shared/config';
+import type { StepDependencies } from '../shared/dependencies';
 import type { Retirement, SvidOutcome } from '../shared/domain/rotation';
 import { stepHandler } from '../shared/step-handler';
+
+export const settings = settingsOf('AWS_REGION', 'SVID_RECOVERY_WINDOW_DAYS');
+export type RetireSvidDependencies = StepDependencies<typeof settings, 'svids' | 'now'>;
 
 export interface RetireSvidInput {
   runId: string;
@@ -9,7 +13,7 @@ export interface RetireSvidInput {
 
 /** Schedules an SVID secret for deletion with the configured recovery window; a gone secret counts as deleted. */
 export const retireSvid =
-  ({ config, svids, now }: Dependencies) =>
+  ({ config, svids, now }: RetireSvidDependencies) =>
   async ({ item }: RetireSvidInput): Promise<SvidOutcome> => {
     const retired = await svids.retire(item.secretName, config.SVID_RECOVERY_WINDOW_DAYS);
     return {
@@ -24,4 +28,4 @@ export const retireSvid =
     };
   };
 
-export const createHandler = (deps: Dependencies) => stepHandler(retireSvid(deps), deps.logger);
+export const createHandler = (deps: RetireSvidDependencies) => stepHandler(retireSvid(deps), deps.logger);

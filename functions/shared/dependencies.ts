@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { z } from './zod';
 import type { Config } from './config';
 import type { AccountStatusLog } from './ports/account-status';
 import type { AuditSink } from './ports/audit-sink';
@@ -11,10 +12,8 @@ import type { SecretStoreFactory } from './ports/secret-store';
 import type { SvidStore } from './ports/svid-store';
 import type { WebhookKeys } from './ports/webhook-keys';
 
-/** What the steps are given: the same shape from the AWS adapters and from the local stand-ins. */
-export interface Dependencies {
-  config: Config;
-  logger: Logger;
+/** The ports a step may be given: AWS adapters in its handler.ts, the local stand-ins in the embedded default. */
+export interface Ports {
   registry: EnrollmentRegistry;
   authority: CertificateAuthority;
   svids: SvidStore;
@@ -31,3 +30,12 @@ export interface Dependencies {
   accountStatus: AccountStatusLog;
   now: () => Date;
 }
+
+/** What one step declares it needs: its own settings (a settingsOf schema), a logger and the ports it names. */
+export type StepDependencies<S extends z.ZodMiniObject, K extends keyof Ports = never> = {
+  config: z.infer<S>;
+  logger: Logger;
+} & Pick<Ports, K>;
+
+/** Everything, as the embedded default holds it: each step takes the slice it declares. */
+export type Dependencies = { config: Config; logger: Logger } & Ports;

@@ -1,4 +1,4 @@
-import { awsDependencies } from '../shared/aws/dependencies';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { createHandler } from './summarize-rotation';
 
-export const handler = createHandler(awsDependencies('summarize-rotation'));
+export const handler = createHandler({ logger: new Logger({ serviceName: 'summarize-rotation' }) });

@@ -1,7 +1,10 @@
-import type { Dependencies } from '../shared/dependencies';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { settingsOf } from '../shared/config';
 import type { ChunkSummary, RotationSummary } from '../shared/domain/rotation';
 import { failedAccountsOf, runFailure, sumCounts } from '../shared/domain/run-summary';
 import { stepHandler } from '../shared/step-handler';
+
+export const settings = settingsOf();
 
 export interface SummarizeRotationInput {
   runId: string;
@@ -28,4 +31,4 @@ export const summarizeRotation =
     return { ...summary, ...runFailure(summary.replay, 'Summarize Rotation') };
   };
 
-export const createHandler = (deps: Dependencies) => stepHandler(summarizeRotation(), deps.logger);
+export const createHandler = (deps: { logger: Logger }) => stepHandler(summarizeRotation(), deps.logger);

@@ -1,4 +1,4 @@
-import { awsDependencies } from '../shared/aws/dependencies';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { createHandler } from './summarize-sync';
 
-export const handler = createHandler(awsDependencies('summarize-sync'));
+export const handler = createHandler({ logger: new Logger({ serviceName: 'summarize-sync' }) });

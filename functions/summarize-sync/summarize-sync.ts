@@ -1,7 +1,10 @@
-import type { Dependencies } from '../shared/dependencies';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { settingsOf } from '../shared/config';
 import { failedAccountsOf, runFailure, sumCounts } from '../shared/domain/run-summary';
 import { SYNC_COUNT_FIELDS, type SyncChunkSummary, type SyncSummary } from '../shared/domain/sync';
 import { stepHandler } from '../shared/step-handler';
+
+export const settings = settingsOf();
 
 export interface SummarizeSyncInput {
   runId: string;
@@ -22,5 +25,4 @@ export const summarizeSync =
     return { ...summary, ...runFailure(summary.replay, 'Summarize Sync') };
   };
 
-export const createHandler = (deps: Pick<Dependencies, 'logger'>) =>
-  stepHandler(summarizeSync(), deps.logger);
+export const createHandler = (deps: { logger: Logger }) => stepHandler(summarizeSync(), deps.logger);

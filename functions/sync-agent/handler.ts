@@ -1,4 +1,24 @@
-import { awsDependencies } from '../shared/aws/dependencies';
-import { createHandler } from './sync-agent';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeAuditSink } from '../shared/aws/eventbridge-audit-sink';
+import { SecretsManagerSecretStore } from '../shared/aws/secrets-manager-secret-store';
+import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { loadConfig } from '../shared/config';
+import { keywhizSecretSource } from '../shared/keywhiz/keywhiz-client';
+import { createHandler, settings } from './sync-agent';
 
-export const handler = createHandler(awsDependencies('sync-agent'));
+const config = loadConfig('sync-agent', settings);
+const region = { region: config.AWS_REGION };
+// One client: the agent reads its SVID in the central account by ARN and writes its own account's secrets.
+const secretsManager = new SecretsManagerClient(region);
+const store = new SecretsManagerSecretStore(secretsManager, { kmsKeyId: config.SYNC_KMS_KEY_ID });
+
+export const handler = createHandler({
+  config,
+  logger: new Logger({ serviceName: 'sync-agent' }),
+  svids: new SecretsManagerSvidStore(secretsManager, {}),
+  secretSource: keywhizSecretSource(config),
+  secretStore: () => store,
+  audit: new EventBridgeAuditSink(new EventBridgeClient(region), { busName: config.AUDIT_BUS_NAME }),
+});

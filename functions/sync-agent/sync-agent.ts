@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import type { Config } from '../shared/config';
+import type { z } from '../shared/zod';
+import { KEYWHIZ, settingsOf, SVID_NAMING } from '../shared/config';
 import type { AuditEvent } from '../shared/domain/audit';
 import { InvalidRunRequest, RETRYABLE_ERRORS, SecretNotOwned } from '../shared/domain/errors';
 import { type KeywhizSecret, recordedChecksum, SECRET_VALUE_MAX_BYTES } from '../shared/domain/keywhiz';
@@ -39,8 +40,21 @@ export interface SyncAgentInput {
   target: SyncTarget;
 }
 
+export const settings = settingsOf(
+  'AWS_REGION',
+  ...SVID_NAMING,
+  'CENTRAL_ACCOUNT_ID',
+  'ISSUER_ROLE_ARN',
+  'AUDIT_BUS_NAME',
+  ...KEYWHIZ,
+  'SYNC_SECRET_PREFIX',
+  'SYNC_KMS_KEY_ID',
+  'SYNC_RECOVERY_WINDOW_DAYS',
+  'SYNC_MAX_DELETE_SHARE',
+);
+
 export interface SyncAgentDependencies {
-  config: Config;
+  config: z.infer<typeof settings>;
   logger: Logger;
   /** The central SVID store, read-only here: the agent shows Keywhiz its own service's SVID. */
   svids: Pick<SvidStore, 'read'>;

@@ -1,7 +1,18 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { awsDependencies } from '../shared/aws/dependencies';
-import { createHandler, SVID_EXPIRY_METRICS } from './watch-svid-expiry';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { loadConfig } from '../shared/config';
+import { createHandler, settings, SVID_EXPIRY_METRICS } from './watch-svid-expiry';
 
 const { namespace, serviceName } = SVID_EXPIRY_METRICS;
+const config = loadConfig(serviceName, settings);
 
-export const handler = createHandler(awsDependencies(serviceName), new Metrics({ namespace, serviceName }));
+export const handler = createHandler(
+  {
+    logger: new Logger({ serviceName }),
+    svids: new SecretsManagerSvidStore(new SecretsManagerClient({ region: config.AWS_REGION }), {}),
+    now: () => new Date(),
+  },
+  new Metrics({ namespace, serviceName }),
+);

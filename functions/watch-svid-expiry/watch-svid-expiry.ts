@@ -1,6 +1,8 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import type { Dependencies } from '../shared/dependencies';
+import { settingsOf } from '../shared/config';
+import type { Ports } from '../shared/dependencies';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { NEAR_EXPIRY_MS } from '../shared/domain/svid-expiry';
 import { stepHandler } from '../shared/step-handler';
 
@@ -12,6 +14,9 @@ export const SVID_EXPIRY_METRICS = {
   watched: 'SvidsWatched',
   minHoursToExpiry: 'MinHoursToExpiry',
 } as const;
+
+export const settings = settingsOf('AWS_REGION');
+type WatchDependencies = Pick<Ports, 'svids' | 'now'> & { logger: Logger };
 
 export interface SvidExpiryReport {
   /** Live SVIDs (those scheduled for deletion are not watched). */
@@ -31,7 +36,7 @@ const hours = (ms: number) => Math.round((ms / 3_600_000) * 100) / 100;
  * which the alarm treats as breaching.
  */
 export const watchSvidExpiry =
-  ({ svids, logger, now }: Pick<Dependencies, 'svids' | 'logger' | 'now'>, metrics: Metrics) =>
+  ({ svids, logger, now }: WatchDependencies, metrics: Metrics) =>
   async (): Promise<SvidExpiryReport> => {
     const at = now().getTime();
     const live = (await svids.listOwned()).filter((svid) => svid.deletedAt === undefined);
@@ -63,5 +68,5 @@ export const watchSvidExpiry =
   };
 
 /** Publishes the metrics when the step returns; a failed step added none, so nothing is published. */
-export const createHandler = (deps: Pick<Dependencies, 'svids' | 'logger' | 'now'>, metrics: Metrics) =>
+export const createHandler = (deps: WatchDependencies, metrics: Metrics) =>
   stepHandler(watchSvidExpiry(deps, metrics), deps.logger).use(logMetrics(metrics));

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../functions/shared/config';
+import { settings } from '../../functions/sync-agent/sync-agent';
+import { LOCAL_ENV, localConfig } from '../../local-stack/local-config';
 import {
   InvalidConfiguration,
   InvalidKeywhizResponse,
@@ -566,16 +568,19 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
 
 describe('keywhizSecretSource', () => {
   it('builds clients from the KEYWHIZ_* configuration', async () => {
-    const config = loadConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: server.spiffeId });
+    const config = localConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: server.spiffeId });
     const keywhiz = keywhizSecretSource(config)(alpha) as KeywhizClient;
     clients.push(keywhiz);
     expect((await keywhiz.list()).length).toBe(3);
   });
 
   it('refuses a configuration without KEYWHIZ_URL or with a malformed server SPIFFE ID', () => {
-    expect(() => keywhizSecretSource(loadConfig({}))).toThrow(InvalidConfiguration);
+    const { KEYWHIZ_URL: _, ...withoutUrl } = LOCAL_ENV;
+    expect(() => loadConfig('sync-agent', settings, withoutUrl)).toThrow(
+      new InvalidConfiguration('sync-agent: invalid configuration: KEYWHIZ_URL is not set'),
+    );
     expect(() =>
-      keywhizSecretSource(loadConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: 'keywhiz' })),
+      keywhizSecretSource(localConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: 'keywhiz' })),
     ).toThrow(/^KEYWHIZ_SERVER_SPIFFE_ID: /);
     expect(
       () =>

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { loadConfig } from '../../functions/shared/config';
+import { localConfig } from '../../local-stack/local-config';
 import { parseEnrollments } from '../../functions/shared/domain/enrollment';
 import { MANAGED_BY_TAG } from '../../functions/shared/aws/secrets-manager-calls';
 import { MANAGED_BY_VALUE } from '../../functions/shared/domain/svid-secret';
@@ -51,7 +51,7 @@ const records: EnrollmentRecord[] = [
 ];
 const identityAccounts = [...new Set(records.filter((r) => r.identity).map((r) => r.accountId))].sort();
 const secretsAccounts = [...new Set(records.filter((r) => r.secrets).map((r) => r.accountId))].sort();
-const defaults = loadConfig({});
+const defaults = localConfig({});
 
 const arnOf = {
   secret: (account: string, name: string) =>

@@ -6,15 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { awsDependencies } from '../../functions/shared/aws/dependencies';
-import { type Config, configSchema } from '../../functions/shared/config';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store';
-import type { SyncedSecret } from '../../functions/shared/ports/secret-store';
-import { keywhizSecretSource } from '../../functions/shared/keywhiz/keywhiz-client';
-import { syncedSecretName, syncedSecretPrefix } from '../../functions/shared/domain/synced-secret-name';
-import { syncAgent } from '../../functions/sync-agent/sync-agent';
+import { describe, expect, it } from '@jest/globals';
+import { LOCAL_ENV } from '../../local-stack/local-config';
 import { readCloudFormationYaml } from '../support/cloudformation-yaml';
 import { resolveStack, type ResolvedStack } from '../support/intrinsics';
 import type { CfnTemplate } from '../support/packaged-stack';
@@ -83,26 +76,26 @@ describe('validation', () => {
 describe('names shared with the central stack and the functions', () => {
   const serverless = readCloudFormationYaml(path('../../serverless.yml')) as unknown as {
     params: { default: Record<string, string> };
-    provider: { environment: Record<string, unknown> };
+    custom: { svidNaming: Record<string, string> };
   };
   const central = serverless.params.default;
-  const config = configSchema.parse({});
+  // The embedded default uses the same names, so what runs at home is what deploys.
+  const config = LOCAL_ENV;
   const defaultOf = (name: string) => (template as CfnTemplate).Parameters?.[name]?.Default;
 
-  it('agree with serverless.yml params and config defaults', () => {
+  it('agree with serverless.yml params and the local stack', () => {
     expect(defaultOf('SyncAgentFunctionName')).toBe(central.syncAgentFunctionName);
     expect(defaultOf('SyncAgentFunctionName')).toBe(config.SYNC_AGENT_FUNCTION_NAME);
     expect(defaultOf('SyncInvokerRoleName')).toBe(central.syncInvokerRoleName);
     expect(defaultOf('SyncInvokerRoleName')).toBe(config.SYNC_INVOKER_ROLE_NAME);
     expect(defaultOf('SvidSecretPrefix')).toBe(central.svidSecretPrefix);
     expect(defaultOf('TrustDomain')).toBe(central.trustDomain);
-    expect(defaultOf('SpiffeIdTemplate')).toBe(serverless.provider.environment.SPIFFE_ID_TEMPLATE);
+    expect(defaultOf('SpiffeIdTemplate')).toBe(serverless.custom.svidNaming.SPIFFE_ID_TEMPLATE);
     expect(defaultOf('SyncSecretPrefix')).toBe(config.SYNC_SECRET_PREFIX);
   });
 
   it('name the agent role as rotation adds it to the SVID readers (central SYNC_AGENT_ROLE_NAME)', () => {
-    // The central functions take it from serverless.yml's param, whose default is the config default.
-    expect(serverless.provider.environment.SYNC_AGENT_ROLE_NAME).toBe('${param:syncAgentRoleName}');
+    // The central functions take it from serverless.yml's param.
     const centralRoleName = central.syncAgentRoleName;
     expect(centralRoleName).toBe(config.SYNC_AGENT_ROLE_NAME);
     expect(defaultOf('SyncAgentRoleName')).toBe(centralRoleName);
@@ -235,111 +228,4 @@ describe('trust and wildcards', () => {
   });
 });
 
-describe("the agent's environment", () => {
-  const env = (parameters: Record<string, string> = {}) =>
-    (render(parameters).properties('SyncAgentFunction').Environment as { Variables: Record<string, string> })
-      .Variables;
-
-  it('parses with the functions’ configuration schema and points at the central account', () => {
-    const config = configSchema.parse(env());
-    expect(config).toMatchObject({
-      CENTRAL_ACCOUNT_ID: CENTRAL,
-      SVID_KMS_KEY_ID: required.SvidKeyArn,
-      ISSUER_ROLE_ARN: required.IssuerRoleArn,
-      AUDIT_BUS_NAME: required.AuditBusArn,
-      KEYWHIZ_URL: required.KeywhizUrl,
-      SYNC_KMS_KEY_ID: render().getAtt('SyncedSecretsKey', 'Arn'),
-    });
-    expect(configSchema.parse(env({ SyncedSecretsKeyArn: ownKey })).SYNC_KMS_KEY_ID).toBe(ownKey);
-  });
-
-  it('sets no variable the configuration does not know, and not AWS_REGION, which Lambda sets', () => {
-    const known = new Set([...Object.keys(configSchema.shape), 'NODE_OPTIONS']);
-    expect(Object.keys(env()).filter((key) => !known.has(key))).toEqual([]);
-    expect(env()).not.toHaveProperty('AWS_REGION');
-  });
-
-  it('sets every setting the agent reads, but for AWS_REGION and numeric tuning whose defaults hold', async () => {
-    const read = await settingsReadByAgent(configSchema.parse(env()));
-    // A run that deletes and calls Keywhiz: the recording covers the agent's whole path.
-    expect([...read]).toEqual(
-      expect.arrayContaining([
-        'SVID_SECRET_PREFIX',
-        'SYNC_SECRET_PREFIX',
-        'SYNC_RECOVERY_WINDOW_DAYS',
-        'KEYWHIZ_URL',
-      ]),
-    );
-    const defaults = configSchema.parse({});
-    const unset = [...read].filter(
-      (key) => !(key in env()) && key !== 'AWS_REGION' && typeof defaults[key as keyof Config] !== 'number',
-    );
-    expect(unset).toEqual([]);
-  });
-
-  describe('on Lambda', () => {
-    const saved = process.env;
-    afterEach(() => {
-      process.env = saved;
-    });
-
-    it('builds every adapter the agent uses from it (the issuer role belongs to the central account)', () => {
-      process.env = { ...env(), AWS_REGION: REGION };
-      const deps = awsDependencies('sync-agent');
-      expect(deps.config.CENTRAL_ACCOUNT_ID).toBe(CENTRAL);
-      expect(() => [deps.svids, deps.secretStore(ACCOUNT), deps.audit, deps.secretSource]).not.toThrow();
-    });
-
-    it('is rejected by the agent when the issuer role is not in the central account', () => {
-      process.env = { ...env({ IssuerRoleArn: `arn:aws:iam::${ACCOUNT}:role/issuer` }), AWS_REGION: REGION };
-      expect(() => awsDependencies('sync-agent').svids).toThrow(/not in the central account/);
-    });
-  });
-});
-
-/**
- * The configuration keys one agent run reads: a full reconcile that leaves two secrets unchanged and deletes a
- * third, with the Keywhiz client built from the same configuration. Recorded through a proxy on the config.
- */
-async function settingsReadByAgent(config: Config): Promise<Set<string>> {
-  const read = new Set<string>();
-  const recorded = new Proxy(config, {
-    get(target, key, receiver) {
-      if (typeof key === 'string') read.add(key);
-      return Reflect.get(target, key, receiver) as unknown;
-    },
-  });
-  const target = { accountId: ACCOUNT, service: 'payments', environment: 'prod' };
-  const prefix = syncedSecretPrefix(config.SYNC_SECRET_PREFIX, target.environment, target.service);
-  const stored = (name: string): SyncedSecret => ({
-    secretName: syncedSecretName(prefix, name),
-    arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${syncedSecretName(prefix, name)}-AbC123`,
-    keywhizName: name,
-    checksum: `checksum-${name}`,
-  });
-  keywhizSecretSource(recorded);
-  const result = await syncAgent({
-    config: recorded,
-    logger: new Logger({ serviceName: 'onboarding-test', logLevel: 'SILENT' }),
-    svids: { read: async () => ({}) as SpireSvidSecret },
-    secretSource: () => ({
-      list: async () => ['a', 'b'].map((name) => ({ name, checksum: `checksum-${name}`, metadata: {} })),
-      fetch: async () => new Map(),
-      close: () => undefined,
-    }),
-    secretStore: () => ({
-      listSynced: async () => ['a', 'b', 'c'].map(stored),
-      write: async () => {
-        throw new Error('nothing changed: no write expected');
-      },
-      restore: async () => undefined,
-      remove: async () => ({ deletionDate: '2030-01-01T00:00:00.000Z' }),
-    }),
-    audit: { publish: async () => undefined },
-  })(
-    { runId: 'onboarding-test', secret: null, target },
-    { invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:trust-bridge-sync-agent` },
-  );
-  expect(result).toMatchObject({ unchanged: 2, deleted: 1 });
-  return read;
-}
+// The agent's environment against its settings schema: test/deploy/function-settings.test.ts.

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it, jest } from '@jest/globals';
 import { reportOutcomes } from '../../functions/report-outcomes/report-outcomes';
 import { reportSyncOutcomes } from '../../functions/report-sync-outcomes/report-sync-outcomes';
-import { loadConfig } from '../../functions/shared/config';
+import { localConfig } from '../../local-stack/local-config';
 import type { AuditEvent } from '../../functions/shared/domain/audit';
 import type { AccountStatusEntry } from '../../functions/shared/domain/account-status';
 import type { AccountStatusLog } from '../../functions/shared/ports/account-status';
@@ -26,7 +26,7 @@ const fakes = (statusFails = false) => {
   const warn = jest.spyOn(logger, 'warn');
   return {
     deps: {
-      config: loadConfig({}),
+      config: localConfig({}),
       audit: { publish: async (events: AuditEvent[]) => void published.push(...events) },
       accountStatus,
       logger,

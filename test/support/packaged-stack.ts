@@ -1,5 +1,5 @@
 /**
- * `osls package` of serverless.yml, offline: no AWS credentials, and TCP/DNS refused in every Node process osls
+ * `npm run package` (packaging/package.ts: `osls package` of serverless.yml, then the sync agent's zip), offline: no AWS credentials, and TCP/DNS refused in every Node process osls
  * starts. Each packaging runs in a service directory of its own (links to the project's files), so that test files
  * packaging in parallel never share `.esbuild/` or `.serverless/`. Memoized per test file and per set of params.
  */
@@ -38,7 +38,7 @@ export type CfnTemplate = {
 };
 export type PackagedStack = {
   template: CfnTemplate;
-  /** The package directory: the template and one zip per function. */
+  /** The package directory: the template and one zip per function, the sync agent's (syncAgent.zip) included. */
   dir: string;
   /** The template's path, for tools that read files. */
   templatePath: string;
@@ -46,7 +46,7 @@ export type PackagedStack = {
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const osls = join(root, 'node_modules/osls/bin/serverless.js');
+const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
 
 // Loaded into every Node process osls starts: any TCP connection or DNS lookup throws, so a passing package
 // proves it needs no network. Unix-socket and pipe IPC (esbuild's service) stay allowed.
@@ -102,13 +102,19 @@ async function packageOnce(params: Record<string, string>): Promise<PackagedStac
   copyFileSync(join(root, 'serverless.yml'), join(service, 'serverless.yml'));
   const dir = join(workDir, 'package');
   const paramArgs = Object.entries(params).map(([name, value]) => `--param=${name}=${value}`);
-  await run(process.execPath, [osls, 'package', '--stage', 'ci', '--package', dir, ...paramArgs], {
-    cwd: service,
-    env: offlineEnv(workDir),
-    timeout: 150_000,
-  }).catch((error: Error & { stdout?: string; stderr?: string }) => {
+  await run(
+    process.execPath,
+    [tsx, 'packaging/package.ts', '--stage', 'ci', '--package', dir, ...paramArgs],
+    {
+      cwd: service,
+      env: offlineEnv(workDir),
+      timeout: 150_000,
+    },
+  ).catch((error: Error & { stdout?: string; stderr?: string }) => {
     // osls prints the reason on its output, not in the exit status.
-    throw new Error(`osls package failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`, { cause: error });
+    throw new Error(`npm run package failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`, {
+      cause: error,
+    });
   });
   const templatePath = join(dir, 'cloudformation-template-update-stack.json');
   const template = JSON.parse(await readFile(templatePath, 'utf8')) as CfnTemplate;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadSyncChunk } from '../../functions/load-sync-chunk/load-sync-chunk';
 import { planSync } from '../../functions/plan-sync/plan-sync';
-import { loadConfig } from '../../functions/shared/config';
+import { localConfig } from '../../local-stack/local-config';
 import type { Enrollment } from '../../functions/shared/domain/enrollment';
 
 const enrollment = (accountId: string, service: string, secrets = true): Enrollment => ({
@@ -20,7 +20,7 @@ const enrollments = [
 ];
 const registry = { list: async () => enrollments };
 const plan = (request: unknown, env: Record<string, string> = {}) =>
-  planSync({ config: loadConfig(env), registry })({ request, runId: 'run-1' });
+  planSync({ config: localConfig(env), registry })({ request, runId: 'run-1' });
 /** What the run's chunks expand to, as each child's Load Sync Chunk does. */
 const targets = async (p: Awaited<ReturnType<typeof plan>>) =>
   (
@@ -46,7 +46,7 @@ describe('Plan Sync', () => {
 
   it('keeps a run of 10,000 accounts inside the payload budget', async () => {
     const many = Array.from({ length: 10_000 }, (_, i) => enrollment(String(100_000_000_000 + i), `s-${i}`));
-    const p = await planSync({ config: loadConfig({}), registry: { list: async () => many } })({
+    const p = await planSync({ config: localConfig({}), registry: { list: async () => many } })({
       request: {},
       runId: 'run-1',
     });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { configSchema } from '../../functions/shared/config';
+import { localConfig } from '../../local-stack/local-config';
 import { InvalidSpiffeId } from '../../functions/shared/domain/errors';
 import { parseSpiffeId, renderSpiffeId, SPIFFE_ID_MAX_LENGTH } from '../../functions/shared/domain/spiffe-id';
 
-const defaultTemplate = configSchema.parse({}).SPIFFE_ID_TEMPLATE;
+const defaultTemplate = localConfig().SPIFFE_ID_TEMPLATE;
 
 const chars = (alphabet: string) => fc.constantFrom(...alphabet.split(''));
 const trustDomainArb = fc.string({

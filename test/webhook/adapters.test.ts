@@ -23,7 +23,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbDeliveryLog } from '../../functions/shared/aws/dynamodb-delivery-log';
 import { EventBridgeSecretChanges } from '../../functions/shared/aws/eventbridge-secret-changes';
 import { SecretsManagerWebhookKeys } from '../../functions/shared/aws/secrets-manager-webhook-keys';
-import { loadConfig } from '../../functions/shared/config';
+import { localConfig } from '../../local-stack/local-config';
 import {
   SECRET_CHANGE_SOURCE,
   SECRET_CHANGED_DETAIL_TYPE,
@@ -248,7 +248,7 @@ describe('FileDeliveryLog', () => {
 });
 
 describe('local webhook key', () => {
-  const config = loadConfig({});
+  const config = localConfig({});
 
   it('is created once as 32 random bytes of hex, and kept afterwards', async () => {
     const store = new LocalSecretsManager({ dataDir: dir, accountId: config.CENTRAL_ACCOUNT_ID });

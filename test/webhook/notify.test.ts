@@ -2,15 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../cli/main';
 import { notifyCommand } from '../../cli/notify';
 import { createHandler } from '../../functions/receive-webhook/receive-webhook';
 import { EventBridgeSecretChanges } from '../../functions/shared/aws/eventbridge-secret-changes';
 import { SecretsManagerWebhookKeys } from '../../functions/shared/aws/secrets-manager-webhook-keys';
-import { loadConfig } from '../../functions/shared/config';
+import { localConfig } from '../../local-stack/local-config';
 import { signWebhook } from '../../functions/shared/domain/webhook';
 import { FileDeliveryLog } from '../../local-stack/stand-ins/file-delivery-log';
 import { LocalEventBus, readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
@@ -21,7 +19,7 @@ import {
 } from '../../local-stack/stand-ins/local-webhook-key';
 import { startWebhookServer, type WebhookServer } from '../../local-stack/webhook-server';
 
-const config = loadConfig({});
+const config = localConfig({});
 let dir: string;
 let server: WebhookServer;
 let printed: string[];
@@ -32,7 +30,6 @@ beforeEach(async () => {
   const secretsManager = localCentralSecretsManager(dir, config);
   await ensureLocalWebhookKey(secretsManager, config.WEBHOOK_KEY_SECRET_NAME);
   const handler = createHandler({
-    config,
     logger: new Logger({ serviceName: 'receive-webhook', logLevel: 'SILENT' }),
     webhookKeys: new SecretsManagerWebhookKeys(secretsManager, {
       secretName: config.WEBHOOK_KEY_SECRET_NAME,
@@ -104,44 +101,10 @@ describe('trust-bridge notify → local webhook server → receiver', () => {
     expect(await announced()).toHaveLength(1);
   });
 
-  it('--aws signs with the deployed key read from Secrets Manager, and needs --url', async () => {
-    const localKey = Buffer.from(await readLocalWebhookKey(dir, config)).toString('hex');
-    const deployed = mockClient(SecretsManagerClient as never);
-    try {
-      deployed
-        .on(GetSecretValueCommand as never, {
-          SecretId: config.WEBHOOK_KEY_SECRET_NAME,
-          VersionStage: 'AWSCURRENT',
-        })
-        .resolves({ SecretString: localKey } as never);
-      deployed
-        .on(GetSecretValueCommand as never, { VersionStage: 'AWSPREVIOUS' })
-        .rejects(Object.assign(new Error('no previous version'), { name: 'ResourceNotFoundException' }));
-      expect(await notify(['--secret', 'a', '--aws', '--region', 'eu-west-1'])).toBe(0);
-      expect(printed[0]).toBe('202 Accepted');
-      expect(await announced()).toHaveLength(1);
-      // The key came from the deployed secret: another deployed key is refused by this receiver.
-      deployed
-        .on(GetSecretValueCommand as never, { VersionStage: 'AWSCURRENT' })
-        .resolves({ SecretString: 'cd'.repeat(32) } as never);
-      printed = [];
-      expect(await notify(['--secret', 'a', '--aws'])).toBe(1);
-      expect(printed[0]).toBe('401 Unauthorized');
-
-      printed = [];
-      // Without --url a delivery signed with the deployed key would go to the local receiver: refused.
-      const code = await notifyCommand(['--secret', 'a', '--aws'], {
-        env: {},
-        print: (l) => printed.push(l),
-      });
-      expect(code).toBe(2);
-      expect(printed.join('\n')).toContain('--aws needs --url');
-      expect(await notifyCommand(['--secret', 'a', '--region', 'eu-west-1'], { env: {} })).toBe(2);
-      expect(printed.join('\n')).toContain('--region needs --aws');
-      expect(await announced()).toHaveLength(1);
-    } finally {
-      deployed.restore();
-    }
+  // --aws, against the deployed stack's outputs: test/ops/notify-aws.test.ts.
+  it('refuses AWS-only flags without --aws (exit 2)', async () => {
+    expect(await notifyCommand(['--secret', 'a', '--region', 'eu-west-1'], { env: {} })).toBe(2);
+    expect(await announced()).toHaveLength(0);
   });
 
   it('refuses a bad delivery before sending anything (exit 2)', async () => {

@@ -3,7 +3,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { lambdaContext } from '../../engine/task-binding';
 import { createHandler, type WebhookDependencies } from '../../functions/receive-webhook/receive-webhook';
-import { loadConfig } from '../../functions/shared/config';
 import { type SecretChange, signWebhook } from '../../functions/shared/domain/webhook';
 import type { DeliveryLog } from '../../functions/shared/ports/delivery-log';
 import type { SecretChanges } from '../../functions/shared/ports/secret-changes';
@@ -53,7 +52,6 @@ let keysFail: boolean;
 let logs: string[];
 
 const dependencies = (overrides: Partial<WebhookDependencies> = {}): WebhookDependencies => ({
-  config: loadConfig({}),
   logger: new Logger({ serviceName: 'receive-webhook-test', logLevel: 'INFO' }),
   webhookKeys: {
     keys: async () => {

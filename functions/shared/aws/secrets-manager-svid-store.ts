@@ -32,11 +32,12 @@ import {
 } from './secrets-manager-calls';
 import type { SpireSvidSecret, StoredSvid, SvidStore, SvidWrite } from '../ports/svid-store';
 
+/** Writing needs the key and the issuer role; a store that only lists, reads or retires goes without them. */
 export interface SecretsManagerSvidStoreOptions {
   /** The customer-managed key the secrets are encrypted with (cross-account reads need one). */
-  kmsKeyId: string;
+  kmsKeyId?: string;
   /** The role that writes SVIDs: the only principal besides the readers allowed to read them. */
-  issuerRoleArn: string;
+  issuerRoleArn?: string;
   /** The account holding the secrets; when given, the issuer role must belong to it. */
   centralAccountId?: string;
   /** `aws` unless in GovCloud or China. */
@@ -64,6 +65,7 @@ export class SecretsManagerSvidStore implements SvidStore {
     private readonly options: SecretsManagerSvidStoreOptions,
   ) {
     this.partition = options.partition ?? 'aws';
+    if (options.issuerRoleArn === undefined) return;
     const issuerAccount = options.issuerRoleArn.split(':')[4];
     if (!/^arn:[\w-]+:iam::\d{12}:role\/.+$/.test(options.issuerRoleArn)) {
       throw new InvalidConfiguration(`issuer role "${options.issuerRoleArn}" is not an IAM role ARN`);
@@ -73,6 +75,17 @@ export class SecretsManagerSvidStore implements SvidStore {
         `issuer role ${options.issuerRoleArn} is not in the central account ${options.centralAccountId}`,
       );
     }
+  }
+
+  /** The settings only a writer has: a read-only store that is asked to write is misconfigured. */
+  private writer(): { kmsKeyId: string; issuerRoleArn: string } {
+    const { kmsKeyId, issuerRoleArn } = this.options;
+    if (kmsKeyId === undefined || issuerRoleArn === undefined) {
+      throw new InvalidConfiguration(
+        'this SVID store was opened read-only: writing needs a KMS key and the issuer role',
+      );
+    }
+    return { kmsKeyId, issuerRoleArn };
   }
 
   async listOwned(): Promise<StoredSvid[]> {
@@ -185,7 +198,7 @@ export class SecretsManagerSvidStore implements SvidStore {
         new CreateSecretCommand({
           Name: write.secretName,
           ClientRequestToken: write.issuanceToken,
-          KmsKeyId: this.options.kmsKeyId,
+          KmsKeyId: this.writer().kmsKeyId,
           SecretBinary: value,
           Tags: [...svidTags(write)].map(([Key, Value]) => ({ Key, Value })),
         }),
@@ -280,7 +293,7 @@ export class SecretsManagerSvidStore implements SvidStore {
       Principal: '*',
       Action: 'secretsmanager:GetSecretValue',
       Resource: '*',
-      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...readers, this.options.issuerRoleArn] } },
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...readers, this.writer().issuerRoleArn] } },
     };
     return JSON.stringify({ Version: '2012-10-17', Statement: readers.length > 0 ? [allow, deny] : [deny] });
   }

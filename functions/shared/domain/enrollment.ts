@@ -1,13 +1,5 @@
-import { en } from 'zod/locales';
-import * as z from 'zod/mini';
+import { z } from '../zod';
 import { InvalidEnrollment } from './errors';
-
-/**
- * zod/mini registers no locale, so every message zod writes itself (`Invalid input: expected string, received
- * number`, `Unrecognized key: "x"`, `Too small: …`) would read just "Invalid input". English, as classic zod sets
- * it: only when no locale is set yet.
- */
-if (!z.config().localeError) z.config(en());
 
 /** An AWS account id: exactly twelve digits. */
 export const accountIdSchema = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));

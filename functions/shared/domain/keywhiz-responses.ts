@@ -1,14 +1,6 @@
-import { en } from 'zod/locales';
-import * as z from 'zod/mini';
+import { z } from '../zod';
 import { InvalidKeywhizResponse } from './errors';
 import { KEYWHIZ_NAME_MAX, type KeywhizSecret, type KeywhizSecretInfo } from './keywhiz';
-
-/**
- * zod/mini registers no locale, so every message zod writes itself (`Invalid input: expected string, received
- * number`, `Unrecognized key: "x"`, `Too small: …`) would read just "Invalid input". English, as classic zod sets
- * it: only when no locale is set yet.
- */
-if (!z.config().localeError) z.config(en());
 
 /**
  * Keywhiz's SecretDeliveryResponse, the one shape of its client API (`GET /secrets`, `GET /secret/{name}`,

@@ -1,13 +1,5 @@
-import { en } from 'zod/locales';
-import * as z from 'zod/mini';
+import { z } from '../zod';
 import { InvalidRunRequest, RunTooLarge } from './errors';
-
-/**
- * zod/mini registers no locale, so every message zod writes itself (`Invalid input: expected string, received
- * number`, `Unrecognized key: "x"`, `Too small: …`) would read just "Invalid input". English, as classic zod sets
- * it: only when no locale is set yet.
- */
-if (!z.config().localeError) z.config(en());
 
 /**
  * Set by `trust-bridge replay` on the run it starts: the execution whose failed items this run repeats. Only a

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { Config, SVID_NAMING } from '../config';
 import { renderSpiffeId } from './spiffe-id';
 import { svidSecretName } from './svid-secret';
 
@@ -6,7 +6,10 @@ import { svidSecretName } from './svid-secret';
  * The SPIFFE ID and secret name of a (service, environment), from the configured template and prefix.
  * The ID is not validated here: the issuing step does that, so a bad ID fails only its own account.
  */
-export const svidSubject = (config: Config, enrollment: { service: string; environment: string }) => ({
+export const svidSubject = (
+  config: Pick<Config, (typeof SVID_NAMING)[number]>,
+  enrollment: { service: string; environment: string },
+) => ({
   spiffeId: renderSpiffeId(config.SPIFFE_ID_TEMPLATE, {
     trustDomain: config.TRUST_DOMAIN,
     environment: enrollment.environment,

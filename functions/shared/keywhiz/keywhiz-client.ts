@@ -304,8 +304,6 @@ export function keywhizSecretSource(
     'KEYWHIZ_URL' | 'KEYWHIZ_SERVER_SPIFFE_ID' | 'KEYWHIZ_TIMEOUT_MS' | 'KEYWHIZ_MAX_ATTEMPTS'
   >,
 ): SecretSourceFactory {
-  if (!config.KEYWHIZ_URL)
-    throw new InvalidConfiguration('KEYWHIZ_URL: not set; the sync agent needs Keywhiz');
   if (config.KEYWHIZ_SERVER_SPIFFE_ID) {
     try {
       parseSpiffeId(config.KEYWHIZ_SERVER_SPIFFE_ID);

@@ -1,0 +1,155 @@
+/**
+ * `trust-bridge bench init`: the cold-start cost of each packaged function. Packages every artifact as
+ * `npm run package` does (or reads `--artifacts DIR`), unzips each zip into a directory of its own with no
+ * node_modules, and imports its handler in five fresh `node` processes, with source maps off and on
+ * (NODE_OPTIONS=--enable-source-maps, as the stack deploys them), under the variables its settings schema names.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { open, type Entry, type ZipFile } from 'yauzl';
+import type { SettingName } from '../functions/shared/config';
+import { LOCAL_ENV } from '../local-stack/local-config';
+import { markdownTable } from './rotation-bench';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RUNS = 5;
+const TARGET_MS = 100;
+const WEBHOOK_TARGET_MS = 50;
+const TARGET_BYTES = 1.5 * 1024 * 1024;
+
+interface InitFigures {
+  zip: string;
+  handler: string;
+  bundleBytes: number;
+  mapBytes: number;
+  medianMs: number;
+  medianMsWithMaps: number;
+}
+
+/** Writes every entry of a zip under `dir`. */
+const unzip = (zipPath: string, dir: string): Promise<void> =>
+  new Promise((done, fail) => {
+    open(zipPath, { lazyEntries: true }, (error, zip?: ZipFile) => {
+      if (error || !zip) return fail(error);
+      zip.on('error', fail).on('end', done).readEntry();
+      zip.on('entry', (entry: Entry) => {
+        const target = join(dir, entry.fileName);
+        if (entry.fileName.endsWith('/')) return zip.readEntry();
+        zip.openReadStream(entry, (streamError, stream) => {
+          if (streamError || !stream) return fail(streamError);
+          const chunks: Buffer[] = [];
+          stream
+            .on('data', (c: Buffer) => chunks.push(c))
+            .on('end', () => {
+              mkdirSync(dirname(target), { recursive: true });
+              writeFileSync(target, Buffer.concat(chunks));
+              zip.readEntry();
+            });
+        });
+      });
+    });
+  });
+
+const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+/** The local stand-ins' value for each variable the function's schema declares: enough to pass its checks. */
+const environmentOf = async (folder: string): Promise<Record<string, string>> => {
+  const step = (await import(join(ROOT, 'functions', folder, `${folder}.ts`))) as {
+    settings?: { shape: object };
+  };
+  const names = Object.keys(step.settings?.shape ?? {}) as SettingName[];
+  return Object.fromEntries(names.flatMap((n) => (LOCAL_ENV[n] !== undefined ? [[n, LOCAL_ENV[n]]] : [])));
+};
+
+const IMPORT_TIMER =
+  'const t = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t));';
+
+const importMs = (handler: string, env: Record<string, string>, cwd: string): number => {
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', IMPORT_TIMER, handler], {
+    cwd,
+    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', ...env },
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`importing ${handler} failed:\n${result.stderr}`);
+  return Number(result.stdout);
+};
+
+async function measure(zipPath: string, workDir: string): Promise<InitFigures> {
+  const name = zipPath
+    .split('/')
+    .pop()!
+    .replace(/\.zip$/, '');
+  const dir = join(workDir, name);
+  await unzip(zipPath, dir);
+  const folder = readdirSync(join(dir, 'functions'))[0]!;
+  const handler = join(dir, 'functions', folder, 'handler.mjs');
+  const env = await environmentOf(folder);
+  const runs = (nodeOptions: string) =>
+    median(Array.from({ length: RUNS }, () => importMs(handler, { ...env, NODE_OPTIONS: nodeOptions }, dir)));
+  return {
+    zip: name,
+    handler: `functions/${folder}/handler.mjs`,
+    bundleBytes: statSync(handler).size,
+    mapBytes: statSync(`${handler}.map`).size,
+    medianMs: runs(''),
+    medianMsWithMaps: runs('--enable-source-maps'),
+  };
+}
+
+export async function initBenchCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { artifacts: { type: 'string' } } });
+  const workDir = mkdtempSync(join(tmpdir(), 'trust-bridge-init-bench-'));
+  try {
+    let artifacts = values.artifacts;
+    if (artifacts === undefined) {
+      artifacts = join(workDir, 'package');
+      const packaged = spawnSync(
+        process.execPath,
+        [
+          join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+          'packaging/package.ts',
+          '--stage',
+          'bench',
+          '--package',
+          artifacts,
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      if (packaged.status !== 0) throw new Error('npm run package failed');
+    }
+    const zips = readdirSync(artifacts)
+      .filter((f) => f.endsWith('.zip'))
+      .sort();
+    const figures: InitFigures[] = [];
+    for (const zip of zips) figures.push(await measure(join(artifacts, zip), join(workDir, 'unzipped')));
+    const kb = (bytes: number) => (bytes / 1024).toFixed(0);
+    console.log(
+      markdownTable(
+        ['function', 'bundle KB', 'bundle + map KB', 'init ms (maps off)', 'init ms (maps on)', 'target'],
+        figures.map((f) => {
+          const targetMs = f.zip === 'receiveWebhook' ? WEBHOOK_TARGET_MS : TARGET_MS;
+          const met = f.medianMs <= targetMs && f.bundleBytes <= TARGET_BYTES;
+          return [
+            f.zip,
+            kb(f.bundleBytes),
+            kb(f.bundleBytes + f.mapBytes),
+            f.medianMs.toFixed(1),
+            f.medianMsWithMaps.toFixed(1),
+            `≤ ${targetMs} ms, ≤ 1.5 MB: ${met ? 'met' : 'MISSED'}`,
+          ];
+        }),
+      ),
+    );
+    console.log(
+      `\n(median of ${RUNS} imports, each in a fresh node ${process.version} process, no node_modules)`,
+    );
+    return 0;
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
