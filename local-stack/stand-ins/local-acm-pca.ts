@@ -3,9 +3,11 @@ import {
   GetCertificateCommand,
   InvalidArgsException,
   IssueCertificateCommand,
+  MalformedCSRException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-acm-pca';
 import type { AcmPcaApi } from '../../functions/shared/aws/clients';
+import { CertificateRequestFailed } from '../../functions/shared/domain/errors';
 import { SVID_LIFETIME_MS } from '../../functions/shared/domain/svid-profile';
 import type { IssuedCertificate } from '../../functions/shared/ports/certificate-authority';
 import type { SoftwareCertificateAuthority } from './software-ca';
@@ -59,7 +61,7 @@ export class LocalAcmPca {
     throw new Error(`LocalAcmPca does not implement ${(command as object).constructor.name}`);
   }) as AcmPcaApi['send'];
 
-  #issue(command: IssueCertificateCommand) {
+  async #issue(command: IssueCertificateCommand) {
     this.calls.IssueCertificate += 1;
     const input = command.input;
     this.#checkCa(input.CertificateAuthorityArn);
@@ -102,9 +104,23 @@ export class LocalAcmPca {
       spiffeId,
       notBefore: new Date(Number(notBefore) * 1000),
     });
-    issued.catch(() => undefined); // surfaced by GetCertificate, as PCA reports a failed request there
     this.#issued.set(certificateArn, issued);
     if (input.IdempotencyToken) this.#byToken.set(input.IdempotencyToken, certificateArn);
+    // Like PCA, IssueCertificate itself refuses a CSR that does not parse or whose signature does not verify
+    // (the software CA checks it before signing, at once); other refusals, such as a SAN outside the CA's trust
+    // domain, surface at GetCertificate, as PCA reports a failed request there.
+    const refusal = await issued.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (refusal instanceof CertificateRequestFailed && refusal.message.startsWith('MalformedCSR')) {
+      this.#issued.delete(certificateArn);
+      if (input.IdempotencyToken) this.#byToken.delete(input.IdempotencyToken);
+      throw new MalformedCSRException({
+        message: `The certificate signing request is invalid: ${refusal.message}`,
+        ...metadata,
+      });
+    }
     return { CertificateArn: certificateArn, $metadata: { httpStatusCode: 200 } };
   }
 

@@ -101,6 +101,18 @@ export const MOTO_GAPS = {
     "PutEvents naming a bus that does not exist fails the whole call with ResourceNotFoundException; AWS's API reference lists no such error (PutEvents fails per entry), and AWS accepts such an entry with an EventId and drops the event (aws/aws-cli#9186, aws/aws-sdk#186)",
   'dynamodb.conditional-put-race':
     "read from moto's source, not seen in a trial: a conditional PutItem reads the item, parses the condition and then writes, with no lock, on moto_server's threaded server, so concurrent conditional puts of one key could both succeed; AWS applies a condition and its write atomically",
+  'acmpca.passthrough-template-ignored':
+    "IssueCertificate with EndEntityCertificate_APIPassthrough/V1 adds none of the template's extensions (basic constraints, key usage, extended key usage) and copies the CSR's SAN; AWS takes the SAN from ApiPassthrough and the profile from the template",
+  'acmpca.validity-ignored':
+    'IssueCertificate ignores Validity and ValidityNotBefore: every certificate runs from now for 365 days; AWS issues for the validity asked',
+  'acmpca.signing-algorithm-ignored':
+    "IssueCertificate ignores SigningAlgorithm (and the CA's KeyAlgorithm): moto signs with its own RSA key and SHA-512; AWS signs with the algorithm asked, which must suit the CA key",
+  'acmpca.idempotency-token-ignored':
+    'IssueCertificate ignores IdempotencyToken: a retry issues a second certificate; AWS answers the same certificate for the same token within 5 minutes',
+  'acmpca.malformed-csr-500':
+    'IssueCertificate with a CSR that does not parse fails with HTTP 500 (an unhandled ValueError); AWS answers MalformedCSRException',
+  'acmpca.unknown-certificate-500':
+    'GetCertificate of a certificate ARN the CA never issued fails with HTTP 500 (an unhandled KeyError); AWS answers ResourceNotFoundException',
 } as const;
 
 export type MotoGap = keyof typeof MOTO_GAPS;
