@@ -55,6 +55,8 @@ module.exports = () => ({
   // The ESM builds let esbuild drop what a function never imports; the CommonJS ones (esbuild's default) do not.
   mainFields: ['module', 'main'],
   minify: true,
+  // Error classes keep their names: Lambda reports error.name as the error type the ASL's Retry and Catch match.
+  keepNames: true,
   // Stack traces map to the TypeScript lines; the sources themselves stay out, which keeps each map small.
   sourcemap: true,
   sourcesContent: false,
