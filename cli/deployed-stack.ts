@@ -17,6 +17,8 @@ export const STACK_OUTPUTS = [
   'AccountStatusTableName',
   // infra/webhook.yml
   'WebhookSigningKeyArn',
+  // infra/agent-code.yml
+  'AgentCodeBucketName',
   // infra/outputs.yml
   'WebhookUrl',
   'SvidSecretPrefix',

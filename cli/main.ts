@@ -1,5 +1,6 @@
 import { EXECUTIONS_USAGE, executionsCommand } from './executions';
 import { NOTIFY_USAGE, notifyCommand } from './notify';
+import { PUBLISH_AGENT_USAGE, publishAgentCommand } from './publish-agent';
 import { REPLAY_USAGE, replayCommand } from './replay';
 import { ROTATE_USAGE, rotateCommand } from './rotate';
 import { START_USAGE, startCommand } from './start';
@@ -18,6 +19,7 @@ commands:
   replay      re-run exactly the failed accounts of failed runs (or redrive a run that failed outside its fan-out)
   status      per account: SPIFFE ID, serial, time to expiry, last rotation, last sync, synced secrets, last failure
   verify      check an account's stored SVID: SPIFFE rules, chain to the bundle, key match, expiry
+  publish-agent  put the sync agent's build in the deployed stack's bucket, for the onboarding StackSet
   bench       measure rotation of 1,000 and 10,000 accounts on the embedded default;
               bench sync: a reconcile of 10,000 unchanged secrets in 100 accounts, and webhook latency
               bench init: each packaged function's bundle size and cold-start import time
@@ -36,7 +38,9 @@ ${REPLAY_USAGE}
 
 ${STATUS_USAGE}
 
-${VERIFY_USAGE}`;
+${VERIFY_USAGE}
+
+${PUBLISH_AGENT_USAGE}`;
 
 /** The `trust-bridge` command line. Returns the process exit code. */
 export const main = async (argv: string[]): Promise<number> => {
@@ -59,6 +63,8 @@ export const main = async (argv: string[]): Promise<number> => {
         return await statusCommand(rest);
       case 'verify':
         return await verifyCommand(rest);
+      case 'publish-agent':
+        return await publishAgentCommand(rest);
       case 'bench': {
         // Each bench reruns its own command line in child processes, so each has a command of its own.
         if (rest[0] === 'init') {
