@@ -973,6 +973,7 @@ describe('the outputs the operator CLI reads with --aws (cli/deployed-stack.ts)'
     WebhookUrl: { 'Fn::GetAtt': ['ReceiveWebhookLambdaFunctionUrl', 'FunctionUrl'] },
     SvidSecretPrefix: 'trust-bridge/svid/',
     TrustDomain: 'example.org',
+    AgentCodeBucketName: { Ref: 'AgentCodeBucket' },
   };
 
   it.each([...STACK_OUTPUTS])('%s is an output of every stack, holding what the CLI takes it for', (name) => {
@@ -1024,5 +1025,33 @@ describe('the outputs the operator CLI reads with --aws (cli/deployed-stack.ts)'
       expect(given(variable).length).toBeGreaterThan(0);
       expect(new Set(given(variable))).toEqual(new Set([template.Outputs[output]?.Value]));
     }
+  });
+});
+
+describe('the agent code bucket', () => {
+  it('keeps every build, blocks public access, and serves only the enrolled accounts, over TLS', () => {
+    const bucket = resource('AgentCodeBucket').Properties;
+    expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const [tlsOnly, enrolled] = (
+      resource('AgentCodeBucketPolicy').Properties.PolicyDocument as { Statement: Json[] }
+    ).Statement as [Record<string, Json>, { 'Fn::If': [string, Record<string, Json>, Json] }];
+    expect(tlsOnly).toMatchObject({
+      Effect: 'Deny',
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    const [condition, allow] = enrolled['Fn::If'];
+    expect(condition).toBe('HasReaderAccounts');
+    expect(allow).toMatchObject({
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: { 'Fn::Sub': '${AgentCodeBucket.Arn}/sync-agent/*' },
+      Condition: { StringEquals: { 'aws:PrincipalAccount': expect.anything() } },
+    });
   });
 });
