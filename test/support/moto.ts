@@ -213,11 +213,13 @@ type BuildHandler = (args: { request: unknown }) => Promise<unknown>;
  */
 export function inMotoAccount<C extends MiddlewareClient>(client: C, accountId: string): C {
   if (!/^\d{12}$/.test(accountId)) throw new Error(`not an account id: ${accountId}`);
-  const middleware = (next: BuildHandler): BuildHandler => (args) => {
-    const request = args.request as { headers?: Record<string, string> };
-    if (request.headers) request.headers['x-moto-account-id'] = accountId;
-    return next(args);
-  };
+  const middleware =
+    (next: BuildHandler): BuildHandler =>
+    (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-moto-account-id'] = accountId;
+      return next(args);
+    };
   const options = { step: 'build', name: 'motoAccount', override: true };
   const add = client.middlewareStack.add as (m: typeof middleware, o: typeof options) => void;
   add.call(client.middlewareStack, middleware, options);
