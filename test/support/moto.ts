@@ -24,6 +24,7 @@ export const MOTO_REGION = 'us-east-1';
 export const MOTO_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 
 const HOST = '127.0.0.1';
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const INSTALL_HINT = `install it with scripts/ensure-moto.sh (pip install 'moto[server]==${MOTO_VERSION}')`;
 
 export interface MotoServer {
@@ -86,10 +87,22 @@ async function launch(command: string, port: number, readyTimeoutMs: number): Pr
   if (pid === undefined) {
     throw new MotoUnavailable(`moto_server did not start: ${INSTALL_HINT}`);
   }
+  // Should stop() never be called: the server goes when this process exits, or is ended by a signal (which
+  // skips 'exit'); the signal is then raised again so the process ends as it would have.
   const killOnExit = () => killQuietly(pid, 'SIGKILL');
-  process.once('exit', killOnExit);
-  const stop = async () => {
+  const onSignal = (signal: NodeJS.Signals) => {
+    killOnExit();
+    removeListeners();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const removeListeners = () => {
     process.removeListener('exit', killOnExit);
+    for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
+  };
+  process.once('exit', killOnExit);
+  for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
+  const stop = async () => {
+    removeListeners();
     if (child.exitCode === null && child.signalCode === null) {
       killQuietly(pid, 'SIGTERM');
       const forced = setTimeout(() => killQuietly(pid, 'SIGKILL'), 5000);
