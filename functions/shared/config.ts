@@ -1,4 +1,4 @@
-import { z } from './zod';
+import * as z from './zod';
 import { InvalidConfiguration } from './domain/errors';
 
 const name = z.string().check(z.minLength(1, 'must not be empty'));
@@ -67,6 +67,12 @@ export const SETTINGS = {
   KEYWHIZ_URL: httpsUrl,
   /** When set, the Keywhiz server must present an SVID with this SPIFFE ID (else its DNS name is checked). */
   KEYWHIZ_SERVER_SPIFFE_ID: z._default(z.string(), ''),
+  /**
+   * The secret (name or ARN) in the agent's own account whose value is the PEM bundle of the CA that signs Keywhiz's
+   * server certificate: Keywhiz's own CA, not the SVID issuer. A secret, not a variable: Lambda's environment holds
+   * 4 KB in all.
+   */
+  KEYWHIZ_SERVER_CA_SECRET: name,
   /** Per HTTP call to Keywhiz. */
   KEYWHIZ_TIMEOUT_MS: z._default(whole(100, 60_000), 5000),
   /** Attempts per Keywhiz call, the first included; only 5xx and transport errors are retried. */
@@ -115,6 +121,7 @@ export const CERTIFICATE_AUTHORITY = ['CA_ARN', 'CA_SIGNING_ALGORITHM'] as const
 export const KEYWHIZ = [
   'KEYWHIZ_URL',
   'KEYWHIZ_SERVER_SPIFFE_ID',
+  'KEYWHIZ_SERVER_CA_SECRET',
   'KEYWHIZ_TIMEOUT_MS',
   'KEYWHIZ_MAX_ATTEMPTS',
 ] as const;

@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { z } from './zod';
+import type * as z from './zod';
 import type { Config } from './config';
 import type { AccountStatusLog } from './ports/account-status';
 import type { AuditSink } from './ports/audit-sink';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import type { z } from '../shared/zod';
+import type * as z from '../shared/zod';
 import { KEYWHIZ, settingsOf, SVID_NAMING } from '../shared/config';
 import type { AuditEvent } from '../shared/domain/audit';
 import { InvalidRunRequest, RETRYABLE_ERRORS, SecretNotOwned } from '../shared/domain/errors';
@@ -71,8 +71,9 @@ const RETRYABLE: ReadonlySet<string> = new Set(RETRYABLE_ERRORS);
 /**
  * The sync agent of one (account, service): lists the service's secrets in Keywhiz over mTLS with the service's
  * own SVID, compares checksums with the tags in the account's Secrets Manager, reads and writes only what changed,
- * deletes what Keywhiz no longer lists (within the mass-deletion guard), and audits each outcome. Secret values
- * live only inside this invocation; the result carries counts.
+ * deletes what Keywhiz no longer lists (within the mass-deletion guard), and audits each outcome. A secret whose
+ * fetch fails on its own fails alone (audited, the account replayable); a failed listing fails the whole agent and
+ * changes nothing. Secret values live only inside this invocation; the result carries counts.
  */
 export const syncAgent =
   (deps: SyncAgentDependencies) =>
@@ -86,11 +87,11 @@ export const syncAgent =
     const svid = await deps.svids.read(
       `arn:${partition}:secretsmanager:${config.AWS_REGION}:${config.CENTRAL_ACCOUNT_ID}:secret:${svidName}`,
     );
-    const source = deps.secretSource({
-      certificateChainPem: svid.x509SVID,
-      privateKeyPem: svid.x509SVIDKey,
-      bundlePem: svid.bundle,
-    });
+    // Keywhiz's certificate is verified against Keywhiz's own CA (kept in this account), not the SVID's bundle.
+    const source = await deps.secretSource(
+      { certificateChainPem: svid.x509SVID, privateKeyPem: svid.x509SVIDKey },
+      target.accountId,
+    );
     const store = deps.secretStore(target.accountId);
     const prefix = syncedSecretPrefix(config.SYNC_SECRET_PREFIX, target.environment, target.service);
     try {
@@ -102,11 +103,19 @@ export const syncAgent =
       plan.refusals.forEach((r) => outcome.refuse(r));
       plan.failures.forEach((f) => outcome.fail(f));
 
+      // Every read happens before the first write: a failure of the whole fetch (Keywhiz gone, 401) changes nothing.
       const fetched =
-        plan.fetch.length > 0 ? await source.fetch(plan.fetch.map((f) => f.keywhizName)) : new Map();
+        plan.fetch.length > 0
+          ? await source.fetch(plan.fetch.map((f) => f.keywhizName))
+          : { secrets: new Map(), failed: new Map() };
       const gone: SyncedSecret[] = [];
       await forEachLimited(plan.fetch, WRITE_CONCURRENCY, async (item) => {
-        const content: KeywhizSecret | undefined = fetched.get(item.keywhizName);
+        const names = { keywhizName: item.keywhizName, secretName: item.secretName };
+        // This one failed on its own (403: unassigned since the listing; 5xx): the account keeps its last good
+        // copy, and the others go on, as keysync does.
+        const failed = fetched.failed.get(item.keywhizName);
+        if (failed) return outcome.fail({ ...failureOf(failed), names });
+        const content: KeywhizSecret | undefined = fetched.secrets.get(item.keywhizName);
         // Listed a moment ago, 404 now: deleted in between.
         if (!content) return void (item.stored && gone.push(item.stored));
         await write(store, target, item, content, outcome);

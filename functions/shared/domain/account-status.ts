@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { z } from '../zod';
+import * as z from '../zod';
 import type { AccountStatusLog } from '../ports/account-status';
 import { accountIdSchema } from './enrollment';
 import { TrustBridgeError } from './errors';
