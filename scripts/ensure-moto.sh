@@ -29,11 +29,23 @@ if ! command -v python3 >/dev/null 2>&1; then
   exit 1
 fi
 
+# A project-local virtual environment, made earlier (below) or by hand: the test harness looks there too.
+VENV="$(cd "$(dirname "$0")/.." && pwd)/.venv-moto"
+if [ -x "$VENV/bin/moto_server" ]; then
+  echo "ensure-moto: moto_server found at $VENV/bin/moto_server"
+  exit 0
+fi
+
 echo "ensure-moto: moto_server is missing; installing $REQUIREMENT"
 if ! python3 -m pip install --disable-pip-version-check "$REQUIREMENT"; then
-  echo "ensure-moto: 'python3 -m pip install $REQUIREMENT' failed; the contract suite (test/contract/) cannot run without moto_server." >&2
-  echo "ensure-moto: on an externally managed Python (PEP 668), install it in a virtual environment or with pipx and put its moto_server on PATH" >&2
-  exit 1
+  # An externally managed Python (PEP 668) refuses pip: a virtual environment of the project's own does not.
+  echo "ensure-moto: pip refused; installing into $VENV instead" >&2
+  if ! { python3 -m venv "$VENV" && "$VENV/bin/python" -m pip install --disable-pip-version-check "$REQUIREMENT"; }; then
+    echo "ensure-moto: could not install $REQUIREMENT (pip, then a virtual environment in $VENV); the contract suite (test/contract/) cannot run without moto_server." >&2
+    exit 1
+  fi
+  echo "ensure-moto: moto_server installed at $VENV/bin/moto_server"
+  exit 0
 fi
 # pyenv keeps its shims in step with installed scripts only when asked.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi

@@ -9,7 +9,9 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
 
 /** The version the contract suite was written against; scripts/ensure-moto.sh installs it. */
 export const MOTO_VERSION = '5.2.1';
@@ -24,6 +26,8 @@ export const MOTO_REGION = 'us-east-1';
 export const MOTO_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 
 const HOST = '127.0.0.1';
+/** Loaded as CommonJS and as ESM (no import.meta): jest runs from the project's root. */
+const PROJECT_ROOT = resolve(process.cwd());
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const INSTALL_HINT = `install it with scripts/ensure-moto.sh (pip install 'moto[server]==${MOTO_VERSION}')`;
 
@@ -52,7 +56,9 @@ export class MotoUnavailable extends Error {
  * when this process exits, should stop() never be called.
  */
 export async function startMotoServer(options: StartMotoOptions = {}): Promise<MotoServer> {
-  const command = options.command ?? 'moto_server';
+  // scripts/ensure-moto.sh installs into the project's .venv-moto when the system Python refuses pip.
+  const local = join(PROJECT_ROOT, '.venv-moto', 'bin', 'moto_server');
+  const command = options.command ?? (existsSync(local) ? local : 'moto_server');
   const found = spawnSync(command, ['--help'], { stdio: 'ignore', timeout: 60_000 });
   if (found.error || found.status !== 0) {
     const why = found.error ? found.error.message : `\`${command} --help\` exited with ${found.status}`;
