@@ -15,10 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ACMPCAClient,
-  CreateCertificateAuthorityCommand,
-  GetCertificateAuthorityCsrCommand,
   GetCertificateCommand,
-  ImportCertificateAuthorityCertificateCommand,
   IssueCertificateCommand,
   type IssueCertificateCommandInput,
 } from '@aws-sdk/client-acm-pca';
@@ -33,11 +30,11 @@ import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
 import { LocalAcmPca } from '../../local-stack/stand-ins/local-acm-pca';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
 import { inMotoAccount, motoClientConfig, uniqueMotoAccountId } from '../support/moto';
+import { activeMotoCertificateAuthority } from '../support/moto-ca';
 import { awsOrMotoGap, type BackendKind, CONTRACT_REGION } from './backends';
 
 const TRUST_DOMAIN = 'example.org';
 const ID = `spiffe://${TRUST_DOMAIN}/prod/payments`;
-const ROOT_TEMPLATE = 'arn:aws:acm-pca:::template/RootCACertificate/V1';
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 interface PcaBackend {
@@ -66,42 +63,7 @@ const backends: { name: string; open(): Promise<PcaBackend> }[] = [
         new ACMPCAClient(motoClientConfig({ region: CONTRACT_REGION })),
         uniqueMotoAccountId(),
       );
-      const created = await client.send(
-        new CreateCertificateAuthorityCommand({
-          CertificateAuthorityType: 'ROOT',
-          CertificateAuthorityConfiguration: {
-            KeyAlgorithm: 'EC_prime256v1',
-            SigningAlgorithm: 'SHA256WITHECDSA',
-            Subject: { Organization: 'trust-bridge', CommonName: 'trust-bridge contract CA' },
-          },
-        }),
-      );
-      const caArn = created.CertificateAuthorityArn as string;
-      // Activate it as on AWS: sign the CA's own CSR with the root template and import the certificate.
-      const { Csr } = await client.send(
-        new GetCertificateAuthorityCsrCommand({ CertificateAuthorityArn: caArn }),
-      );
-      const rootIssued = await client.send(
-        new IssueCertificateCommand({
-          CertificateAuthorityArn: caArn,
-          Csr: bytes(Csr as string),
-          SigningAlgorithm: 'SHA256WITHECDSA',
-          TemplateArn: ROOT_TEMPLATE,
-          Validity: { Type: 'YEARS', Value: 10 },
-        }),
-      );
-      const root = await client.send(
-        new GetCertificateCommand({
-          CertificateAuthorityArn: caArn,
-          CertificateArn: rootIssued.CertificateArn,
-        }),
-      );
-      await client.send(
-        new ImportCertificateAuthorityCertificateCommand({
-          CertificateAuthorityArn: caArn,
-          Certificate: bytes(root.Certificate as string),
-        }),
-      );
+      const caArn = await activeMotoCertificateAuthority(client, 'trust-bridge contract CA');
       return { kind: 'moto', client, caArn, close: async () => client.destroy() };
     },
   },
