@@ -16,6 +16,8 @@ export const LOCAL_ENV: Record<string, string> = {
   // Unused locally: the registry is the enrollment file, and the dev server gives its own URL.
   ENROLLMENTS_URL: 'https://enrollments.local.invalid/',
   KEYWHIZ_URL: 'https://keywhiz.local.invalid/',
+  // The local stack writes the dev server's CA into each account's store under this name (as infra/onboarding.yml).
+  KEYWHIZ_SERVER_CA_SECRET: 'trust-bridge/keywhiz-server-ca',
   SYNC_SECRET_PREFIX: 'trust-bridge/keywhiz/',
   SYNC_KMS_KEY_ID: 'alias/trust-bridge-secrets',
   SYNC_AGENT_FUNCTION_NAME: 'trust-bridge-sync-agent',

@@ -10,13 +10,14 @@ import type { Config } from '../functions/shared/config';
 import { InvalidConfiguration } from '../functions/shared/domain/errors';
 import { localConfig } from './local-config';
 import type { Dependencies } from '../functions/shared/dependencies';
-import type { SecretSourceFactory } from '../functions/shared/ports/secret-source';
+import type { KeywhizServerCa, SecretSourceFactory } from '../functions/shared/ports/secret-source';
 import { svidSubject } from '../functions/shared/domain/svid-subject';
 import { keywhizSecretSource } from '../functions/shared/keywhiz/keywhiz-client';
+import { SecretsManagerKeywhizServerCa } from '../functions/shared/keywhiz/keywhiz-server-ca';
 import { FileAccountStatusLog } from './stand-ins/file-account-status';
 import { FileDeliveryLog } from './stand-ins/file-delivery-log';
 import { FileEnrollmentRegistry } from './stand-ins/file-enrollment-registry';
-import { KeywhizDevServer } from './stand-ins/keywhiz-dev-server';
+import { ensureDevServerCa, KeywhizDevServer } from './stand-ins/keywhiz-dev-server';
 import { LocalAcmPca } from './stand-ins/local-acm-pca';
 import { LocalEventBus } from './stand-ins/local-event-bus';
 import { LocalSecretsManager } from './stand-ins/local-secrets-manager';
@@ -87,6 +88,8 @@ export const localDependencies = async (
       serviceOf: async (spiffeId) =>
         (await registry.list()).find((e) => svidSubject(config, e).spiffeId === spiffeId)?.service,
       checksumKeyFile: join(options.dataDir, 'keywhiz', 'checksum.key'),
+      // Its certificate comes from a CA of its own, kept here so the accounts' copies stay good across restarts.
+      caDir: join(options.dataDir, 'keywhiz', 'ca'),
     });
     config = { ...config, KEYWHIZ_URL: keywhiz.url, KEYWHIZ_SERVER_SPIFFE_ID: keywhiz.spiffeId };
   }
@@ -94,6 +97,37 @@ export const localDependencies = async (
   // Built on first use, once, so a stack without Keywhiz still rotates; a sync then fails with InvalidConfiguration.
   const sourceConfig = config;
   let secretSource: SecretSourceFactory | undefined;
+  // Each agent reads Keywhiz's CA from its own account's store, as on AWS, through the same adapter. With the dev
+  // server, the stack first writes the dev server's CA there (as the onboarding stack writes Keywhiz's CA); with
+  // a KEYWHIZ_URL of your own, put your Keywhiz's CA there under KEYWHIZ_SERVER_CA_SECRET.
+  const serverCas = new Map<string, KeywhizServerCa>();
+  const serverCaOf = (accountId: string): KeywhizServerCa => {
+    const known = serverCas.get(accountId);
+    if (known) return known;
+    const store = accountSecretsManager(accountId);
+    const reader = new SecretsManagerKeywhizServerCa(store, sourceConfig.KEYWHIZ_SERVER_CA_SECRET);
+    let given: Promise<void> | undefined;
+    const serverCa: KeywhizServerCa = {
+      source: reader.source,
+      pem: async () => {
+        if (keywhiz) {
+          const giving = (given ??= ensureDevServerCa(
+            store,
+            sourceConfig.KEYWHIZ_SERVER_CA_SECRET,
+            keywhiz.caPem,
+          ));
+          await giving.catch((error: unknown) => {
+            if (given === giving) given = undefined;
+            throw error;
+          });
+        }
+        return reader.pem();
+      },
+      forget: () => reader.forget(),
+    };
+    serverCas.set(accountId, serverCa);
+    return serverCa;
+  };
 
   const deps: Dependencies = {
     config,
@@ -107,14 +141,14 @@ export const localDependencies = async (
       centralAccountId: config.CENTRAL_ACCOUNT_ID,
     }),
     audit: new EventBridgeAuditSink(eventBus, { busName: config.AUDIT_BUS_NAME }),
-    secretSource: (credentials) => {
+    secretSource: async (credentials, accountId) => {
       if (!keywhiz && !keywhizGiven) {
         throw new InvalidConfiguration(
           'KEYWHIZ_URL is not set: serve a Keywhiz directory (--keywhiz-dir) or give KEYWHIZ_URL',
         );
       }
-      secretSource ??= keywhizSecretSource(sourceConfig);
-      return secretSource(credentials);
+      secretSource ??= keywhizSecretSource(sourceConfig, serverCaOf);
+      return secretSource(credentials, accountId);
     },
     secretStore: (accountId) =>
       new SecretsManagerSecretStore(accountSecretsManager(accountId), { kmsKeyId: config.SYNC_KMS_KEY_ID }),

@@ -6,19 +6,22 @@ import { SecretsManagerSecretStore } from '../shared/aws/secrets-manager-secret-
 import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
 import { loadConfig } from '../shared/config';
 import { keywhizSecretSource } from '../shared/keywhiz/keywhiz-client';
+import { SecretsManagerKeywhizServerCa } from '../shared/keywhiz/keywhiz-server-ca';
 import { createHandler, settings } from './sync-agent';
 
 const config = loadConfig('sync-agent', settings);
 const region = { region: config.AWS_REGION };
-// One client: the agent reads its SVID in the central account by ARN and writes its own account's secrets.
+// One client: the agent reads its SVID in the central account by ARN, and Keywhiz's CA and writes in its own account.
 const secretsManager = new SecretsManagerClient(region);
 const store = new SecretsManagerSecretStore(secretsManager, { kmsKeyId: config.SYNC_KMS_KEY_ID });
+// Read at the first sync and kept for the container's life.
+const keywhizServerCa = new SecretsManagerKeywhizServerCa(secretsManager, config.KEYWHIZ_SERVER_CA_SECRET);
 
 export const handler = createHandler({
   config,
   logger: new Logger({ serviceName: 'sync-agent' }),
   svids: new SecretsManagerSvidStore(secretsManager, {}),
-  secretSource: keywhizSecretSource(config),
+  secretSource: keywhizSecretSource(config, () => keywhizServerCa),
   secretStore: () => store,
   audit: new EventBridgeAuditSink(new EventBridgeClient(region), { busName: config.AUDIT_BUS_NAME }),
 });

@@ -1,11 +1,21 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import 'reflect-metadata';
+import { createHmac, randomBytes, type webcrypto } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+} from '@aws-sdk/client-secrets-manager';
+import * as x509 from '@peculiar/x509';
+import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
+import { transient } from '../../functions/shared/aws/secrets-manager-calls';
 import { InvalidConfiguration } from '../../functions/shared/domain/errors';
 import { KEYWHIZ_NAME_MAX } from '../../functions/shared/domain/keywhiz';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
@@ -15,8 +25,18 @@ import type { SoftwareCertificateAuthority } from './software-ca';
 export interface KeywhizDevServerOptions {
   /** Secrets as files: `<dir>/<service>/<secret-name>`, metadata in `<secret-name>.metadata.json`. */
   dir: string;
-  /** Issues the server's own SVID; client certificates must chain to its bundle. */
+  /** Client certificates must chain to its bundle (Keywhiz's client truststore: the SVID issuer's root). */
   ca: SoftwareCertificateAuthority;
+  /**
+   * Where the server's certificate comes from. 'own-ca' (the default, as a real Keywhiz): a CA of the dev server's
+   * own, which has nothing to do with the SVID issuer. 'svid': an X509-SVID from `ca`, so the SVID bundle verifies it.
+   */
+  serverCertificate?: 'own-ca' | 'svid';
+  /**
+   * Where the own CA's key and certificate are kept (key 0600, created when absent), so its clients' trust survives a
+   * restart. Without it the CA is new per start.
+   */
+  caDir?: string;
   trustDomain: string;
   /** The service a client SPIFFE ID stands for; undefined: an unknown client, refused everything. */
   serviceOf: (spiffeId: string) => string | undefined | Promise<string | undefined>;
@@ -55,6 +75,14 @@ interface SecretDescription {
   metadata: Record<string, string>;
 }
 
+/** A request the dev server is about to answer, as `beforeAnswer` sees it: its caller authorized, its names read. */
+export interface KeywhizRequestSeen {
+  endpoint: 'list' | 'batch' | 'single';
+  service: string;
+  /** The names asked for (none for a listing). */
+  names: string[];
+}
+
 /** An answer with a Dropwizard-style error body. */
 class HttpError extends Error {
   constructor(
@@ -66,15 +94,27 @@ class HttpError extends Error {
 }
 
 /**
- * Keywhiz's client API at home, fed from a directory: mTLS with SVIDs from the software CA, each client
- * mapped by its SPIFFE ID to one service, which sees only its own secrets. The JSON shapes, 403 and 404
- * are Keywhiz's. Files are read fresh on every request, so an edited file is served at once.
+ * Keywhiz's client API at home, fed from a directory: mTLS with client SVIDs from the software CA, each client
+ * mapped by its SPIFFE ID to one service, which sees only its own secrets. It answers as Keywhiz does: 401 for a
+ * certificate whose SPIFFE ID is no client, listings with `secret: ""` and `secretLength: 0`, upper-case hex
+ * checksums, 404 for unknown and impossible names, 403 for another service's secret, batches all-or-nothing (404 at
+ * the first missing name, 403 naming the forbidden ones, each secret once, an empty one refused). Its own
+ * certificate comes from its own CA (`caPem`), as a real Keywhiz's does. Files are read fresh on every request, so
+ * an edited file is served at once.
  */
 export class KeywhizDevServer {
   readonly url: string;
+  /** The SPIFFE ID in the server certificate's URI SAN. */
   readonly spiffeId: string;
-  /** Requests received per endpoint, and refusals (403) among them. */
-  readonly requests = { list: 0, batch: 0, single: 0, denied: 0 };
+  /** The PEM bundle that verifies the server's certificate: its own CA's (or the SVID bundle, in 'svid' mode). */
+  readonly caPem: string;
+  /** Requests received per endpoint, and refusals among them: 403 (denied) and 401 (unknown client). */
+  readonly requests = { list: 0, batch: 0, single: 0, denied: 0, unauthorized: 0 };
+  /**
+   * Unset in normal use. A test sets it to act between two requests (unassign a secret after the listing) or to
+   * answer a status instead of the content (a 500 for one secret, as Keywhiz gives when it cannot build a delivery).
+   */
+  beforeAnswer: ((request: KeywhizRequestSeen) => void | number | Promise<void | number>) | undefined;
   readonly #server: Server;
   readonly #dir: string;
   readonly #checksumKey: Buffer;
@@ -85,13 +125,14 @@ export class KeywhizDevServer {
   private constructor(
     server: Server,
     url: string,
-    spiffeId: string,
+    identity: { spiffeId: string; caPem: string },
     options: KeywhizDevServerOptions,
     key: Buffer,
   ) {
     this.#server = server;
     this.url = url;
-    this.spiffeId = spiffeId;
+    this.spiffeId = identity.spiffeId;
+    this.caPem = identity.caPem;
     this.#dir = options.dir;
     this.#serviceOf = options.serviceOf;
     this.#checksumKey = key;
@@ -99,24 +140,26 @@ export class KeywhizDevServer {
 
   static async start(options: KeywhizDevServerOptions): Promise<KeywhizDevServer> {
     const spiffeId = `spiffe://${options.trustDomain}/keywhiz`;
-    const { csrPem, privateKeyPem } = await createSvidKeyAndCsr(spiffeId);
-    const [issued, bundle, checksumKey] = await Promise.all([
-      options.ca.issue({ csrPem, spiffeId, notBefore: new Date(Date.now() - 60_000) }),
+    const host = options.host ?? '127.0.0.1';
+    const [serverCertificate, bundle, checksumKey] = await Promise.all([
+      options.serverCertificate === 'svid'
+        ? svidCertificate(options.ca, spiffeId)
+        : ownCaCertificate(options.caDir, spiffeId, host),
       options.ca.bundle(),
       options.checksumKeyFile ? persistentKey(options.checksumKeyFile) : randomBytes(32),
     ]);
     let handle: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
     const server = createServer(
       {
-        key: privateKeyPem,
-        cert: [issued.certificatePem, ...issued.chainPem].join('\n'),
+        key: serverCertificate.privateKeyPem,
+        cert: serverCertificate.certificatePem,
+        // Keywhiz's client truststore: the SVID issuer's root.
         ca: bundle,
         requestCert: true,
         rejectUnauthorized: true,
       },
       (req, res) => handle(req, res),
     );
-    const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, host, () => {
@@ -126,7 +169,13 @@ export class KeywhizDevServer {
     });
     const { port } = server.address() as AddressInfo;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    const devServer = new KeywhizDevServer(server, url, spiffeId, options, checksumKey);
+    const devServer = new KeywhizDevServer(
+      server,
+      url,
+      { spiffeId, caPem: serverCertificate.caPem },
+      options,
+      checksumKey,
+    );
     handle = (req, res) => void devServer.#answer(req, res);
     return devServer;
   }
@@ -148,6 +197,7 @@ export class KeywhizDevServer {
     } catch (error) {
       status = error instanceof HttpError ? error.status : 500;
       if (status === 403) this.requests.denied++;
+      if (status === 401) this.requests.unauthorized++;
       body = { code: status, message: (error as Error).message };
     }
     const text = JSON.stringify(body);
@@ -164,13 +214,17 @@ export class KeywhizDevServer {
     if (path === '/secrets') {
       this.requests.list++;
       allow(method, 'GET');
-      return this.#list(await this.#service(req));
+      const service = await this.#service(req);
+      await this.#intercept({ endpoint: 'list', service, names: [] });
+      return this.#list(service);
     }
     if (path === '/batchsecret') {
       this.requests.batch++;
       allow(method, 'POST');
       const service = await this.#service(req);
-      return this.#deliverAll(service, batchNames(await readBody(req)));
+      const names = batchNames(await readBody(req));
+      await this.#intercept({ endpoint: 'batch', service, names });
+      return this.#deliverAll(service, names);
     }
     if (path.startsWith('/secret/')) {
       this.requests.single++;
@@ -182,13 +236,24 @@ export class KeywhizDevServer {
       } catch {
         throw new HttpError(400, 'the secret name is not URL-encoded properly');
       }
+      await this.#intercept({ endpoint: 'single', service, names: [name] });
       const [secret] = await this.#deliverAll(service, [name]);
       return secret;
     }
     throw new HttpError(404, 'HTTP 404 Not Found');
   }
 
-  /** The caller's service, from the one SPIFFE ID in its (already verified) client certificate. */
+  async #intercept(request: KeywhizRequestSeen): Promise<void> {
+    const status = await this.beforeAnswer?.(request);
+    if (status !== undefined) {
+      throw new HttpError(status, 'There was an error processing your request. It has been logged.');
+    }
+  }
+
+  /**
+   * The caller's service, from the one SPIFFE ID in its (already verified) client certificate. A certificate whose
+   * SPIFFE ID maps to no client is authenticated but unknown: 401, as Keywhiz answers.
+   */
   async #service(req: IncomingMessage): Promise<string> {
     const peer = (req.socket as TLSSocket).getPeerX509Certificate();
     let spiffeId: string | undefined;
@@ -199,7 +264,7 @@ export class KeywhizDevServer {
     }
     const service = spiffeId && (await this.#serviceOf(spiffeId));
     if (!service || !isPlainName(service)) {
-      throw new HttpError(403, `client ${spiffeId ?? 'without a SPIFFE ID'} is not a Keywhiz client here`);
+      throw new HttpError(401, `client ${spiffeId ?? 'without a SPIFFE ID'} is not a Keywhiz client here`);
     }
     return service;
   }
@@ -225,16 +290,22 @@ export class KeywhizDevServer {
           return describeFile(name, stats, checksum, metadata);
         }),
       );
-      for (const description of described) if (description) listing.push(deliveryResponse(description, ''));
+      // As Keywhiz lists: no content, and a length of 0 whatever the content's.
+      for (const description of described)
+        if (description) listing.push(deliveryResponse({ ...description, secretLength: 0 }, ''));
     }
     return listing;
   }
 
-  /** Keywhiz's all-or-nothing delivery: 404 when any name is unknown, 403 when any is another service's. */
-  async #deliverAll(service: string, names: string[]): Promise<unknown[]> {
+  /**
+   * Keywhiz's all-or-nothing delivery: 404 at the first unknown name, 403 naming every name that is another
+   * service's; each secret once, however often it was asked for.
+   */
+  async #deliverAll(service: string, asked: string[]): Promise<unknown[]> {
+    const names = [...new Set(asked)];
     const found = await Promise.all(names.map((name) => this.#read(service, name)));
-    const unknown = names.filter((_, i) => found[i] === 'unknown');
-    if (unknown.length > 0) throw new HttpError(404, `Secret not found: ${unknown.join(', ')}`);
+    const unknown = names.find((_, i) => found[i] === 'unknown');
+    if (unknown !== undefined) throw new HttpError(404, `Secret not found: ${unknown}`);
     const denied = names.filter((_, i) => found[i] === 'denied');
     if (denied.length > 0) throw new HttpError(403, `Access denied to secret: ${denied.join(', ')}`);
     return found.map((secret) => {
@@ -247,12 +318,9 @@ export class KeywhizDevServer {
     service: string,
     name: string,
   ): Promise<{ description: SecretDescription; content: Buffer } | 'unknown' | 'denied'> {
-    if (!isSecretName(name)) {
-      if (name.includes('/') || name === '..' || name.length === 0 || name.length > KEYWHIZ_NAME_MAX) {
-        throw new HttpError(400, 'invalid secret name');
-      }
-      return 'unknown';
-    }
+    // A name no secret can have (a path, "..", a dot file, a sidecar, too long) is unknown, as to Keywhiz: 404.
+    // Never joined to a path.
+    if (!isSecretName(name)) return 'unknown';
     const path = join(this.#dir, service, name);
     const stats = await regularFile(path);
     if (!stats) return (await this.#ownerElsewhere(service, name)) ? 'denied' : 'unknown';
@@ -277,9 +345,9 @@ export class KeywhizDevServer {
     return checksum;
   }
 
-  /** Like Keywhiz: an HMAC with the server's key, a change token that reveals nothing of the content. */
+  /** Like Keywhiz: an HMAC with the server's key, upper-case hex, a change token that reveals nothing of the content. */
   #checksum(content: Buffer): string {
-    return createHmac('sha256', this.#checksumKey).update(content).digest('hex');
+    return createHmac('sha256', this.#checksumKey).update(content).digest('hex').toUpperCase();
   }
 }
 
@@ -408,4 +476,190 @@ async function persistentKey(path: string): Promise<Buffer> {
     );
   }
   return kept;
+}
+
+/** The server's key and certificate, and the PEM that verifies the certificate. */
+interface ServerCertificate {
+  privateKeyPem: string;
+  certificatePem: string;
+  caPem: string;
+}
+
+/** An X509-SVID from the SVID issuer: clients then verify the server with the SVID bundle. */
+async function svidCertificate(
+  ca: SoftwareCertificateAuthority,
+  spiffeId: string,
+): Promise<ServerCertificate> {
+  const { csrPem, privateKeyPem } = await createSvidKeyAndCsr(spiffeId);
+  const [issued, bundle] = await Promise.all([
+    ca.issue({ csrPem, spiffeId, notBefore: new Date(Date.now() - 60_000) }),
+    ca.bundle(),
+  ]);
+  return {
+    privateKeyPem,
+    certificatePem: [issued.certificatePem, ...issued.chainPem].join('\n'),
+    caPem: bundle.join('\n'),
+  };
+}
+
+const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
+const CA_KEY_FILE = 'ca.key';
+const CA_CERT_FILE = 'ca.pem';
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * A server certificate from the dev server's own CA, as a real Keywhiz has one from its operators' CA: a TLS
+ * server certificate for the host it listens on (DNS localhost, its IP), carrying the SPIFFE ID as its URI SAN so
+ * that KEYWHIZ_SERVER_SPIFFE_ID can be checked too. A new key and certificate per start; the CA is kept in `caDir`.
+ */
+async function ownCaCertificate(
+  caDir: string | undefined,
+  spiffeId: string,
+  host: string,
+): Promise<ServerCertificate> {
+  const ca = await keywhizCa(caDir);
+  const keys = await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+  const now = Date.now();
+  const addresses = [...new Set(['127.0.0.1', '::1', ...(isIP(host) ? [host] : [])])];
+  const dnsNames = [...new Set(['localhost', ...(isIP(host) ? [] : [host])])];
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: 'CN=localhost, O=Keywhiz dev server',
+    issuer: ca.certificate.subject,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 365 * DAY_MS),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    publicKey: keys.publicKey,
+    signingKey: ca.privateKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([
+        ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+        ...addresses.map((value) => ({ type: 'ip' as const, value })),
+        { type: 'url', value: spiffeId },
+      ]),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
+    ],
+  });
+  return {
+    privateKeyPem: x509.PemConverter.encode(
+      await crypto.subtle.exportKey('pkcs8', keys.privateKey),
+      'PRIVATE KEY',
+    ),
+    certificatePem: certificate.toString('pem'),
+    caPem: `${ca.certificate.toString('pem')}\n`,
+  };
+}
+
+/** The dev server's own root CA: loaded from `dir`, or created (there, when given). */
+async function keywhizCa(
+  dir: string | undefined,
+): Promise<{ certificate: x509.X509Certificate; privateKey: webcrypto.CryptoKey }> {
+  if (dir) {
+    const [keyPem, certPem] = await Promise.all([
+      readFile(join(dir, CA_KEY_FILE), 'utf8').catch(absent),
+      readFile(join(dir, CA_CERT_FILE), 'utf8').catch(absent),
+    ]);
+    if (keyPem !== undefined && certPem !== undefined) {
+      const privateKey = await crypto.subtle.importKey(
+        'pkcs8',
+        x509.PemConverter.decodeFirst(keyPem),
+        KEY_ALGORITHM,
+        false,
+        ['sign'],
+      );
+      return { certificate: new x509.X509Certificate(certPem), privateKey };
+    }
+    if (keyPem !== undefined || certPem !== undefined) {
+      throw new InvalidConfiguration(
+        `the Keywhiz dev server CA in ${dir} has only one of ${CA_KEY_FILE} and ${CA_CERT_FILE}; remove the other to create a new CA`,
+      );
+    }
+  }
+  const keys = await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+  const now = Date.now();
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `CN=Keywhiz dev server CA ${randomBytes(4).toString('hex')}, O=Keywhiz dev server`,
+    keys,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 10 * 365 * DAY_MS),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  if (dir) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    const keyPem = x509.PemConverter.encode(
+      await crypto.subtle.exportKey('pkcs8', keys.privateKey),
+      'PRIVATE KEY',
+    );
+    // 'wx': never overwrite a CA another process created meanwhile; the certificate lands by rename.
+    await writeFile(join(dir, CA_KEY_FILE), keyPem, { mode: 0o600, flag: 'wx' });
+    const pending = join(dir, `${CA_CERT_FILE}.${process.pid}.tmp`);
+    await writeFile(pending, certificate.toString('pem'), { mode: 0o644 });
+    await rename(pending, join(dir, CA_CERT_FILE));
+  }
+  return { certificate, privateKey: keys.privateKey };
+}
+
+const absent = (error: NodeJS.ErrnoException): undefined => {
+  if (error.code === 'ENOENT') return undefined;
+  throw error;
+};
+
+/** A positive serial number, 16 random bytes, as hex. */
+const randomSerial = (): string => {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+  return bytes.toString('hex');
+};
+
+/** Marks the CA secret the local stack wrote itself, so a later start may replace it; any other value is left alone. */
+export const DEV_SERVER_CA_TAG = 'trust-bridge:keywhiz-dev-server-ca';
+
+/**
+ * Gives an account's Secrets Manager the dev server's CA under `secretName`, as the onboarding stack gives a real
+ * account Keywhiz's CA: created when absent, replaced when it holds an earlier dev server CA written here, left
+ * alone when someone else put a value there (a test's wrong CA, a real Keywhiz's CA for a KEYWHIZ_URL at home).
+ */
+export async function ensureDevServerCa(
+  secretsManager: SecretsManagerApi,
+  secretName: string,
+  caPem: string,
+): Promise<void> {
+  // Throttling becomes StoreThrottled, which the workflow retries, as for the agent's own calls.
+  try {
+    await transient('CreateSecret', () =>
+      secretsManager.send(
+        new CreateSecretCommand({
+          Name: secretName,
+          Description: "The CA of the Keywhiz dev server's certificate (trust-bridge local stack)",
+          SecretString: caPem,
+          Tags: [{ Key: DEV_SERVER_CA_TAG, Value: 'true' }],
+        }),
+      ),
+    );
+    return;
+  } catch (error) {
+    if ((error as { name?: unknown }).name !== 'ResourceExistsException') throw error;
+  }
+  const described = await transient('DescribeSecret', () =>
+    secretsManager.send(new DescribeSecretCommand({ SecretId: secretName })),
+  );
+  if (!(described.Tags ?? []).some((t) => t.Key === DEV_SERVER_CA_TAG)) return;
+  const current = await transient('GetSecretValue', () =>
+    secretsManager.send(new GetSecretValueCommand({ SecretId: secretName })),
+  ).catch(() => undefined);
+  if (current?.SecretString === caPem) return;
+  await transient('PutSecretValue', () =>
+    secretsManager.send(new PutSecretValueCommand({ SecretId: secretName, SecretString: caPem })),
+  );
 }

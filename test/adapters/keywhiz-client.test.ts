@@ -5,6 +5,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  type SecretsManagerServiceException,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../functions/shared/config';
 import { settings } from '../../functions/sync-agent/sync-agent';
@@ -22,9 +27,11 @@ import {
 } from '../../functions/shared/domain/keywhiz-responses';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { KeywhizClient, keywhizSecretSource } from '../../functions/shared/keywhiz/keywhiz-client';
+import { SecretsManagerKeywhizServerCa } from '../../functions/shared/keywhiz/keywhiz-server-ca';
 import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz-dev-server';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
-import type { KeywhizCredentials } from '../../functions/shared/ports/secret-source';
+import type { KeywhizCredentials, KeywhizServerCa } from '../../functions/shared/ports/secret-source';
 
 const FIXTURES = new URL('../fixtures/keywhiz/', import.meta.url);
 /** The team's originals, beside the repository on its machines and in CI. */
@@ -197,9 +204,10 @@ async function svid(spiffeId: string): Promise<{ cert: string; key: string }> {
 
 async function credentials(spiffeId: string): Promise<KeywhizCredentials> {
   const { cert, key } = await svid(spiffeId);
-  return { certificateChainPem: cert, privateKeyPem: key, bundlePem };
+  return { certificateChainPem: cert, privateKeyPem: key };
 }
 
+/** A client of the dev server, trusting Keywhiz's own CA as the agent does. */
 function client(
   who: KeywhizCredentials,
   options: Partial<ConstructorParameters<typeof KeywhizClient>[0]> = {},
@@ -207,6 +215,7 @@ function client(
   const made = new KeywhizClient({
     baseUrl: server.url,
     credentials: who,
+    serverCaPem: server.caPem,
     serverSpiffeId: server.spiffeId,
     timeoutMs: 2000,
     maxAttempts: 3,
@@ -272,10 +281,11 @@ describe('KeywhizClient against the Keywhiz dev server (mTLS, SPIFFE IDs)', () =
     const db = listing.find((s) => s.name === 'db-password');
     expect(db).toEqual({
       name: 'db-password',
-      checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+      checksum: expect.stringMatching(/^[0-9A-F]{64}$/),
       creationDate: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updateDate: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
-      secretLength: 14,
+      // As Keywhiz lists: the length is given with the content only.
+      secretLength: 0,
       metadata: { mode: '0400', owner: 'alpha' },
     });
     expect(JSON.stringify(listing)).not.toContain('alpha-db-value');
@@ -284,12 +294,13 @@ describe('KeywhizClient against the Keywhiz dev server (mTLS, SPIFFE IDs)', () =
 
   it('fetches content in one batch, binary content byte for byte', async () => {
     const keywhiz = client(alpha);
-    const found = await keywhiz.fetch([
+    const { secrets: found, failed } = await keywhiz.fetch([
       'db-password',
       'signing-key.der',
       'General_Password..0be68f903f8b7d86',
     ]);
 
+    expect(failed.size).toBe(0);
     expect([...found.keys()].sort()).toEqual([
       'General_Password..0be68f903f8b7d86',
       'db-password',
@@ -299,7 +310,8 @@ describe('KeywhizClient against the Keywhiz dev server (mTLS, SPIFFE IDs)', () =
     expect(found.get('signing-key.der')?.content).toEqual(new Uint8Array([0x30, 0xff, 0xfe, 0x00, 0x80]));
     expect(found.get('db-password')?.metadata).toEqual({ mode: '0400', owner: 'alpha' });
     expect(keywhiz.calls).toEqual({ list: 0, batch: 1, single: 0 });
-    expect(await keywhiz.fetch([])).toEqual(new Map());
+    // Nothing asked, nothing sent (Keywhiz refuses an empty batch).
+    expect(await keywhiz.fetch([])).toEqual({ secrets: new Map(), failed: new Map() });
     expect(keywhiz.calls.batch).toBe(1);
   });
 
@@ -313,9 +325,9 @@ describe('KeywhizClient against the Keywhiz dev server (mTLS, SPIFFE IDs)', () =
     await write('alpha', 'rotating', 'second-value');
     const second = await checksumOf();
 
-    expect(second).toMatch(/^[0-9a-f]{64}$/);
+    expect(second).toMatch(/^[0-9A-F]{64}$/);
     expect(second).not.toBe(first);
-    const fetched = (await keywhiz.fetch(['rotating'])).get('rotating');
+    const fetched = (await keywhiz.fetch(['rotating'])).secrets.get('rotating');
     expect(fetched?.checksum).toBe(second);
     expect(fetched?.content).toEqual(utf8('second-value'));
     await unlink(join(secretsDir, 'alpha', 'rotating'));
@@ -329,30 +341,44 @@ describe('KeywhizClient against the Keywhiz dev server (mTLS, SPIFFE IDs)', () =
 
     const found = await keywhiz.fetch(['db-password', 'short-lived']);
 
-    expect([...found.keys()]).toEqual(['db-password']);
+    expect([...found.secrets.keys()]).toEqual(['db-password']);
+    expect(found.failed.size).toBe(0);
     expect(keywhiz.calls).toEqual({ list: 1, batch: 1, single: 2 });
   });
 
-  it('cannot obtain another service’s secret: SecretAccessDenied names it', async () => {
+  it('cannot obtain another service’s secret: that one fails with SecretAccessDenied, the others are delivered', async () => {
     const before = server.requests.denied;
     const keywhiz = client(alpha);
 
-    await expect(keywhiz.fetch(['db-password', 'beta-token'])).rejects.toThrow(
+    const { secrets, failed } = await keywhiz.fetch(['db-password', 'beta-token']);
+
+    expect([...secrets.keys()]).toEqual(['db-password']);
+    expect([...failed.keys()]).toEqual(['beta-token']);
+    expect(failed.get('beta-token')).toEqual(
       new SecretAccessDenied(
         'Keywhiz denied secret "beta-token" to this service (GET /secret/beta-token: HTTP 403)',
       ),
     );
+    expect(failed.get('beta-token')).toBeInstanceOf(SecretAccessDenied);
     expect(server.requests.denied - before).toBe(2); // the batch, then the single request that names it
-    expect((await client(beta).fetch(['beta-token'])).get('beta-token')?.content).toEqual(utf8('beta-value'));
+    expect((await client(beta).fetch(['beta-token'])).secrets.get('beta-token')?.content).toEqual(
+      utf8('beta-value'),
+    );
   });
 
-  it('is refused everything when its SPIFFE ID is no Keywhiz client', async () => {
+  it('is refused everything when its SPIFFE ID is no Keywhiz client (401): an authorization failure naming it, not retried', async () => {
     const keywhiz = client(stranger);
-
-    await expect(keywhiz.list()).rejects.toThrow(
-      new SecretAccessDenied('Keywhiz denied the listing to this service (GET /secrets: HTTP 403)'),
+    const refused = new SecretAccessDenied(
+      `Keywhiz at ${server.url} knows no client ${strangerId} (GET /secrets: HTTP 401): register a client with that SPIFFE ID in Keywhiz`,
     );
+
+    await expect(keywhiz.list()).rejects.toThrow(refused);
     expect(keywhiz.calls.list).toBe(1);
+    // Not a per-secret failure either: the fetch fails as a whole.
+    await expect(keywhiz.fetch(['db-password'])).rejects.toThrow(
+      `knows no client ${strangerId} (POST /batchsecret: HTTP 401)`,
+    );
+    expect(keywhiz.calls).toEqual({ list: 1, batch: 1, single: 0 });
   });
 
   it('refuses a server whose SPIFFE ID is not the expected one, without retrying', async () => {
@@ -362,24 +388,71 @@ describe('KeywhizClient against the Keywhiz dev server (mTLS, SPIFFE IDs)', () =
 
     expect(error).toBeInstanceOf(InvalidConfiguration);
     expect((error as Error).message).toBe(
-      `Keywhiz at ${server.url} is not trusted: the server is ${server.spiffeId}, expected spiffe://${TRUST_DOMAIN}/impostor (check KEYWHIZ_SERVER_SPIFFE_ID and the trust bundle)`,
+      `Keywhiz at ${server.url} is not trusted: the server is ${server.spiffeId}, expected spiffe://${TRUST_DOMAIN}/impostor (check KEYWHIZ_SERVER_SPIFFE_ID, or the host name in KEYWHIZ_URL)`,
     );
     expect(keywhiz.calls.list).toBe(1);
   });
 
-  it('verifies the host name when no server SPIFFE ID is configured (an SVID names none)', async () => {
-    const keywhiz = client(alpha, { serverSpiffeId: undefined });
-    await expect(keywhiz.list()).rejects.toBeInstanceOf(InvalidConfiguration);
-    expect(keywhiz.calls.list).toBe(1);
+  it('verifies the host name when no server SPIFFE ID is configured: Keywhiz’s certificate names 127.0.0.1', async () => {
+    expect((await client(alpha, { serverSpiffeId: undefined }).list()).length).toBe(3);
   });
 
-  it('refuses a server certificate from another CA', async () => {
+  it('does not trust Keywhiz through the SVID bundle: its certificate comes from its own CA', async () => {
+    let forgotten = 0;
+    const keywhiz = client(alpha, {
+      serverCaPem: bundlePem,
+      serverCaSource: 'KEYWHIZ_SERVER_CA_SECRET trust-bridge/keywhiz-server-ca',
+      onServerNotTrusted: () => void forgotten++,
+    });
+    const requests = { ...server.requests };
+
+    const error = await keywhiz.list().catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(InvalidConfiguration);
+    expect((error as Error).message).toBe(
+      `Keywhiz at ${server.url} is not trusted: unable to verify the first certificate (check KEYWHIZ_SERVER_CA_SECRET trust-bridge/keywhiz-server-ca: it must hold the CA that signs Keywhiz's certificate, which is not the SVID issuer)`,
+    );
+    expect(keywhiz.calls.list).toBe(1);
+    expect(forgotten).toBe(1);
+    // Refused in the handshake: Keywhiz saw no request.
+    expect(server.requests).toEqual(requests);
+  });
+
+  it('refuses a server certificate from another CA, and trusts nothing by default but public roots', async () => {
     const foreign = await SoftwareCertificateAuthority.open(join(tmp, 'foreign-ca'), TRUST_DOMAIN);
-    const keywhiz = client({ ...alpha, bundlePem: (await foreign.bundle()).join('\n') });
-    await expect(keywhiz.list()).rejects.toThrow(
-      / is not trusted: self-signed certificate in certificate chain /,
+    const keywhiz = client(alpha, { serverCaPem: (await foreign.bundle()).join('\n') });
+    await expect(keywhiz.list()).rejects.toThrow(/ is not trusted: unable to verify the first certificate /);
+    await expect(client(alpha, { serverCaPem: undefined }).list()).rejects.toBeInstanceOf(
+      InvalidConfiguration,
     );
     expect(keywhiz.calls.list).toBe(1);
+  });
+
+  it('talks to a dev server that presents an SVID (the svid option) when told to trust the SVID bundle; an SVID names no host', async () => {
+    const svidServer = await KeywhizDevServer.start({
+      dir: secretsDir,
+      ca,
+      trustDomain: TRUST_DOMAIN,
+      serviceOf: (id) => (id === alphaId ? 'alpha' : undefined),
+      serverCertificate: 'svid',
+    });
+    try {
+      expect(svidServer.caPem).toBe(bundlePem);
+      const keywhiz = client(alpha, { baseUrl: svidServer.url, serverCaPem: svidServer.caPem });
+      expect((await keywhiz.list()).length).toBe(3);
+      // An SVID names no host: without the SPIFFE ID check, the host name check fails.
+      const byHost = client(alpha, {
+        baseUrl: svidServer.url,
+        serverCaPem: svidServer.caPem,
+        serverSpiffeId: undefined,
+      });
+      await expect(byHost.list()).rejects.toThrow(
+        / is not trusted: .*\(check KEYWHIZ_SERVER_SPIFFE_ID, or the host name in KEYWHIZ_URL\)$/,
+      );
+    } finally {
+      for (const made of clients.splice(0)) made.close();
+      await svidServer.close();
+    }
   });
 });
 
@@ -432,6 +505,7 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
     const keywhiz = client(alpha, {
       baseUrl: fault.url,
       serverSpiffeId: faultId,
+      serverCaPem: bundlePem,
       sleep: async (ms) => void sleeps.push(ms),
       random: () => 0.5,
     });
@@ -449,6 +523,7 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
     const keywhiz = client(alpha, {
       baseUrl: `${fault.url}/api/`,
       serverSpiffeId: faultId,
+      serverCaPem: bundlePem,
       maxAttempts: 7,
       sleep: async (ms) => void sleeps.push(ms),
       random: () => 0.999999,
@@ -468,6 +543,7 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
     const keywhiz = client(alpha, {
       baseUrl: fault.url,
       serverSpiffeId: faultId,
+      serverCaPem: bundlePem,
       timeoutMs: 100,
       maxAttempts: 2,
     });
@@ -485,7 +561,7 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
   it('retries a refused connection, then reports it', async () => {
     const fault = await faultyKeywhiz(() => undefined);
     await new Promise((resolve) => fault.server.close(resolve));
-    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId });
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
 
     const error = await keywhiz.list().catch((caught: unknown) => caught);
 
@@ -496,7 +572,7 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
 
   it.each([400, 404, 429])('does not retry HTTP %i', async (status) => {
     const fault = await faultyKeywhiz((_req, res) => json(res, status, { code: status, message: 'no' }));
-    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId });
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
 
     await expect(keywhiz.list()).rejects.toThrow(
       new InvalidKeywhizResponse(`GET /secrets: Keywhiz answered HTTP ${status} "no"`),
@@ -507,7 +583,7 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
   it('rejects a body that is not JSON or not the documented shape', async () => {
     let body = 'not json';
     const fault = await faultyKeywhiz((_req, res) => res.end(body));
-    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId });
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
 
     await expect(keywhiz.list()).rejects.toThrow(
       new InvalidKeywhizResponse('GET /secrets: the answer is not JSON'),
@@ -526,9 +602,9 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
         ? json(res, 404, { code: 404, message: 'not found' })
         : json(res, 200, deliver(name));
     });
-    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId });
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
 
-    const found = await keywhiz.fetch(['a', 'b/c', '..', 'gone']);
+    const { secrets: found } = await keywhiz.fetch(['a', 'b/c', '..', 'gone']);
     expect([...found.keys()]).toEqual(['a', 'b/c', '..']);
     expect(found.get('b/c')?.content).toEqual(utf8('value of b/c'));
     await keywhiz.fetch(['a']);
@@ -552,10 +628,10 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
       sizes.push(secrets.length);
       json(res, 200, (drop ? secrets.slice(1) : secrets).map(deliver));
     });
-    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId });
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
     const names = Array.from({ length: 150 }, (_, i) => `s${i}`);
 
-    expect((await keywhiz.fetch([...names, 's0'])).size).toBe(150);
+    expect((await keywhiz.fetch([...names, 's0'])).secrets.size).toBe(150);
     expect(sizes).toEqual([100, 50]);
     drop = true;
     await expect(keywhiz.fetch(['x', 'y'])).rejects.toThrow(
@@ -566,21 +642,255 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
   });
 });
 
-describe('keywhizSecretSource', () => {
-  it('builds clients from the KEYWHIZ_* configuration', async () => {
-    const config = localConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: server.spiffeId });
-    const keywhiz = keywhizSecretSource(config)(alpha) as KeywhizClient;
-    clients.push(keywhiz);
-    expect((await keywhiz.list()).length).toBe(3);
+describe('KeywhizClient when one secret fails on its own', () => {
+  /** Answers the batch with `batch`, and each single request for `name` with `single(name)`. */
+  const scripted = (
+    batch: (names: string[]) => [number, unknown],
+    single: (name: string) => [number, unknown],
+  ) =>
+    faultyKeywhiz((req, res, body) => {
+      if (req.method === 'POST') {
+        const [status, answer] = batch((JSON.parse(body) as { secrets: string[] }).secrets);
+        return json(res, status, answer);
+      }
+      const [status, answer] = single(decodeURIComponent(req.url?.slice('/secret/'.length) ?? ''));
+      return json(res, status, answer);
+    });
+  const ok = (name: string): [number, unknown] => [200, deliver(name)];
+
+  it('a batch 500 falls back to single requests; a single 500 after its retries fails that secret only', async () => {
+    const fault = await scripted(
+      () => [500, { code: 500, message: 'There was an error processing your request' }],
+      (name) => (name === 'broken' ? [500, { code: 500, message: 'cannot build it' }] : ok(name)),
+    );
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
+
+    const { secrets, failed } = await keywhiz.fetch(['a', 'broken', 'c']);
+
+    expect([...secrets.keys()]).toEqual(['a', 'c']);
+    expect([...failed.keys()]).toEqual(['broken']);
+    expect(failed.get('broken')).toBeInstanceOf(KeywhizUnavailable);
+    expect(failed.get('broken')?.message).toBe(
+      `GET /secret/broken on ${fault.url}: Keywhiz could not deliver secret "broken" (last: HTTP 500 "cannot build it")`,
+    );
+    // The batch is not retried (its 500 names one bad secret); the failing single is, 3 attempts in all.
+    expect(fault.seen).toEqual([
+      'POST /batchsecret',
+      'GET /secret/a',
+      'GET /secret/broken',
+      'GET /secret/broken',
+      'GET /secret/broken',
+      'GET /secret/c',
+    ]);
   });
 
-  it('refuses a configuration without KEYWHIZ_URL or with a malformed server SPIFFE ID', () => {
+  it('a batch 403 falls back to single requests; the refused one fails alone, a deleted one is left out', async () => {
+    const fault = await scripted(
+      () => [403, { code: 403, message: "Access denied: alpha to secret(s) '[taken]'" }],
+      (name) =>
+        name === 'taken'
+          ? [403, { code: 403, message: 'Access denied' }]
+          : name === 'gone'
+            ? [404, { code: 404, message: 'HTTP 404 Not Found' }]
+            : ok(name),
+    );
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
+
+    const { secrets, failed } = await keywhiz.fetch(['a', 'taken', 'gone']);
+
+    expect([...secrets.keys()]).toEqual(['a']);
+    expect([...failed.keys()]).toEqual(['taken']);
+    expect(failed.get('taken')).toBeInstanceOf(SecretAccessDenied);
+  });
+
+  it('a malformed batch answer falls back to single requests; a malformed single answer fails that secret only', async () => {
+    const fault = await scripted(
+      (names) => [200, names.map((n) => (n === 'bad' ? { ...deliver(n), secret: '!!!' } : deliver(n)))],
+      (name) =>
+        name === 'bad' ? [200, { ...deliver(name), secret: '!!!' }] : name === 'other' ? ok('a') : ok(name),
+    );
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
+
+    const { secrets, failed } = await keywhiz.fetch(['a', 'bad', 'other']);
+
+    expect([...secrets.keys()]).toEqual(['a']);
+    expect(failed.get('bad')).toEqual(
+      new InvalidKeywhizResponse('Keywhiz secret "bad": field "secret" is not base64'),
+    );
+    expect(failed.get('other')).toEqual(
+      new InvalidKeywhizResponse('GET /secret/other: the answer is secret "a", not "other"'),
+    );
+  });
+
+  it('what fails every secret alike still fails the whole fetch: a 401, or Keywhiz gone', async () => {
+    const unauthorized = await scripted(
+      () => [403, { code: 403, message: 'denied' }],
+      () => [401, { code: 401, message: 'HTTP 401 Unauthorized' }],
+    );
+    await expect(
+      client(alpha, { baseUrl: unauthorized.url, serverSpiffeId: faultId, serverCaPem: bundlePem }).fetch([
+        'a',
+      ]),
+    ).rejects.toThrow(`knows no client ${alphaId} (GET /secret/a: HTTP 401)`);
+
+    let answered = 0;
+    const dying = await faultyKeywhiz((req, res) => {
+      if (req.method === 'POST') return json(res, 403, { code: 403, message: 'denied' });
+      if (answered++ === 0) return json(res, 200, deliver('a'));
+      req.socket.destroy();
+    });
+    const keywhiz = client(alpha, { baseUrl: dying.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
+    await expect(keywhiz.fetch(['a', 'b'])).rejects.toBeInstanceOf(KeywhizUnavailable);
+  });
+});
+
+describe('SecretsManagerKeywhizServerCa (Keywhiz’s CA in the agent’s own account)', () => {
+  let store: LocalSecretsManager;
+  let n = 0;
+  /** A fresh secret name holding `value` (or no secret at all when undefined). */
+  const secretWith = async (value: string | undefined): Promise<string> => {
+    const name = `keywhiz-server-ca-${n++}`;
+    if (value !== undefined) await store.send(new CreateSecretCommand({ Name: name, SecretString: value }));
+    return name;
+  };
+  beforeAll(() => {
+    store = new LocalSecretsManager({
+      dataDir: join(tmp, 'sm'),
+      accountId: '111122223333',
+      region: 'us-east-1',
+    });
+  });
+
+  it('reads the PEM bundle once and keeps it for the container’s life, until forgotten', async () => {
+    const name = await secretWith(`subject=CN=Keywhiz CA\n${server.caPem}`);
+    const reader = new SecretsManagerKeywhizServerCa(store, name);
+    const reads = store.calls.GetSecretValue ?? 0;
+
+    expect(await reader.pem()).toBe(server.caPem);
+    expect(await reader.pem()).toBe(server.caPem);
+    expect((store.calls.GetSecretValue ?? 0) - reads).toBe(1);
+    await store.send(new PutSecretValueCommand({ SecretId: name, SecretString: bundlePem }));
+    expect(await reader.pem()).toBe(server.caPem);
+    reader.forget();
+    expect(await reader.pem()).toBe(`${bundlePem.trim()}\n`);
+    expect(reader.source).toBe(`KEYWHIZ_SERVER_CA_SECRET ${name}`);
+  });
+
+  it.each([
+    [
+      'missing',
+      undefined,
+      'no such secret in this account, or it has no current value (ResourceNotFoundException)',
+    ],
+    [
+      'empty',
+      ' \n',
+      "it is empty; it must hold the PEM certificate(s) of the CA that signs Keywhiz's certificate",
+    ],
+    ['not PEM', 'keywhiz.example.org:4444', 'it holds no PEM certificate'],
+    [
+      'a broken certificate',
+      '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n',
+      'PEM certificate 1 is not a valid X.509 certificate',
+    ],
+  ])('refuses a %s value with InvalidConfiguration naming the secret', async (_what, value, why) => {
+    const name = await secretWith(value);
+    await expect(new SecretsManagerKeywhizServerCa(store, name).pem()).rejects.toMatchObject({
+      name: 'InvalidConfiguration',
+      message: `KEYWHIZ_SERVER_CA_SECRET ${name}: ${why}`,
+    });
+  });
+
+  it('refuses a private key pasted beside the CA without echoing it, and keeps no failure', async () => {
+    const { privateKeyPem } = await createSvidKeyAndCsr(alphaId);
+    const name = await secretWith(`${server.caPem}${privateKeyPem}`);
+    const reader = new SecretsManagerKeywhizServerCa(store, name);
+
+    const error = (await reader.pem().catch((caught: unknown) => caught)) as Error;
+    expect(error).toBeInstanceOf(InvalidConfiguration);
+    expect(error.message).toBe(
+      `KEYWHIZ_SERVER_CA_SECRET ${name}: it holds a PEM block that is not a certificate (a key?); only certificates belong in a CA bundle`,
+    );
+    expect(error.message).not.toMatch(/-----BEGIN|PRIVATE KEY/);
+
+    await store.send(new PutSecretValueCommand({ SecretId: name, SecretString: server.caPem }));
+    expect(await reader.pem()).toBe(server.caPem);
+  });
+
+  it('lets throttling through as StoreThrottled, which the workflow retries', async () => {
+    const name = await secretWith(server.caPem);
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
+    }) as unknown as SecretsManagerServiceException;
+    store.failNext('GetSecretValue', throttled, 1);
+    const reader = new SecretsManagerKeywhizServerCa(store, name);
+    await expect(reader.pem()).rejects.toMatchObject({ name: 'StoreThrottled' });
+    expect(await reader.pem()).toBe(server.caPem);
+  });
+});
+
+describe('keywhizSecretSource', () => {
+  const givenCa = (pem: string): KeywhizServerCa & { forgotten: number } => ({
+    source: 'KEYWHIZ_SERVER_CA_SECRET test-ca',
+    forgotten: 0,
+    pem: async () => pem,
+    forget() {
+      this.forgotten++;
+    },
+  });
+
+  it('builds clients from the KEYWHIZ_* configuration and the CA kept in the agent’s account', async () => {
+    const config = localConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: server.spiffeId });
+    const accounts: string[] = [];
+    const source = keywhizSecretSource(config, (accountId) => {
+      accounts.push(accountId);
+      return givenCa(server.caPem);
+    });
+    const keywhiz = (await source(alpha, '111122223333')) as KeywhizClient;
+    clients.push(keywhiz);
+    expect((await keywhiz.list()).length).toBe(3);
+    expect(accounts).toEqual(['111122223333']);
+  });
+
+  it('forgets a CA that Keywhiz’s certificate does not chain to, so that the next invocation reads it again', async () => {
+    const config = localConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: server.spiffeId });
+    const wrong = givenCa(bundlePem);
+    const keywhiz = (await keywhizSecretSource(config, () => wrong)(alpha, '111122223333')) as KeywhizClient;
+    clients.push(keywhiz);
+    await expect(keywhiz.list()).rejects.toThrow(/check KEYWHIZ_SERVER_CA_SECRET test-ca: /);
+    expect(wrong.forgotten).toBe(1);
+  });
+
+  it('fails with the CA’s error, before any connection, when the CA cannot be had', async () => {
+    const config = localConfig({ KEYWHIZ_URL: server.url });
+    const requests = { ...server.requests };
+    const missing: KeywhizServerCa = {
+      source: 'x',
+      pem: async () => {
+        throw new InvalidConfiguration('KEYWHIZ_SERVER_CA_SECRET x: no such secret in this account');
+      },
+      forget: () => undefined,
+    };
+    await expect(keywhizSecretSource(config, () => missing)(alpha, '111122223333')).rejects.toThrow(
+      'KEYWHIZ_SERVER_CA_SECRET x: no such secret in this account',
+    );
+    expect(server.requests).toEqual(requests);
+  });
+
+  it('refuses a configuration without KEYWHIZ_URL or KEYWHIZ_SERVER_CA_SECRET, or with a malformed server SPIFFE ID', () => {
     const { KEYWHIZ_URL: _, ...withoutUrl } = LOCAL_ENV;
     expect(() => loadConfig('sync-agent', settings, withoutUrl)).toThrow(
       new InvalidConfiguration('sync-agent: invalid configuration: KEYWHIZ_URL is not set'),
     );
+    const { KEYWHIZ_SERVER_CA_SECRET: __, ...withoutCa } = LOCAL_ENV;
+    expect(() => loadConfig('sync-agent', settings, withoutCa)).toThrow(
+      new InvalidConfiguration('sync-agent: invalid configuration: KEYWHIZ_SERVER_CA_SECRET is not set'),
+    );
     expect(() =>
-      keywhizSecretSource(localConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: 'keywhiz' })),
+      keywhizSecretSource(localConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: 'keywhiz' }), () =>
+        givenCa(server.caPem),
+      ),
     ).toThrow(/^KEYWHIZ_SERVER_SPIFFE_ID: /);
     expect(
       () =>

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -48,13 +49,14 @@ interface Reply {
   serverId: string;
 }
 
-/** One request over its own connection, as the client `who` (an SVID, or none). */
+/** One request over its own connection, as the client `who` (an SVID, or none), trusting `trust` for the server. */
 function call(
   who: Svid | undefined,
   method: string,
   path: string,
   body?: unknown,
   to: KeywhizDevServer = server,
+  trust: string | string[] = to.caPem,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(to.url);
@@ -66,7 +68,7 @@ function call(
         path,
         method,
         agent: false,
-        ca: bundle,
+        ca: trust,
         ...(who && { cert: who.cert, key: who.key }),
         // The server is checked below by its SPIFFE ID.
         checkServerIdentity: () => undefined,
@@ -123,13 +125,66 @@ afterAll(async () => {
 });
 
 describe('KeywhizDevServer', () => {
-  it('presents its own X509-SVID, spiffe://<trust domain>/keywhiz, on 127.0.0.1', async () => {
+  it('presents a certificate from a CA of its own, not from the SVID issuer, naming 127.0.0.1 and its SPIFFE ID', async () => {
     expect(server.spiffeId).toBe('spiffe://example.org/keywhiz');
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect((await call(as('alpha'), 'GET', '/secrets')).serverId).toBe(server.spiffeId);
+    const own = new X509Certificate(server.caPem);
+    const svidRoot = new X509Certificate(bundle[0]!);
+    expect(own.ca).toBe(true);
+    expect(own.subject).not.toBe(svidRoot.subject);
+    // Trusting only the SVID bundle, as a client that assumed it signs Keywhiz's certificate: refused in the handshake.
+    const requests = { ...server.requests };
+    await expect(call(as('alpha'), 'GET', '/secrets', undefined, server, bundle)).rejects.toMatchObject({
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+    expect(server.requests).toEqual(requests);
   });
 
-  it('lists the caller’s secrets as Keywhiz does: no content, metadata flattened, sidecars and dot files left out', async () => {
+  it('presents an X509-SVID from the software CA instead, when told (serverCertificate: svid)', async () => {
+    const svidServer = await KeywhizDevServer.start({
+      dir,
+      ca,
+      trustDomain: TRUST_DOMAIN,
+      serviceOf: (id) => services.get(id),
+      serverCertificate: 'svid',
+    });
+    try {
+      expect(svidServer.caPem).toBe(bundle.join('\n'));
+      const reply = await call(as('alpha'), 'GET', '/secrets', undefined, svidServer, bundle);
+      expect([reply.status, reply.serverId]).toEqual([200, 'spiffe://example.org/keywhiz']);
+      await expect(
+        call(as('alpha'), 'GET', '/secrets', undefined, svidServer, server.caPem),
+      ).rejects.toThrow();
+    } finally {
+      await svidServer.close();
+    }
+  });
+
+  it('keeps its own CA across restarts when given a CA directory (key 0600), a new one otherwise', async () => {
+    const caDir = join(tmp, 'state', 'keywhiz-ca');
+    const caWith = async (given?: string) => {
+      const other = await KeywhizDevServer.start({
+        dir,
+        ca,
+        trustDomain: TRUST_DOMAIN,
+        serviceOf: (id) => services.get(id),
+        ...(given && { caDir: given }),
+      });
+      try {
+        expect((await call(as('alpha'), 'GET', '/secrets', undefined, other)).status).toBe(200);
+        return other.caPem;
+      } finally {
+        await other.close();
+      }
+    };
+    const first = await caWith(caDir);
+    expect(await caWith(caDir)).toBe(first);
+    expect((await stat(join(caDir, 'ca.key'))).mode & 0o777).toBe(0o600);
+    expect(await caWith()).not.toBe(first);
+  });
+
+  it('lists the caller’s secrets as Keywhiz does: no content, length 0, upper-case hex checksum, metadata flattened, sidecars and dot files left out', async () => {
     const reply = await call(as('alpha'), 'GET', '/secrets');
     const { mtime } = await stat(join(dir, 'alpha', 'db-password'));
 
@@ -139,8 +194,8 @@ describe('KeywhizDevServer', () => {
       {
         name: 'db-password',
         secret: '',
-        secretLength: 14,
-        checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+        secretLength: 0,
+        checksum: expect.stringMatching(/^[0-9A-F]{64}$/),
         creationDate: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
         updateDate: mtime.toISOString(),
         isVersioned: false,
@@ -159,13 +214,15 @@ describe('KeywhizDevServer', () => {
     expect(reply.body).toMatchObject({
       name: 'db-password',
       secret: Buffer.from('alpha-db-value').toString('base64'),
+      // With its content, the true length.
+      secretLength: 14,
       checksum: listed.checksum,
       mode: '0400',
     });
     expect(Buffer.from(parseSecretDelivery(reply.body).content).toString()).toBe('alpha-db-value');
   });
 
-  it('answers 404 for a secret nobody has, 403 for another service’s, 400 for a name that leaves the folder', async () => {
+  it('answers 404 for a secret nobody has and for a name no secret can have, 403 for another service’s', async () => {
     const denied = server.requests.denied;
     expect(await call(as('alpha'), 'GET', '/secret/nothing')).toMatchObject({
       status: 404,
@@ -176,49 +233,87 @@ describe('KeywhizDevServer', () => {
       body: { code: 403, message: 'Access denied to secret: beta-token' },
     });
     expect(server.requests.denied - denied).toBe(1);
-    expect((await call(as('alpha'), 'GET', '/secret/..%2Fbeta%2Fbeta-token')).status).toBe(400);
-    expect((await call(as('alpha'), 'GET', '/secret/%2E%2E')).status).toBe(400);
+    // Names that cannot exist: a path out of the folder, "..", one over 195 characters. Nothing outside is read.
+    for (const path of ['/secret/..%2Fbeta%2Fbeta-token', '/secret/%2E%2E', `/secret/${'n'.repeat(196)}`]) {
+      expect([path, (await call(as('alpha'), 'GET', path)).status]).toEqual([path, 404]);
+    }
     // Not secrets: a sidecar, a dot file, a symbolic link.
     for (const name of ['db-password.metadata.json', '.hidden', 'link-to-beta']) {
       expect((await call(as('alpha'), 'GET', `/secret/${encodeURIComponent(name)}`)).status).toBe(404);
     }
   });
 
-  it('delivers a batch all-or-nothing', async () => {
+  it('delivers a batch all-or-nothing, each secret once: 404 at the first missing name, 403 naming the forbidden ones', async () => {
     await writeFile(join(dir, 'alpha', 'api-key'), 'alpha-api-value');
-    const ok = await call(as('alpha'), 'POST', '/batchsecret', { secrets: ['db-password', 'api-key'] });
+    const ok = await call(as('alpha'), 'POST', '/batchsecret', {
+      secrets: ['db-password', 'api-key', 'db-password'],
+    });
     expect(ok.status).toBe(200);
     expect((ok.body as { name: string }[]).map((s) => s.name)).toEqual(['db-password', 'api-key']);
 
     expect(
-      await call(as('alpha'), 'POST', '/batchsecret', { secrets: ['db-password', 'gone'] }),
-    ).toMatchObject({
-      status: 404,
-      body: { code: 404 },
-    });
+      await call(as('alpha'), 'POST', '/batchsecret', { secrets: ['db-password', 'gone', 'also-gone'] }),
+    ).toMatchObject({ status: 404, body: { code: 404, message: 'Secret not found: gone' } });
+    // Unknown beats forbidden: the batch stops at the missing name.
+    expect(
+      (await call(as('alpha'), 'POST', '/batchsecret', { secrets: ['beta-token', 'gone'] })).status,
+    ).toBe(404);
     expect(
       await call(as('alpha'), 'POST', '/batchsecret', { secrets: ['db-password', 'beta-token'] }),
-    ).toMatchObject({ status: 403, body: { code: 403 } });
+    ).toMatchObject({ status: 403, body: { code: 403, message: 'Access denied to secret: beta-token' } });
     expect((await call(as('alpha'), 'POST', '/batchsecret', { names: ['db-password'] })).status).toBe(400);
     expect((await call(as('alpha'), 'GET', '/batchsecret')).status).toBe(405);
   });
 
-  it('refuses a client whose SPIFFE ID maps to no service, on every endpoint', async () => {
-    const denied = server.requests.denied;
+  it('refuses an empty batch (400)', async () => {
+    expect(await call(as('alpha'), 'POST', '/batchsecret', { secrets: [] })).toMatchObject({
+      status: 400,
+      body: { code: 400 },
+    });
+  });
+
+  it('answers 401 to a client whose SPIFFE ID maps to no client, on every endpoint', async () => {
+    const before = { ...server.requests };
     for (const [method, path, body] of [
       ['GET', '/secrets', undefined],
       ['GET', '/secret/db-password', undefined],
       ['POST', '/batchsecret', { secrets: ['db-password'] }],
     ] as const) {
       expect(await call(as('stranger'), method, path, body)).toMatchObject({
-        status: 403,
+        status: 401,
         body: {
-          code: 403,
+          code: 401,
           message: `client spiffe://${TRUST_DOMAIN}/prod/stranger is not a Keywhiz client here`,
         },
       });
     }
-    expect(server.requests.denied - denied).toBe(3);
+    expect(server.requests.unauthorized - before.unauthorized).toBe(3);
+    expect(server.requests.denied).toBe(before.denied);
+  });
+
+  it('lets a test act before an answer, or answer a status instead (beforeAnswer)', async () => {
+    const seen: unknown[] = [];
+    server.beforeAnswer = (request) => {
+      seen.push(request);
+      return request.names.includes('api-key') ? 500 : undefined;
+    };
+    try {
+      expect((await call(as('alpha'), 'GET', '/secrets')).status).toBe(200);
+      expect((await call(as('alpha'), 'GET', '/secret/db-password')).status).toBe(200);
+      expect(
+        (await call(as('alpha'), 'POST', '/batchsecret', { secrets: ['db-password', 'api-key'] })).status,
+      ).toBe(500);
+      // Only authorized callers get that far.
+      expect((await call(as('stranger'), 'GET', '/secrets')).status).toBe(401);
+    } finally {
+      server.beforeAnswer = undefined;
+    }
+    expect(seen).toEqual([
+      { endpoint: 'list', service: 'alpha', names: [] },
+      { endpoint: 'single', service: 'alpha', names: ['db-password'] },
+      { endpoint: 'batch', service: 'alpha', names: ['db-password', 'api-key'] },
+    ]);
+    expect((await call(as('alpha'), 'POST', '/batchsecret', { secrets: ['api-key'] })).status).toBe(200);
   });
 
   it('requires a client certificate from its CA', async () => {
@@ -287,7 +382,12 @@ describe('KeywhizDevServer', () => {
       trustDomain: TRUST_DOMAIN,
       serviceOf: () => 'alpha',
     });
-    const agent = new Agent({ keepAlive: true, ca: bundle, cert: as('alpha').cert, key: as('alpha').key });
+    const agent = new Agent({
+      keepAlive: true,
+      ca: other.caPem,
+      cert: as('alpha').cert,
+      key: as('alpha').key,
+    });
     await new Promise<void>((resolve, reject) =>
       request(`${other.url}/secrets`, { agent, checkServerIdentity: () => undefined }, (res) => {
         res.resume();

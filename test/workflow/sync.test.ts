@@ -1,8 +1,10 @@
-import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { renameSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, test } from '@jest/globals';
@@ -10,6 +12,8 @@ import { validateAuditEvent } from '../../events/schemas';
 import { SYNCED_SECRET_TAG } from '../../functions/shared/aws/secrets-manager-secret-store';
 import { SECRET_DETAIL_TYPES } from '../../functions/shared/domain/audit';
 import { InvalidEnrollment } from '../../functions/shared/domain/errors';
+import { KeywhizClient } from '../../functions/shared/keywhiz/keywhiz-client';
+import { ensureDevServerCa } from '../../local-stack/stand-ins/keywhiz-dev-server';
 import {
   LEDGER,
   PAYMENTS,
@@ -49,6 +53,23 @@ const eventsOf = async (stack: SyncStack, runId: string) => {
   for (const event of events) expect(validateAuditEvent(event)).toEqual([]);
   return events;
 };
+/** Keywhiz's CA, as each agent's account keeps it (infra/onboarding.yml; written by the local stack here). */
+const CA_SECRET = 'trust-bridge/keywhiz-server-ca';
+/** The account's secrets other than Keywhiz's CA. */
+const syncedNames = async (stack: SyncStack, accountId: string) =>
+  (await stack.secretNames(accountId)).filter((name) => name !== CA_SECRET);
+/** A Keywhiz client holding `service`'s SVID that trusts Keywhiz's own CA, as that service's agent does. */
+const keywhizClientOf = async (stack: SyncStack, service: string) => {
+  const svid = await stack.stack.deps.svids.read(`trust-bridge/svid/prod/${service}`);
+  return new KeywhizClient({
+    baseUrl: stack.stack.config.KEYWHIZ_URL,
+    credentials: { certificateChainPem: svid.x509SVID, privateKeyPem: svid.x509SVIDKey },
+    serverCaPem: stack.keywhiz.caPem,
+    serverSpiffeId: stack.stack.config.KEYWHIZ_SERVER_SPIFFE_ID,
+    timeoutMs: 5000,
+    maxAttempts: 1,
+  });
+};
 const summary = (events: Awaited<ReturnType<typeof eventsOf>>) =>
   events
     .map((e) => [e['detail-type'], e.detail.accountId, e.detail.keywhizName ?? e.detail.count ?? null])
@@ -72,11 +93,11 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     });
 
     for (const target of [PAYMENTS, LEDGER]) {
-      // Exactly this service's secrets, none of the other's.
+      // Exactly this service's secrets, none of the other's, beside Keywhiz's CA that the agent trusts.
       expect(await s.secretNames(target.accountId)).toEqual(
-        SAMPLE_SECRETS[target.service].map((n) => s!.nameOf(target, n)).sort(),
+        [...SAMPLE_SECRETS[target.service].map((n) => s!.nameOf(target, n)), CA_SECRET].sort(),
       );
-      const client = await s.keywhizClientOf(target.service);
+      const client = await keywhizClientOf(s, target.service);
       const listing = await client.list();
       client.close();
       expect(listing.map((i) => i.name).sort()).toEqual([...SAMPLE_SECRETS[target.service]].sort());
@@ -299,6 +320,9 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
       if (operation === 'PutSecretValue') {
         await s.stack.sync();
         s.writeSecret(PAYMENTS, 'Database_Password', 'after the throttling');
+      } else {
+        // Keywhiz's CA in place first, so that the throttled creations are the synced secrets'.
+        await ensureDevServerCa(s.store(P), CA_SECRET, s.keywhiz.caPem);
       }
       const before = s.calls(P);
       s.store(P).failNext(operation, throttled(), 3);
@@ -405,14 +429,16 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
 
   test("account A's agent cannot obtain service B's secret", async () => {
     s = await startSyncStack();
-    const payments = await s.keywhizClientOf('payments');
+    const payments = await keywhizClientOf(s, 'payments');
     try {
       expect((await payments.list()).map((i) => i.name).sort()).toEqual([...SAMPLE_SECRETS.payments].sort());
       const denied = s.keywhiz.requests.denied;
-      await expect(payments.fetch(['ledger.pgpass'])).rejects.toMatchObject({ name: 'SecretAccessDenied' });
-      await expect(payments.fetch(['Database_Password', 'signing-key.der'])).rejects.toMatchObject({
-        name: 'SecretAccessDenied',
-      });
+      const alone = await payments.fetch(['ledger.pgpass']);
+      expect(alone.secrets.size).toBe(0);
+      expect(alone.failed.get('ledger.pgpass')).toMatchObject({ name: 'SecretAccessDenied' });
+      const mixed = await payments.fetch(['Database_Password', 'signing-key.der']);
+      expect([...mixed.secrets.keys()]).toEqual(['Database_Password']);
+      expect(mixed.failed.get('signing-key.der')).toMatchObject({ name: 'SecretAccessDenied' });
       expect(s.keywhiz.requests.denied).toBeGreaterThan(denied);
     } finally {
       payments.close();
@@ -421,10 +447,10 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     // Asked for ledger's secret, payments' agent does not find it in its own listing.
     const targeted = await s.stack.sync({ secret: 'ledger.pgpass', services: ['payments'] });
     expect(targeted.status).toBe('SUCCEEDED');
-    expect(await s.secretNames(P)).toEqual([]);
+    expect(await syncedNames(s, P)).toEqual([]);
     const full = await s.stack.sync();
     expect(full.status).toBe('SUCCEEDED');
-    const names = await s.secretNames(P);
+    const names = await syncedNames(s, P);
     expect(names).toEqual(SAMPLE_SECRETS.payments.map((n) => s!.nameOf(PAYMENTS, n)).sort());
     expect(names.join()).not.toMatch(/ledger|signing-key/);
   });
@@ -543,7 +569,7 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     const run = await s.stack.sync();
     expect(run.status).toBe('FAILED');
     expect(JSON.parse(run.cause ?? '')).toEqual({ accounts: [L] });
-    expect(await s.secretNames(P)).toHaveLength(3);
+    expect(await syncedNames(s, P)).toHaveLength(3);
     expect(await s.secretNames(L)).toEqual([]);
     const failure = (await eventsOf(s, run.name)).find(
       (e) => e['detail-type'] === SECRET_DETAIL_TYPES.failed,
@@ -634,5 +660,173 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     ]);
     for (const event of failures) expect(validateAuditEvent(event)).toEqual([]);
     expect((await s.stack.sync({ accounts: [P, L] })).status).toBe('SUCCEEDED');
+  });
+});
+
+describe('Keywhiz as it is deployed: its own CA, and secrets that fail on their own', () => {
+  const caOf = async (stack: SyncStack, accountId: string) =>
+    (await stack.store(accountId).send(new GetSecretValueCommand({ SecretId: CA_SECRET }))).SecretString;
+
+  test("each agent trusts Keywhiz's own CA, kept in its account, which is not the SVID issuer", async () => {
+    s = await startSyncStack();
+    const run = await s.stack.sync();
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({ synced: 5, failed: 0 });
+    const svidBundle = (await s.stack.deps.svids.read('trust-bridge/svid/prod/payments')).bundle;
+    for (const accountId of [P, L]) expect(await caOf(s, accountId)).toBe(s.keywhiz.caPem);
+    expect(s.keywhiz.caPem).not.toContain(svidBundle.trim());
+    // The identity-only account runs no agent, and is given nothing.
+    expect(await s.secretNames(SEARCH.accountId)).toEqual([]);
+  });
+
+  test.each([
+    ['only the SVID bundle (the wrong CA)', 'svid-bundle', /is not trusted: .*KEYWHIZ_SERVER_CA_SECRET/],
+    ['no PEM at all', 'not a certificate', /KEYWHIZ_SERVER_CA_SECRET .*: it holds no PEM certificate/],
+  ])(
+    'an account whose CA secret holds %s fails alone with a clear error, changes nothing, and its replay after the fix succeeds',
+    async (_what, value, message) => {
+      s = await startSyncStack();
+      const svidBundle = (await s.stack.deps.svids.read('trust-bridge/svid/prod/payments')).bundle;
+      await s.store(P).send(
+        new CreateSecretCommand({
+          Name: CA_SECRET,
+          SecretString: value === 'svid-bundle' ? svidBundle : value,
+        }),
+      );
+      const before = s.storeSnapshot(P);
+      const requests = s.keywhizRequests();
+
+      const run = await s.stack.sync();
+      expect(run.status).toBe('FAILED');
+      expect(run.error).toBe('AccountsFailed');
+      expect(JSON.parse(run.cause ?? '')).toEqual({ accounts: [P] });
+      expect(s.storeSnapshot(P)).toEqual(before);
+      expect(await syncedNames(s, P)).toEqual([]);
+      // The other account is not held up.
+      expect(await syncedNames(s, L)).toHaveLength(SAMPLE_SECRETS.ledger.length);
+      // The wrong CA is refused in the TLS handshake, the malformed one before any connection: nothing reached Keywhiz.
+      expect(s.keywhizRequests().list - requests.list).toBe(1);
+      const events = await eventsOf(s, run.name);
+      const failures = events.filter((e) => e['detail-type'] === SECRET_DETAIL_TYPES.failed);
+      expect(failures.map((e) => [e.detail.accountId, e.detail.keywhizName ?? null, e.detail.error])).toEqual(
+        [[P, null, 'InvalidConfiguration']],
+      );
+      expect(failures[0]?.detail.message).toMatch(message);
+      expect(failures[0]?.detail.message).toContain(CA_SECRET);
+
+      await s
+        .store(P)
+        .send(new PutSecretValueCommand({ SecretId: CA_SECRET, SecretString: s.keywhiz.caPem }));
+      const replay = await s.stack.sync(JSON.parse(run.cause ?? ''));
+      expect(replay.status).toBe('SUCCEEDED');
+      expect(replay.output).toMatchObject({ synced: SAMPLE_SECRETS.payments.length, failed: 0 });
+    },
+  );
+
+  test('a secret whose delivery fails (HTTP 500) fails alone: the others sync, it is audited, the replay after recovery writes it', async () => {
+    s = await startSyncStack();
+    // Keywhiz cannot build this one's delivery: its batch and its single request answer 500.
+    s.keywhiz.beforeAnswer = ({ endpoint, names }) =>
+      endpoint !== 'list' && names.includes('stripe-api-key') ? 500 : undefined;
+    const before = s.keywhizRequests();
+
+    const run = await s.stack.sync();
+    expect(run.status).toBe('FAILED');
+    expect(JSON.parse(run.cause ?? '')).toEqual({ accounts: [P] });
+    expect(run.output).toBeUndefined();
+    expect(await syncedNames(s, P)).toEqual(
+      ['Database_Password', 'General_Password..0be68f903f8b7d86'].map((n) => s!.nameOf(PAYMENTS, n)).sort(),
+    );
+    expect(await syncedNames(s, L)).toHaveLength(SAMPLE_SECRETS.ledger.length);
+    // Payments: one batch (500), then each name alone, the failing one retried (KEYWHIZ_MAX_ATTEMPTS 4).
+    const after = s.keywhizRequests();
+    expect(after.batch - before.batch).toBe(2);
+    expect(after.single - before.single).toBe(2 + 4);
+    expect(summary(await eventsOf(s, run.name))).toEqual(
+      [
+        [SECRET_DETAIL_TYPES.failed, P, 'stripe-api-key'],
+        [SECRET_DETAIL_TYPES.synced, P, 'Database_Password'],
+        [SECRET_DETAIL_TYPES.synced, P, 'General_Password..0be68f903f8b7d86'],
+        ...SAMPLE_SECRETS.ledger.map((n) => [SECRET_DETAIL_TYPES.synced, L, n]),
+      ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
+    const failure = (await eventsOf(s, run.name)).find(
+      (e) => e['detail-type'] === SECRET_DETAIL_TYPES.failed,
+    );
+    expect(failure?.detail).toMatchObject({
+      keywhizName: 'stripe-api-key',
+      secretName: s.nameOf(PAYMENTS, 'stripe-api-key'),
+      error: 'KeywhizUnavailable',
+      message: expect.stringContaining('HTTP 500'),
+    });
+
+    s.keywhiz.beforeAnswer = undefined;
+    const replay = await s.stack.sync(JSON.parse(run.cause ?? ''));
+    expect(replay.status).toBe('SUCCEEDED');
+    expect(replay.output).toMatchObject({ synced: 1, unchanged: 2, failed: 0 });
+    expect((await s.value(PAYMENTS, 'stripe-api-key')).string).toBe(
+      sample(PAYMENTS, 'stripe-api-key').toString(),
+    );
+  });
+
+  test('a secret unassigned between the listing and the fetch (403) fails alone and keeps its last good copy', async () => {
+    s = await startSyncStack();
+    expect((await s.stack.sync()).status).toBe('SUCCEEDED');
+    s.writeSecret(PAYMENTS, 'Database_Password', 'changed-v2');
+    s.writeSecret(PAYMENTS, 'stripe-api-key', 'sk_test_changed-v2');
+    const stripe = await s.value(PAYMENTS, 'stripe-api-key');
+    // Once payments' agent has listed, stripe-api-key is assigned to ledger instead.
+    s.keywhiz.beforeAnswer = ({ endpoint, service }) => {
+      if (endpoint === 'batch' && service === 'payments') {
+        renameSync(s!.pathOf(PAYMENTS, 'stripe-api-key'), join(s!.keywhizDir, 'ledger', 'stripe-api-key'));
+        s!.keywhiz.beforeAnswer = undefined;
+      }
+    };
+    const before = s.calls(P);
+
+    const run = await s.stack.sync({ accounts: [P] });
+    expect(run.status).toBe('FAILED');
+    expect(JSON.parse(run.cause ?? '')).toEqual({ accounts: [P] });
+    expect((await s.value(PAYMENTS, 'Database_Password')).string).toBe('changed-v2');
+    // Not overwritten, not deleted: the account keeps the copy it had.
+    expect(await s.value(PAYMENTS, 'stripe-api-key')).toEqual(stripe);
+    expect((await s.describe(PAYMENTS, 'stripe-api-key')).DeletedDate).toBeUndefined();
+    expect((s.calls(P).PutSecretValue ?? 0) - (before.PutSecretValue ?? 0)).toBe(1);
+    const events = await eventsOf(s, run.name);
+    expect(summary(events)).toEqual([
+      [SECRET_DETAIL_TYPES.failed, P, 'stripe-api-key'],
+      [SECRET_DETAIL_TYPES.synced, P, 'Database_Password'],
+      [SECRET_DETAIL_TYPES.unchanged, P, 1],
+    ]);
+    expect(events.find((e) => e['detail-type'] === SECRET_DETAIL_TYPES.failed)?.detail).toMatchObject({
+      error: 'SecretAccessDenied',
+      message: expect.stringContaining('HTTP 403'),
+    });
+
+    // The next listing no longer has it: deleted with the recovery window, as any secret Keywhiz stops listing.
+    const next = await s.stack.sync({ accounts: [P] });
+    expect(next.status).toBe('SUCCEEDED');
+    expect(next.output).toMatchObject({ deleted: 1, failed: 0 });
+  });
+
+  test('a listing that fails (HTTP 500) still fails the whole agent and changes nothing', async () => {
+    s = await startSyncStack({ env: { KEYWHIZ_MAX_ATTEMPTS: '2' } });
+    expect((await s.stack.sync()).status).toBe('SUCCEEDED');
+    s.writeSecret(PAYMENTS, 'Database_Password', 'changed while the listing fails');
+    s.removeSecret(PAYMENTS, 'stripe-api-key');
+    s.keywhiz.beforeAnswer = ({ endpoint, service }) =>
+      endpoint === 'list' && service === 'payments' ? 500 : undefined;
+    const before = s.storeSnapshot(P);
+
+    const run = await s.stack.sync();
+    expect(run.status).toBe('FAILED');
+    expect(JSON.parse(run.cause ?? '')).toEqual({ accounts: [P] });
+    expect(s.storeSnapshot(P)).toEqual(before);
+    const failures = (await eventsOf(s, run.name)).filter(
+      (e) => e['detail-type'] === SECRET_DETAIL_TYPES.failed,
+    );
+    expect(failures.map((e) => [e.detail.accountId, e.detail.keywhizName ?? null, e.detail.error])).toEqual([
+      [P, null, 'KeywhizUnavailable'],
+    ]);
   });
 });

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { SecretTooLarge } from './errors';
+import { createHash, X509Certificate } from 'node:crypto';
+import { InvalidConfiguration, SecretTooLarge } from './errors';
 
 /** Keywhiz's names are at most this long. */
 export const KEYWHIZ_NAME_MAX = 195;
@@ -42,4 +42,40 @@ export const fitsTagValue = (value: string): boolean => /^[\p{L}\p{Z}\p{N}_.:/=+
  */
 export function recordedChecksum(checksum: string): string {
   return fitsTagValue(checksum) ? checksum : `sha256:${createHash('sha256').update(checksum).digest('hex')}`;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
+
+/**
+ * The PEM bundle that Keywhiz's server certificate must chain to (Keywhiz's own CA), checked: at least one
+ * CERTIFICATE block, each a parseable X.509 certificate, no other kind of block (a pasted private key is refused
+ * without being echoed). Errors carry no PEM marker either: the audit sink refuses anything that looks like a key. Text between blocks (`subject=…` lines of a bundle file) is ignored. `source` names where
+ * the bundle is kept, for the error. Returns the certificates alone, one PEM block each.
+ */
+export function parseServerCaBundle(pem: string, source: string): string {
+  const problem = (why: string) => new InvalidConfiguration(`${source}: ${why}`);
+  if (pem.trim() === '') {
+    throw problem(
+      "it is empty; it must hold the PEM certificate(s) of the CA that signs Keywhiz's certificate",
+    );
+  }
+  const certificates: string[] = [];
+  for (const [block, label] of pem.matchAll(PEM_BLOCK)) {
+    // Neither the label nor the block is echoed: a key pasted here must not reach an event or a log.
+    if (label !== 'CERTIFICATE') {
+      throw problem(
+        'it holds a PEM block that is not a certificate (a key?); only certificates belong in a CA bundle',
+      );
+    }
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw problem(`PEM certificate ${certificates.length + 1} is not a valid X.509 certificate`);
+    }
+    certificates.push(`${block}\n`);
+  }
+  if (certificates.length === 0) {
+    throw problem('it holds no PEM certificate');
+  }
+  return certificates.join('');
 }

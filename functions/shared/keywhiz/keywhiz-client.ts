@@ -12,13 +12,28 @@ import type { KeywhizSecret, KeywhizSecretInfo } from '../domain/keywhiz';
 import { parseBatchDelivery, parseSecretDelivery, parseSecretListing } from '../domain/keywhiz-responses';
 import { parseSpiffeId } from '../domain/spiffe-id';
 import { spiffeIdOf } from '../domain/svid-rules';
-import type { KeywhizCredentials, SecretSource, SecretSourceFactory } from '../ports/secret-source';
+import type {
+  FetchedSecrets,
+  KeywhizCredentials,
+  KeywhizServerCa,
+  SecretSource,
+  SecretSourceFactory,
+} from '../ports/secret-source';
 import { fullJitterMs } from '../domain/backoff';
 
 export interface KeywhizClientOptions {
   /** Keywhiz's client API, https only, e.g. https://keywhiz.example.org:4444 */
   baseUrl: string;
   credentials: KeywhizCredentials;
+  /**
+   * PEM roots Keywhiz's server certificate must chain to: Keywhiz's own CA (KEYWHIZ_SERVER_CA_SECRET). Without it,
+   * Node's built-in public roots. Never the SVID bundle: Keywhiz's certificate does not come from the SVID issuer.
+   */
+  serverCaPem?: string;
+  /** Where `serverCaPem` is kept, for errors (default: KEYWHIZ_SERVER_CA_SECRET). */
+  serverCaSource?: string;
+  /** Called when the server's certificate does not chain to `serverCaPem` (or has the wrong name). */
+  onServerNotTrusted?: () => void;
   /** When set, the server must present an SVID with this SPIFFE ID; else its host name is verified. */
   serverSpiffeId?: string;
   /** Per attempt, from connecting to the last byte of the body. */
@@ -35,8 +50,13 @@ const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 2000;
 /** A batch of 100 secrets of 64 KB is about 9 MB of base64; anything far beyond is not Keywhiz talking. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-/** Batch answers after which the names are asked for one by one: 404 (one was deleted; the batch is all-or-nothing), 403 (to learn which one is refused), or no batch endpoint. */
-const BATCH_FALLBACK = new Set([400, 403, 404, 405, 501]);
+/**
+ * Batch answers after which the names are asked for one by one, so that a secret failing on its own fails alone:
+ * 404 (one was deleted; the batch is all-or-nothing), 403 (one is not ours any more, and the answer may not say
+ * which), 500 (Keywhiz could not build the answer for one of them), or no batch endpoint. A 500 here is not retried:
+ * the single requests that follow are.
+ */
+const BATCH_FALLBACK = new Set([400, 403, 404, 405, 500, 501]);
 /** Answers that mean the server has no batch endpoint: later batches go straight to single requests. */
 const NO_BATCH_ENDPOINT = new Set([400, 405, 501]);
 const NO_ANSWERS = new Set<number>();
@@ -82,6 +102,10 @@ export class KeywhizClient implements SecretSource {
   readonly #maxAttempts: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
+  readonly #onServerNotTrusted: () => void;
+  readonly #serverCaSource: string;
+  /** Who this client is to Keywhiz, for errors: its certificate's SPIFFE ID. */
+  readonly #clientId: string;
   #batchUnsupported = false;
 
   constructor(options: KeywhizClientOptions) {
@@ -105,12 +129,15 @@ export class KeywhizClient implements SecretSource {
     this.#maxAttempts = options.maxAttempts;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = options.random ?? Math.random;
-    const { certificateChainPem, privateKeyPem, bundlePem } = options.credentials;
+    this.#onServerNotTrusted = options.onServerNotTrusted ?? (() => undefined);
+    this.#serverCaSource = options.serverCaSource ?? 'KEYWHIZ_SERVER_CA_SECRET';
+    const { certificateChainPem, privateKeyPem } = options.credentials;
+    this.#clientId = clientIdOf(certificateChainPem);
     this.#agent = new Agent({
       keepAlive: true,
       cert: certificateChainPem,
       key: privateKeyPem,
-      ca: bundlePem,
+      ...(options.serverCaPem !== undefined && { ca: options.serverCaPem }),
       ...(options.serverSpiffeId && { checkServerIdentity: serverIdentityCheck(options.serverSpiffeId) }),
     });
   }
@@ -120,15 +147,13 @@ export class KeywhizClient implements SecretSource {
     return parseSecretListing(this.#body(answer, 'GET /secrets', 'the listing'));
   }
 
-  async fetch(names: string[]): Promise<Map<string, KeywhizSecret>> {
+  async fetch(names: string[]): Promise<FetchedSecrets> {
     const unique = [...new Set(names)];
-    const found = new Map<string, KeywhizSecret>();
+    const fetched: FetchedSecrets = { secrets: new Map(), failed: new Map() };
     for (let start = 0; start < unique.length; start += BATCH_SIZE) {
-      for (const secret of await this.#fetchBatch(unique.slice(start, start + BATCH_SIZE))) {
-        found.set(secret.name, secret);
-      }
+      await this.#fetchBatch(unique.slice(start, start + BATCH_SIZE), fetched);
     }
-    return found;
+    return fetched;
   }
 
   /** Closes the kept-alive connections. */
@@ -136,8 +161,8 @@ export class KeywhizClient implements SecretSource {
     this.#agent.destroy();
   }
 
-  async #fetchBatch(names: string[]): Promise<KeywhizSecret[]> {
-    if (this.#batchUnsupported) return this.#fetchOneByOne(names);
+  async #fetchBatch(names: string[], into: FetchedSecrets): Promise<void> {
+    if (this.#batchUnsupported) return this.#fetchOneByOne(names, into);
     const subject = `a batch of ${names.length} secrets`;
     const answer = await this.#call(
       'batch',
@@ -149,9 +174,17 @@ export class KeywhizClient implements SecretSource {
     );
     if (BATCH_FALLBACK.has(answer.status)) {
       if (NO_BATCH_ENDPOINT.has(answer.status)) this.#batchUnsupported = true;
-      return this.#fetchOneByOne(names);
+      return this.#fetchOneByOne(names, into);
     }
-    const secrets = parseBatchDelivery(this.#body(answer, 'POST /batchsecret', subject));
+    let secrets: KeywhizSecret[];
+    try {
+      secrets = parseBatchDelivery(this.#body(answer, 'POST /batchsecret', subject));
+    } catch (error) {
+      // A 200 whose body or one entry is malformed spoils the batch, not the other secrets: each is asked for alone.
+      const delivered = answer.status >= 200 && answer.status < 300;
+      if (delivered && error instanceof InvalidKeywhizResponse) return this.#fetchOneByOne(names, into);
+      throw error;
+    }
     const requested = new Set(names);
     const returned = new Set(secrets.map((s) => s.name));
     const unasked = [...returned].filter((name) => !requested.has(name));
@@ -163,30 +196,47 @@ export class KeywhizClient implements SecretSource {
         })`,
       );
     }
-    return secrets;
+    for (const secret of secrets) into.secrets.set(secret.name, secret);
   }
 
-  async #fetchOneByOne(names: string[]): Promise<KeywhizSecret[]> {
-    const secrets: KeywhizSecret[] = [];
+  /** Each name on its own: what fails for one name (403, 5xx, a malformed answer) is recorded for that name. */
+  async #fetchOneByOne(names: string[], into: FetchedSecrets): Promise<void> {
     for (const name of names) {
       const path = `/secret/${encodeURIComponent(name)}`;
       const subject = `secret "${name}"`;
-      const answer = await this.#call('single', 'GET', path, subject);
+      const answer = await this.#call('single', 'GET', path, subject, undefined, NO_ANSWERS, true);
       // Listed a moment ago, gone now: deleted.
       if (answer.status === 404) continue;
-      const secret = parseSecretDelivery(this.#body(answer, `GET ${path}`, subject));
-      if (secret.name !== name) {
-        throw new InvalidKeywhizResponse(`GET ${path}: the answer is secret "${secret.name}", not "${name}"`);
+      try {
+        if (answer.status >= 500) {
+          throw new KeywhizUnavailable(
+            `GET ${this.#prefix}${path} on ${this.#origin}: Keywhiz could not deliver ${subject} (last: HTTP ${answer.status}${errorMessage(answer.body)})`,
+          );
+        }
+        const secret = parseSecretDelivery(this.#body(answer, `GET ${path}`, subject));
+        if (secret.name !== name) {
+          throw new InvalidKeywhizResponse(
+            `GET ${path}: the answer is secret "${secret.name}", not "${name}"`,
+          );
+        }
+        into.secrets.set(name, secret);
+      } catch (error) {
+        if (answer.status === 401 || !(error instanceof TrustBridgeError)) throw error;
+        into.failed.set(name, error);
       }
-      secrets.push(secret);
     }
-    return secrets;
   }
 
   /** The JSON body of a successful answer; a refusal names what was refused. */
   #body(answer: Answer, request: string, subject: string): unknown {
     const { status, body } = answer;
-    if (status === 401 || status === 403) {
+    if (status === 401) {
+      // Keywhiz authenticated the certificate but maps its SPIFFE ID to no client: nothing will be given to it.
+      throw new SecretAccessDenied(
+        `Keywhiz at ${this.#origin} knows no client ${this.#clientId} (${request}: HTTP 401): register a client with that SPIFFE ID in Keywhiz`,
+      );
+    }
+    if (status === 403) {
       throw new SecretAccessDenied(`Keywhiz denied ${subject} to this service (${request}: HTTP ${status})`);
     }
     if (status < 200 || status >= 300) {
@@ -201,7 +251,8 @@ export class KeywhizClient implements SecretSource {
 
   /**
    * One call with bounded retries of 5xx (other than `answers`), timeouts and transport errors, with
-   * full-jitter exponential backoff. Any other status is returned for the caller to judge.
+   * full-jitter exponential backoff. Any other status is returned for the caller to judge; so is the last 5xx
+   * when `answerLast5xx` (the server answered, it could not serve this one request).
    */
   async #call(
     kind: CallKind,
@@ -210,20 +261,28 @@ export class KeywhizClient implements SecretSource {
     subject: string,
     payload?: unknown,
     answers: ReadonlySet<number> = NO_ANSWERS,
+    answerLast5xx = false,
   ): Promise<Answer> {
     let last: string;
     for (let attempt = 1; ; attempt++) {
       this.calls[kind]++;
+      let answered: Answer | undefined;
       try {
         const answer = await this.#attempt(method, path, payload);
         if (answer.status < 500 || answers.has(answer.status)) return answer;
+        answered = answer;
         last = `HTTP ${answer.status}${errorMessage(answer.body)}`;
       } catch (error) {
         if (error instanceof TrustBridgeError) throw error;
         const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
         if (SERVER_NOT_TRUSTED.has(code)) {
+          this.#onServerNotTrusted();
+          const check =
+            code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+              ? 'check KEYWHIZ_SERVER_SPIFFE_ID, or the host name in KEYWHIZ_URL'
+              : `check ${this.#serverCaSource}: it must hold the CA that signs Keywhiz's certificate, which is not the SVID issuer`;
           throw new InvalidConfiguration(
-            `Keywhiz at ${this.#origin} is not trusted: ${(error as Error).message} (check KEYWHIZ_SERVER_SPIFFE_ID and the trust bundle)`,
+            `Keywhiz at ${this.#origin} is not trusted: ${(error as Error).message} (${check})`,
             { cause: error },
           );
         }
@@ -236,6 +295,7 @@ export class KeywhizClient implements SecretSource {
         last = code === (error as Error).message ? code : `${code}: ${(error as Error).message}`;
       }
       if (attempt >= this.#maxAttempts) {
+        if (answered && answerLast5xx) return answered;
         throw new KeywhizUnavailable(
           `${method} ${this.#prefix}${path} on ${this.#origin}: no good answer after ${attempt} attempt${attempt === 1 ? '' : 's'} (last: ${last})`,
         );
@@ -297,12 +357,16 @@ export class KeywhizClient implements SecretSource {
   }
 }
 
-/** Builds the source for one service's SVID from the KEYWHIZ_* configuration. */
+/**
+ * Builds the source for one service's SVID from the KEYWHIZ_* configuration. `serverCaOf` gives Keywhiz's CA as the
+ * agent's account keeps it (on AWS: the agent's own Secrets Manager, whatever the account id).
+ */
 export function keywhizSecretSource(
   config: Pick<
     Config,
     'KEYWHIZ_URL' | 'KEYWHIZ_SERVER_SPIFFE_ID' | 'KEYWHIZ_TIMEOUT_MS' | 'KEYWHIZ_MAX_ATTEMPTS'
   >,
+  serverCaOf: (accountId: string) => KeywhizServerCa,
 ): SecretSourceFactory {
   if (config.KEYWHIZ_SERVER_SPIFFE_ID) {
     try {
@@ -313,14 +377,29 @@ export function keywhizSecretSource(
       });
     }
   }
-  return (credentials) =>
-    new KeywhizClient({
+  return async (credentials, accountId) => {
+    const serverCa = serverCaOf(accountId);
+    return new KeywhizClient({
       baseUrl: config.KEYWHIZ_URL,
       credentials,
+      serverCaPem: await serverCa.pem(),
+      serverCaSource: serverCa.source,
+      onServerNotTrusted: () => serverCa.forget(),
       ...(config.KEYWHIZ_SERVER_SPIFFE_ID && { serverSpiffeId: config.KEYWHIZ_SERVER_SPIFFE_ID }),
       timeoutMs: config.KEYWHIZ_TIMEOUT_MS,
       maxAttempts: config.KEYWHIZ_MAX_ATTEMPTS,
     });
+  };
+}
+
+/** The SPIFFE ID of the chain's leaf, or a phrase saying it has none (Keywhiz will not know it either). */
+function clientIdOf(certificateChainPem: string): string {
+  const leaf = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(certificateChainPem)?.[0];
+  try {
+    return leaf ? spiffeIdOf(leaf) : 'without a certificate';
+  } catch {
+    return 'without one SPIFFE ID in its certificate';
+  }
 }
 
 /** SVIDs name workloads, not hosts: the server is verified by the SPIFFE ID in its one URI SAN. */
