@@ -370,10 +370,27 @@ describe("each account's sync agent (onboarding template)", () => {
     }
   });
 
-  it('reads no secret value in its own account', async () => {
+  it("reads no secret value in its own account but Keywhiz's CA, and not another account's CA", async () => {
+    const caOf = (account: string) => onboarding(account).ref('KeywhizServerCaSecret') as string;
+    const read = (account: string, resource: string) =>
+      decide({ role: agent(account), action: 'secretsmanager:GetSecretValue', resource });
     for (const account of secretsAccounts) {
+      const other = identityAccounts.find((a) => a !== account) as string;
+      expect(await read(account, caOf(account))).toBe('Allowed');
+      expect(await read(account, caOf(other))).not.toBe('Allowed');
+      expect(await read(account, arnOf.secret(account, 'trust-bridge/keywhiz-server-ca-copy'))).toBe(
+        'ImplicitlyDenied',
+      );
       expect(
         await write(account, 'secretsmanager:GetSecretValue', account, `${prefix}prod/payments/db`),
+      ).toBe('ImplicitlyDenied');
+      // Nor may it change the CA it trusts.
+      expect(
+        await decide({
+          role: agent(account),
+          action: 'secretsmanager:PutSecretValue',
+          resource: caOf(account),
+        }),
       ).toBe('ImplicitlyDenied');
     }
   });

@@ -32,6 +32,10 @@ const required = {
   KeywhizUrl: 'https://keywhiz.example.org:4444',
 };
 const ownKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d`;
+/** Keywhiz's CA, as a deployer gives it (any PEM certificate: the template does not parse it). */
+const keywhizCa = {
+  KeywhizServerCaPem: `-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU${'A'.repeat(40)}\n-----END CERTIFICATE-----\n`,
+};
 
 const render = (parameters: Record<string, string> = {}): ResolvedStack =>
   resolveStack(template, { accountId: ACCOUNT, region: REGION, parameters: { ...required, ...parameters } });
@@ -51,16 +55,32 @@ describe('validation', () => {
   it.each([
     ['a key created for synced secrets', {}],
     ["the account's own key for synced secrets", { SyncedSecretsKeyArn: ownKey }],
-  ])('finds no FATAL or ERROR, with %s', async (_, parameters) => {
-    const findings = await validateTemplate(templatePath, { parameters: { ...required, ...parameters } });
+  ])("finds no FATAL or ERROR, with %s and Keywhiz's CA", async (_, parameters) => {
+    const findings = await validateTemplate(templatePath, {
+      parameters: { ...required, ...keywhizCa, ...parameters },
+    });
     expect(blocking(findings)).toEqual([]);
+  });
+
+  it("without Keywhiz's CA, flags only the branch CloudFormation never takes (the secret is created empty)", async () => {
+    // The validator checks both branches of the Fn::If; with the parameter empty, CloudFormation takes the
+    // AWS::NoValue one (see "Keywhiz's own CA" below), so no empty SecretString is ever sent.
+    const findings = await validateTemplate(templatePath, { parameters: required });
+    expect(blocking(findings)).toEqual([
+      expect.objectContaining({
+        severity: 'FATAL',
+        logicalId: 'KeywhizServerCaSecret',
+        propertyPath: 'Properties.SecretString',
+        message: 'length 0 is below minimum 1',
+      }),
+    ]);
   });
 
   it('catches a broken copy, so a pass means something', async () => {
     const broken = structuredClone(template);
     delete (broken.Resources.SyncInvokerRole as { Properties: Record<string, unknown> }).Properties
       .AssumeRolePolicyDocument;
-    const findings = blocking(await validateTemplate(broken, { parameters: required }));
+    const findings = blocking(await validateTemplate(broken, { parameters: { ...required, ...keywhizCa } }));
     expect(findings).toEqual([expect.objectContaining({ severity: 'FATAL', logicalId: 'SyncInvokerRole' })]);
   });
 
@@ -92,6 +112,7 @@ describe('names shared with the central stack and the functions', () => {
     expect(defaultOf('TrustDomain')).toBe(central.trustDomain);
     expect(defaultOf('SpiffeIdTemplate')).toBe(serverless.custom.svidNaming.SPIFFE_ID_TEMPLATE);
     expect(defaultOf('SyncSecretPrefix')).toBe(config.SYNC_SECRET_PREFIX);
+    expect(render().properties('KeywhizServerCaSecret').Name).toBe(config.KEYWHIZ_SERVER_CA_SECRET);
   });
 
   it('name the agent role as rotation adds it to the SVID readers (central SYNC_AGENT_ROLE_NAME)', () => {
@@ -225,6 +246,56 @@ describe('trust and wildcards', () => {
       }
     }
     expect(render({ SyncedSecretsKeyArn: ownKey }).resources).not.toHaveProperty('SyncedSecretsKey');
+  });
+});
+
+describe("Keywhiz's own CA", () => {
+  const pem = (label: string) =>
+    `-----BEGIN ${label}-----\nMIIBszCCAVmgAwIBAgIU${'A'.repeat(64)}\n${'B'.repeat(40)}==\n-----END ${label}-----\n`;
+  const pattern = () => new RegExp((template as CfnTemplate).Parameters!.KeywhizServerCaPem!.AllowedPattern!);
+
+  it('is kept in a secret of the account, from the KeywhizServerCaPem parameter, and the agent is told which', () => {
+    const bundle = pem('CERTIFICATE') + pem('CERTIFICATE');
+    const stack = render({ KeywhizServerCaPem: bundle });
+    expect(stack.properties('KeywhizServerCaSecret').SecretString).toBe(bundle);
+    const env = (stack.properties('SyncAgentFunction').Environment as { Variables: Record<string, string> })
+      .Variables;
+    expect(env.KEYWHIZ_SERVER_CA_SECRET).toBe(stack.ref('KeywhizServerCaSecret'));
+    expect(env.KEYWHIZ_SERVER_CA_SECRET).toMatch(
+      new RegExp(`^arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:trust-bridge/keywhiz-server-ca-`),
+    );
+    expect(stack.output('KeywhizServerCaSecretArn')).toBe(stack.ref('KeywhizServerCaSecret'));
+  });
+
+  it('without the parameter, the secret is created empty, for a bundle over 4 KB put by hand, which updates keep', () => {
+    expect(render().properties('KeywhizServerCaSecret')).not.toHaveProperty('SecretString');
+  });
+
+  it('says in its description that a parameter holds 4,096 bytes, and takes PEM certificates only', () => {
+    const parameter = (template as CfnTemplate).Parameters!.KeywhizServerCaPem!;
+    expect(parameter.Description).toContain('4,096 bytes');
+    expect(parameter.Description).toContain('not the SVID issuer');
+    for (const value of ['', pem('CERTIFICATE'), `${pem('CERTIFICATE')}\n${pem('CERTIFICATE')}`])
+      expect(pattern().test(value)).toBe(true);
+    for (const value of [pem('PRIVATE KEY'), `${pem('CERTIFICATE')}${pem('EC PRIVATE KEY')}`, 'keywhiz-ca'])
+      expect(pattern().test(value)).toBe(false);
+  });
+
+  it('the agent role reads exactly that secret, and no other value of its account', () => {
+    const stack = render();
+    const { Statement } = (
+      stack.properties('SyncAgentRole').Policies as { PolicyDocument: PolicyDocument }[]
+    )[0]!.PolicyDocument;
+    const reads = Statement.filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'));
+    const own = reads.filter((s) => list(s.Resource).some((r) => r.includes(`:${ACCOUNT}:`)));
+    expect(own).toEqual([
+      {
+        Sid: 'ReadKeywhizServerCa',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: stack.ref('KeywhizServerCaSecret'),
+      },
+    ]);
   });
 });
 
