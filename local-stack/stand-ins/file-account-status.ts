@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AccountStatusEntry, parseStatusEntry, statusWrites } from '../../functions/shared/domain/account-status';
+import {
+  type AccountStatusEntry,
+  parseStatusEntry,
+  statusWrites,
+} from '../../functions/shared/domain/account-status';
 import { accountIdSchema } from '../../functions/shared/domain/enrollment';
 import type { AccountStatusListing, AccountStatusLog } from '../../functions/shared/ports/account-status';
 

@@ -13,7 +13,11 @@ import {
   svidValidity,
 } from '../../functions/shared/domain/svid-profile';
 import { spiffeIdOf } from '../../functions/shared/domain/svid-rules';
-import type { CertificateAuthority, IssuedCertificate, SigningRequest } from '../../functions/shared/ports/certificate-authority';
+import type {
+  CertificateAuthority,
+  IssuedCertificate,
+  SigningRequest,
+} from '../../functions/shared/ports/certificate-authority';
 
 const ROOT_KEY_FILE = 'root.key';
 const ROOT_CERT_FILE = 'root.pem';
