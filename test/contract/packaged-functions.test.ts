@@ -5,6 +5,9 @@
  * account, which no other contract file uses.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -13,12 +16,17 @@ import {
   DescribeSecretCommand,
   GetResourcePolicyCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { signedWebhookHeaders } from '../../functions/shared/domain/webhook';
+import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz-dev-server';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
 import { resolveStack, type ResolvedStack } from '../support/intrinsics';
+import { renderOnboarding } from '../support/onboarding';
 import { activeMotoCertificateAuthority } from '../support/moto-ca';
 import {
   MOTO_DEFAULT_ACCOUNT_ID as ACCOUNT,
@@ -38,7 +46,7 @@ beforeAll(async () => {
   const packaged = await packageStack();
   template = packaged.template;
   stack = resolveStack(template, { accountId: ACCOUNT, region: REGION });
-  for (const fn of ['issueSvid', 'retireSvid', 'receiveWebhook']) {
+  for (const fn of ['issueSvid', 'retireSvid', 'receiveWebhook', 'syncAgent']) {
     zips[fn] = await unzipFunction(`${packaged.dir}/${fn}.zip`);
   }
   // The audit bus the functions publish on: serverless.yml's default name.
@@ -266,5 +274,93 @@ describe('receive-webhook', () => {
       error: 'invalid-signature',
     });
     expect(await claimed('d-2')).toBe(false);
+  });
+});
+
+describe('the sync agent', () => {
+  // In its enrolled account (here moto's, which is also the central one): its SVID from the software CA, as
+  // rotation stores it in SPIRE's format; Keywhiz's own CA in the account's secret; the dev server over mTLS.
+  const service = `agent${randomUUID().slice(0, 8)}`;
+  const spiffeId = `spiffe://example.org/prod/${service}`;
+  const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-agent-'));
+  let keywhiz: KeywhizDevServer;
+  let env: Record<string, string>;
+  const sync = () =>
+    invoke(
+      zips.syncAgent!,
+      env,
+      { runId: 'run-1', secret: null, target: { accountId: ACCOUNT, service, environment: 'prod' } },
+      lambdaContext('trust-bridge-sync-agent', ACCOUNT, REGION),
+    );
+
+  beforeAll(async () => {
+    const ca = await SoftwareCertificateAuthority.open(join(dir, 'ca'), 'example.org');
+    mkdirSync(join(dir, 'keywhiz', service), { recursive: true });
+    writeFileSync(join(dir, 'keywhiz', service, 'Database_Password'), 'hunter2');
+    writeFileSync(join(dir, 'keywhiz', service, 'api.key'), 'an api key');
+    keywhiz = await KeywhizDevServer.start({
+      dir: join(dir, 'keywhiz'),
+      ca,
+      trustDomain: 'example.org',
+      serviceOf: (id) => (id === spiffeId ? service : undefined),
+    });
+    const { csrPem, privateKeyPem } = await createSvidKeyAndCsr(spiffeId);
+    const issued = await ca.issue({ csrPem, spiffeId, notBefore: new Date() });
+    const svid = {
+      spiffeID: spiffeId,
+      x509SVID: [issued.certificatePem, ...issued.chainPem].join(''),
+      x509SVIDKey: privateKeyPem,
+      bundle: (await ca.bundle()).join(''),
+    };
+    const client = secretsManager();
+    await client.send(
+      new CreateSecretCommand({
+        Name: `trust-bridge/svid/prod/${service}`,
+        SecretBinary: Buffer.from(JSON.stringify(svid)),
+      }),
+    );
+    const { ARN: keywhizCa } = await client.send(
+      new CreateSecretCommand({
+        Name: `trust-bridge/keywhiz-server-ca-${service}`,
+        SecretString: keywhiz.caPem,
+      }),
+    );
+    const onboarded = renderOnboarding(
+      { central: ACCOUNT, account: ACCOUNT, region: REGION },
+      { KeywhizUrl: keywhiz.url, KeywhizServerSpiffeId: keywhiz.spiffeId },
+    );
+    env = {
+      ...motoEnvironment(),
+      ...(onboarded.properties('SyncAgentFunction').Environment as { Variables: Record<string, string> })
+        .Variables,
+      // The secret the onboarding stack would create, here made in moto.
+      KEYWHIZ_SERVER_CA_SECRET: keywhizCa as string,
+    };
+  });
+  afterAll(async () => {
+    await keywhiz?.close();
+  });
+
+  it('reads its SVID from Secrets Manager, lists Keywhiz over mTLS and writes the secrets, once', async () => {
+    const first = await sync();
+    expect(first).toMatchObject({ ok: true, result: { status: 'done', synced: 2, failed: 0 } });
+    const client = secretsManager();
+    const prefix = `trust-bridge/keywhiz/prod/${service}/`;
+    const { SecretString } = await client.send(
+      new GetSecretValueCommand({ SecretId: `${prefix}Database_Password` }),
+    );
+    expect(SecretString).toBe('hunter2');
+    const listed = await client.send(
+      new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [prefix] }], MaxResults: 100 }),
+    );
+    expect(listed.SecretList?.map((s) => s.Name).sort()).toEqual([
+      `${prefix}Database_Password`,
+      `${prefix}api.key`,
+    ]);
+    // No value in what the function logged.
+    expect((first as { logs: string }).logs).not.toContain('hunter2');
+
+    expect(await sync()).toMatchObject({ ok: true, result: { status: 'done', synced: 0, unchanged: 2 } });
+    expect(keywhiz.requests.batch).toBe(1);
   });
 });

@@ -4,11 +4,10 @@
  * the function reads, every variable it needs without a default is set, and the values pass its checks. A variable
  * renamed in one place and not the other fails here.
  */
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../functions/shared/config';
-import { readCloudFormationYaml } from '../support/cloudformation-yaml';
 import { resolveStack, type ResolvedStack } from '../support/intrinsics';
+import { onboardingTemplate, renderOnboarding } from '../support/onboarding';
 import { type CfnTemplate, packageStack } from '../support/packaged-stack';
 
 const CENTRAL = '999988887777';
@@ -102,23 +101,8 @@ describe('the central stack', () => {
 });
 
 describe('the onboarding template', () => {
-  const template = readCloudFormationYaml(
-    fileURLToPath(new URL('../../infra/onboarding.yml', import.meta.url)),
-  );
-  const stack = resolveStack(template, {
-    accountId: ACCOUNT,
-    region: REGION,
-    parameters: {
-      CentralAccountId: CENTRAL,
-      SyncChunkRoleArn: `arn:aws:iam::${CENTRAL}:role/trust-bridge-prod-${REGION}-sync-chunk`,
-      IssuerRoleArn: `arn:aws:iam::${CENTRAL}:role/trust-bridge-prod-${REGION}-issue-svid`,
-      SvidKeyArn: `arn:aws:kms:${REGION}:${CENTRAL}:key/0f2a4b6c-8d0e-4f1a-9b3c-5d7e9f1a3b5c`,
-      AuditBusArn: `arn:aws:events:${REGION}:${CENTRAL}:event-bus/trust-bridge-audit`,
-      AgentCodeBucket: 'trust-bridge-artifacts',
-      AgentCodeKey: 'sync-agent/0123456789abcdef.zip',
-      KeywhizUrl: 'https://keywhiz.example.org:4444',
-    },
-  });
+  const template = onboardingTemplate;
+  const stack = renderOnboarding({ central: CENTRAL, account: ACCOUNT, region: REGION });
 
   it("gives the sync agent exactly the variables the agent's schema declares, with valid values", async () => {
     const functions = functionsOf(template, stack);

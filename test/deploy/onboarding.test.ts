@@ -9,28 +9,23 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { LOCAL_ENV } from '../../local-stack/local-config';
 import { readCloudFormationYaml } from '../support/cloudformation-yaml';
-import { resolveStack, type ResolvedStack } from '../support/intrinsics';
+import type { ResolvedStack } from '../support/intrinsics';
+import {
+  ONBOARDING_TEMPLATE_PATH as templatePath,
+  onboardingTemplate as template,
+  renderOnboarding,
+  requiredOnboardingParameters,
+} from '../support/onboarding';
 import type { CfnTemplate } from '../support/packaged-stack';
 import { blocking, validateTemplate } from '../support/template-validation';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
-const templatePath = path('../../infra/onboarding.yml');
-const template = readCloudFormationYaml(templatePath);
 
 const CENTRAL = '999988887777';
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
 /** The parameters without a default: what the central stack's outputs and the operator provide. */
-const required = {
-  CentralAccountId: CENTRAL,
-  SyncChunkRoleArn: `arn:aws:iam::${CENTRAL}:role/trust-bridge-prod-${REGION}-sync-chunk`,
-  IssuerRoleArn: `arn:aws:iam::${CENTRAL}:role/trust-bridge-prod-${REGION}-issue-svid`,
-  SvidKeyArn: `arn:aws:kms:${REGION}:${CENTRAL}:key/0f2a4b6c-8d0e-4f1a-9b3c-5d7e9f1a3b5c`,
-  AuditBusArn: `arn:aws:events:${REGION}:${CENTRAL}:event-bus/trust-bridge-audit`,
-  AgentCodeBucket: 'trust-bridge-artifacts',
-  AgentCodeKey: 'sync-agent.zip',
-  KeywhizUrl: 'https://keywhiz.example.org:4444',
-};
+const required = requiredOnboardingParameters(CENTRAL, REGION);
 const ownKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d`;
 /** Keywhiz's CA, as a deployer gives it (any PEM certificate: the template does not parse it). */
 const keywhizCa = {
@@ -38,7 +33,7 @@ const keywhizCa = {
 };
 
 const render = (parameters: Record<string, string> = {}): ResolvedStack =>
-  resolveStack(template, { accountId: ACCOUNT, region: REGION, parameters: { ...required, ...parameters } });
+  renderOnboarding({ central: CENTRAL, account: ACCOUNT, region: REGION }, parameters);
 
 type Statement = {
   Sid?: string;
