@@ -9,7 +9,6 @@ import {
   ListSecretsCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { syncedSecretName, syncedSecretPrefix } from '../../functions/shared/domain/synced-secret-name';
-import { KeywhizClient } from '../../functions/shared/keywhiz/keywhiz-client';
 import type { LocalStackOptions } from '../../local-stack/stack';
 import { enrollment, startLocalStack } from './local-run';
 
@@ -130,21 +129,6 @@ export async function startSyncStack(options: SyncStackOptions = {}) {
     keywhizRequests: () => ({ ...keywhiz.requests }),
     /** Every file of an account's store with a digest of its bytes: equal snapshots, nothing changed. */
     storeSnapshot: (accountId: string) => snapshot(join(run.dataDir, 'secretsmanager', accountId)),
-    /** A Keywhiz client holding `service`'s SVID from the central store, as that service's agent does. */
-    keywhizClientOf: async (service: string) => {
-      const svid = await stack.deps.svids.read(`trust-bridge/svid/prod/${service}`);
-      return new KeywhizClient({
-        baseUrl: stack.config.KEYWHIZ_URL,
-        credentials: {
-          certificateChainPem: svid.x509SVID,
-          privateKeyPem: svid.x509SVIDKey,
-          bundlePem: svid.bundle,
-        },
-        serverSpiffeId: stack.config.KEYWHIZ_SERVER_SPIFFE_ID,
-        timeoutMs: 5000,
-        maxAttempts: 1,
-      });
-    },
     /** Stops the Keywhiz dev server now (Keywhiz down); close() then leaves it alone. */
     stopKeywhiz: async () => {
       keywhizClosed = true;

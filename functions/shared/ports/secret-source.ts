@@ -6,11 +6,6 @@ export interface KeywhizCredentials {
   certificateChainPem: string;
   /** PKCS#8 PEM. */
   privateKeyPem: string;
-  /**
-   * The SVID's trust bundle. Ignored: Keywhiz's certificate comes from Keywhiz's own CA (KeywhizServerCa), so the
-   * SVID bundle is never trusted for the server. Optional only so that older callers still compile; pass nothing.
-   */
-  bundlePem?: string;
 }
 
 /**
