@@ -1,9 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mockDeployedStacks } from '../support/deployed-stacks';
 import { main } from '../../cli/main';
 import { notifyCommand } from '../../cli/notify';
 import {
@@ -18,9 +18,9 @@ import {
  * WebhookSigningKeyArn); --url still overrides the URL. The "function URLs" are local HTTP servers.
  */
 
-const cloudFormation = mockClient(CloudFormationClient as never);
+const stacks = mockDeployedStacks();
+const { cloudFormation } = stacks;
 const secretsManager = mockClient(SecretsManagerClient as never);
-const DescribeStacks = DescribeStacksCommand as never;
 const GetSecretValue = GetSecretValueCommand as never;
 
 const KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhookSigningKey-r4nd0m-AbCdEf';
@@ -64,35 +64,17 @@ afterAll(async () => {
   );
 });
 
-const stackWith = (stackName: string, outputs: Record<string, string>) =>
-  cloudFormation.on(DescribeStacks, { StackName: stackName } as never).resolves({
-    Stacks: [
-      {
-        StackName: stackName,
-        StackStatus: 'CREATE_COMPLETE',
-        CreationTime: new Date(),
-        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-      },
-    ],
-  } as never);
-const describedStacks = () =>
-  cloudFormation
-    .commandCalls(DescribeStacks)
-    .map((c) => (c.args[0] as DescribeStacksCommand).input.StackName);
+const stackWith = stacks.deploy;
+const describedStacks = stacks.described;
 
 beforeEach(() => {
-  cloudFormation.reset();
+  stacks.reset();
   secretsManager.reset();
   deployed.received.length = 0;
   other.received.length = 0;
   printed = [];
   jest.restoreAllMocks();
   jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void printed.push(args.join(' ')));
-  cloudFormation.on(DescribeStacks).callsFake((input: { StackName: string }) => {
-    throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), {
-      name: 'ValidationError',
-    });
-  });
   stackWith('trust-bridge-prod', { WebhookUrl: urlOf(deployed.server), WebhookSigningKeyArn: KEY_ARN });
   secretsManager
     .on(GetSecretValue, { SecretId: KEY_ARN, VersionStage: 'AWSCURRENT' } as never)

@@ -1,4 +1,3 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -13,6 +12,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mockDeployedStacks } from '../support/deployed-stacks';
 import { STATE_MACHINE_OUTPUTS } from '../../cli/deployed-stack';
 import { executionsCommand } from '../../cli/executions';
 import { main } from '../../cli/main';
@@ -25,7 +25,8 @@ import { validateAuditEvent } from '../../events/schemas';
  * audit bus, mocked at the SDK. The names the outputs give follow no convention the CLI could rebuild.
  */
 
-const cloudFormation = mockClient(CloudFormationClient as never);
+const stacks = mockDeployedStacks();
+const { cloudFormation } = stacks;
 const sfn = mockClient(SFNClient as never);
 const eventBridge = mockClient(EventBridgeClient as never);
 
@@ -83,24 +84,10 @@ const deployed = (name: string, omit: string[] = []) => {
     AuditBusName: AUDIT_BUS,
     AuditBusArn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${AUDIT_BUS}`,
   };
-  cloudFormation.on(DescribeStacksCommand as never, { StackName: name } as never).resolves({
-    Stacks: [
-      {
-        StackName: name,
-        StackStatus: 'UPDATE_COMPLETE',
-        CreationTime: new Date(),
-        Outputs: Object.entries(outputs)
-          .filter(([key]) => !omit.includes(key))
-          .map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-      },
-    ],
-  } as never);
+  stacks.deploy(name, Object.fromEntries(Object.entries(outputs).filter(([key]) => !omit.includes(key))));
 };
 
-const describeStacksCalls = () =>
-  cloudFormation
-    .commandCalls(DescribeStacksCommand as never)
-    .map((c) => (c.args[0] as DescribeStacksCommand).input.StackName);
+const describeStacksCalls = stacks.described;
 
 const putEntries = () =>
   eventBridge
@@ -108,17 +95,11 @@ const putEntries = () =>
     .flatMap((c) => (c.args[0] as PutEventsCommand).input.Entries ?? []);
 
 beforeEach(() => {
-  cloudFormation.reset();
+  stacks.reset();
   sfn.reset();
   eventBridge.reset();
   errors = [];
   jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void errors.push(args.join(' ')));
-  // CloudFormation's answer for any stack that is not deployed.
-  cloudFormation.on(DescribeStacksCommand as never).callsFake((input: { StackName: string }) => {
-    throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), {
-      name: 'ValidationError',
-    });
-  });
   deployed(STACK);
   sfn.on(DescribeExecutionCommand as never).rejects(notFound());
   eventBridge

@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetSecretValueCommand,
@@ -11,6 +10,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mockDeployedStacks } from '../support/deployed-stacks';
 import { type SvidStatus, statusCommand } from '../../cli/status';
 import { type SvidVerification, verifyCommand } from '../../cli/verify';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
@@ -18,13 +18,12 @@ import { encodeSpireSvidSecret, MANAGED_BY_VALUE, SVID_TAG } from '../../functio
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
 
 // aws-sdk-client-mock is typed against another @smithy/types than the clients hoist: cast for the type checker only.
-const cloudFormation = mockClient(CloudFormationClient as never);
+const stacks = mockDeployedStacks();
 const dynamo = mockClient(DynamoDBClient as never);
 const secretsManager = mockClient(SecretsManagerClient as never);
 const Scan = ScanCommand as never;
 const ListSecrets = ListSecretsCommand as never;
 const GetSecretValue = GetSecretValueCommand as never;
-const DescribeStacks = DescribeStacksCommand as never;
 
 /** What the deployed stacks' outputs name: a table and a prefix no stage convention gives. */
 const PROD_TABLE = 'tb-prod-AccountStatusTable-1X2Y3Z';
@@ -34,21 +33,8 @@ const stackOutputs = (table: string, prefix = 'trust-bridge/svid/', trustDomain 
   SvidSecretPrefix: prefix,
   TrustDomain: trustDomain,
 });
-const deployed = (stackName: string, outputs: Record<string, string>) =>
-  cloudFormation.on(DescribeStacks, { StackName: stackName } as never).resolves({
-    Stacks: [
-      {
-        StackName: stackName,
-        StackStatus: 'UPDATE_COMPLETE',
-        CreationTime: new Date(),
-        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
-      },
-    ],
-  } as never);
-const describedStacks = () =>
-  cloudFormation
-    .commandCalls(DescribeStacks)
-    .map((c) => (c.args[0].input as { StackName: string }).StackName);
+const deployed = stacks.deploy;
+const describedStacks = stacks.described;
 const scannedTables = () =>
   dynamo.commandCalls(Scan).map((c) => (c.args[0].input as { TableName: string }).TableName);
 
@@ -68,14 +54,9 @@ const PAYMENTS_ARN =
   'arn:aws:secretsmanager:eu-west-1:000000000000:secret:trust-bridge/svid/prod/payments-AbCdEf';
 
 beforeEach(() => {
-  cloudFormation.reset();
+  stacks.reset();
   dynamo.reset();
   secretsManager.reset();
-  cloudFormation.on(DescribeStacks).callsFake((input: { StackName: string }) => {
-    throw Object.assign(new Error(`Stack with id ${input.StackName} does not exist`), {
-      name: 'ValidationError',
-    });
-  });
   deployed('trust-bridge-prod', stackOutputs(PROD_TABLE));
   deployed('trust-bridge-dev', stackOutputs(DEV_TABLE));
   secretsManager.on(ListSecrets).resolves({
