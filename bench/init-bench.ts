@@ -5,14 +5,14 @@
  * (NODE_OPTIONS=--enable-source-maps, as the stack deploys them), under the variables its settings schema names.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { open, type Entry, type ZipFile } from 'yauzl';
 import type { SettingName } from '../functions/shared/config';
 import { LOCAL_ENV } from '../local-stack/local-config';
+import { unzipHandler } from '../packaging/zip-reader';
 import { markdownTable } from './rotation-bench';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -29,30 +29,6 @@ interface InitFigures {
   medianMs: number;
   medianMsWithMaps: number;
 }
-
-/** Writes every entry of a zip under `dir`. */
-const unzip = (zipPath: string, dir: string): Promise<void> =>
-  new Promise((done, fail) => {
-    open(zipPath, { lazyEntries: true }, (error, zip?: ZipFile) => {
-      if (error || !zip) return fail(error);
-      zip.on('error', fail).on('end', done).readEntry();
-      zip.on('entry', (entry: Entry) => {
-        const target = join(dir, entry.fileName);
-        if (entry.fileName.endsWith('/')) return zip.readEntry();
-        zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return fail(streamError);
-          const chunks: Buffer[] = [];
-          stream
-            .on('data', (c: Buffer) => chunks.push(c))
-            .on('end', () => {
-              mkdirSync(dirname(target), { recursive: true });
-              writeFileSync(target, Buffer.concat(chunks));
-              zip.readEntry();
-            });
-        });
-      });
-    });
-  });
 
 const median = (values: number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
@@ -85,9 +61,8 @@ async function measure(zipPath: string, workDir: string): Promise<InitFigures> {
     .pop()!
     .replace(/\.zip$/, '');
   const dir = join(workDir, name);
-  await unzip(zipPath, dir);
-  const folder = readdirSync(join(dir, 'functions'))[0]!;
-  const handler = join(dir, 'functions', folder, 'handler.mjs');
+  const handler = await unzipHandler(zipPath, dir);
+  const folder = basename(dirname(handler));
   const env = await environmentOf(folder);
   const runs = (nodeOptions: string) =>
     median(Array.from({ length: RUNS }, () => importMs(handler, { ...env, NODE_OPTIONS: nodeOptions }, dir)));

@@ -5,7 +5,7 @@
  * `trust-bridge publish-agent --aws` then puts that zip in the central stack's agent code bucket.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,8 +46,13 @@ async function packageSyncAgent(serviceDir: string, outDir: string): Promise<str
   }
   zip.end();
   await new Promise<void>((done, fail) => {
-    zip.outputStream.pipe(createWriteStream(zipPath)).on('close', done).on('error', fail);
+    zip.outputStream
+      .pipe(createWriteStream(`${zipPath}.partial`))
+      .on('close', done)
+      .on('error', fail);
   });
+  // Whole or not at all: publish-agent names a build by its digest, so a zip cut off by a crash must never stand.
+  renameSync(`${zipPath}.partial`, zipPath);
   return zipPath;
 }
 

@@ -31,7 +31,9 @@ fi
 
 # A project-local virtual environment, made earlier (below) or by hand: the test harness looks there too.
 VENV="$(cd "$(dirname "$0")/.." && pwd)/.venv-moto"
-if [ -x "$VENV/bin/moto_server" ]; then
+# Written last: a venv whose install was cut off has no marker and is made again.
+COMPLETE="$VENV/.moto-$MOTO_VERSION-installed"
+if [ -x "$VENV/bin/moto_server" ] && [ -f "$COMPLETE" ]; then
   echo "ensure-moto: moto_server found at $VENV/bin/moto_server"
   exit 0
 fi
@@ -40,7 +42,7 @@ echo "ensure-moto: moto_server is missing; installing $REQUIREMENT"
 if ! python3 -m pip install --disable-pip-version-check "$REQUIREMENT"; then
   # An externally managed Python (PEP 668) refuses pip: a virtual environment of the project's own does not.
   echo "ensure-moto: pip refused; installing into $VENV instead" >&2
-  if ! { python3 -m venv "$VENV" && "$VENV/bin/python" -m pip install --disable-pip-version-check "$REQUIREMENT"; }; then
+  if ! { python3 -m venv --clear "$VENV" && "$VENV/bin/python" -m pip install --disable-pip-version-check "$REQUIREMENT" && touch "$COMPLETE"; }; then
     echo "ensure-moto: could not install $REQUIREMENT (pip, then a virtual environment in $VENV); the contract suite (test/contract/) cannot run without moto_server." >&2
     exit 1
   fi

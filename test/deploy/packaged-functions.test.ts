@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { entriesOf, readEntry } from '../support/zip';
+import { entriesOf, readEntry } from '../../packaging/zip-reader';
 import { packageStack, type PackagedStack } from '../support/packaged-stack';
 
 /** The SDK clients each function calls: any other client in its bundle is dead weight at every cold start. */

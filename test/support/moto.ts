@@ -57,8 +57,10 @@ export class MotoUnavailable extends Error {
  */
 export async function startMotoServer(options: StartMotoOptions = {}): Promise<MotoServer> {
   // scripts/ensure-moto.sh installs into the project's .venv-moto when the system Python refuses pip.
-  const local = join(PROJECT_ROOT, '.venv-moto', 'bin', 'moto_server');
-  const command = options.command ?? (existsSync(local) ? local : 'moto_server');
+  const venv = join(PROJECT_ROOT, '.venv-moto');
+  const local = join(venv, 'bin', 'moto_server');
+  const complete = join(venv, `.moto-${MOTO_VERSION}-installed`);
+  const command = options.command ?? (existsSync(complete) ? local : 'moto_server');
   const found = spawnSync(command, ['--help'], { stdio: 'ignore', timeout: 60_000 });
   if (found.error || found.status !== 0) {
     const why = found.error ? found.error.message : `\`${command} --help\` exited with ${found.status}`;

@@ -4,10 +4,10 @@
  * environment it is given, so what runs is exactly what deploys.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { entriesOf, readEntry } from './zip';
+import { join } from 'node:path';
+import { unzipHandler } from '../../packaging/zip-reader';
 
 export interface PackagedFunction {
   /** The unzipped handler module. */
@@ -18,12 +18,7 @@ export interface PackagedFunction {
 
 export async function unzipFunction(zip: string): Promise<PackagedFunction> {
   const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-lambda-'));
-  for (const name of await entriesOf(zip)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), await readEntry(zip, name));
-  }
-  const folder = readdirSync(join(dir, 'functions'))[0];
-  return { dir, handler: join(dir, 'functions', `${folder}`, 'handler.mjs') };
+  return { dir, handler: await unzipHandler(zip, dir) };
 }
 
 /** What one invocation gave: the handler's result, or the error that failed init or the call. */
