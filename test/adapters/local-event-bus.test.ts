@@ -9,7 +9,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
 import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-audit-sink';
-import { type AuditEvent, SVID_DETAIL_TYPES } from '../../functions/shared/domain/audit';
+import { skippedSvidEvent } from '../support/audit-events';
 import { LocalEventBus, readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
 
 let dataDir: string;
@@ -30,23 +30,7 @@ const entry = (n: number, extra: Partial<PutEventsRequestEntry> = {}): PutEvents
 const put = (bus: LocalEventBus, entries: PutEventsRequestEntry[]) =>
   bus.send(new PutEventsCommand({ Entries: entries }));
 
-function skipped(n: number): AuditEvent {
-  return {
-    detailType: SVID_DETAIL_TYPES.skipped,
-    detail: {
-      eventId: `run-7/prod/svc-${n}/skipped`,
-      runId: 'run-7',
-      accountId: String(200000000000 + n),
-      service: `svc-${n}`,
-      environment: 'prod',
-      spiffeId: `spiffe://example.org/prod/svc-${n}`,
-      secretName: `trust-bridge/svid/prod/svc-${n}`,
-      serial: '0a1b',
-      notAfter: '2025-03-02T00:00:00.000Z',
-      reason: 'within-renewal-window',
-    },
-  };
-}
+const skipped = (n: number) => skippedSvidEvent(n, '2025-03-02T00:00:00.000Z');
 
 describe('LocalEventBus', () => {
   it('appends each accepted entry as one JSON line in <dataDir>/eventbridge/<bus>.jsonl', async () => {

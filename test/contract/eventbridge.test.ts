@@ -15,7 +15,8 @@ import {
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { EventBridgeApi } from '../../functions/shared/aws/clients';
 import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-audit-sink';
-import { type AuditEvent, SVID_DETAIL_TYPES } from '../../functions/shared/domain/audit';
+import { SVID_DETAIL_TYPES } from '../../functions/shared/domain/audit';
+import { skippedSvidEvent } from '../support/audit-events';
 import { LocalEventBus, readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
 import { awsOrMotoGap, type Backend, backendPair } from './backends';
 
@@ -35,21 +36,7 @@ const entry = (n: number, extra: Partial<PutEventsRequestEntry> = {}): PutEvents
   ...extra,
 });
 
-const skipped = (n: number): AuditEvent => ({
-  detailType: SVID_DETAIL_TYPES.skipped,
-  detail: {
-    eventId: `run-7/prod/svc-${n}/skipped`,
-    runId: 'run-7',
-    accountId: String(200000000000 + n),
-    service: `svc-${n}`,
-    environment: 'prod',
-    spiffeId: `spiffe://example.org/prod/svc-${n}`,
-    secretName: `trust-bridge/svid/prod/svc-${n}`,
-    serial: '0a1b',
-    notAfter: '2030-03-02T00:00:00.000Z',
-    reason: 'within-renewal-window',
-  },
-});
+const skipped = (n: number) => skippedSvidEvent(n);
 
 describe.each(backends)('EventBridge contract: $name', ({ open }) => {
   let backend: Backend<EventBridgeApi>;
