@@ -6,16 +6,21 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { build, type BuildOptions } from 'esbuild';
 import type { SettingName } from '../functions/shared/config';
 import { LOCAL_ENV } from '../local-stack/local-config';
 import { unzipHandler } from '../packaging/zip-reader';
 import { markdownTable } from './rotation-bench';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const { esbuildOptions } = createRequire(import.meta.url)('../packaging/esbuild.config.cjs') as {
+  esbuildOptions: () => BuildOptions;
+};
 const RUNS = 5;
 const TARGET_MS = 100;
 const WEBHOOK_TARGET_MS = 50;
@@ -76,6 +81,33 @@ async function measure(zipPath: string, workDir: string): Promise<InitFigures> {
   };
 }
 
+/**
+ * What this machine takes for the least a function can be, built with the functions' own esbuild options: an
+ * empty module, and one SDK client alone. They place the targets: a function that calls AWS cannot import in less
+ * than the second.
+ */
+const FLOORS: Record<string, string> = {
+  'an empty module': '',
+  'one SecretsManagerClient, nothing else':
+    "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'; export const client = new SecretsManagerClient({});",
+};
+
+async function measureFloors(workDir: string): Promise<[string, number][]> {
+  return Promise.all(
+    Object.entries(FLOORS).map(async ([name, contents], i): Promise<[string, number]> => {
+      const outfile = join(workDir, 'floors', String(i), 'handler.mjs');
+      await build({
+        ...esbuildOptions(),
+        sourcemap: false,
+        stdin: { contents, resolveDir: ROOT, loader: 'ts' },
+        outfile,
+        logLevel: 'error',
+      });
+      return [name, median(Array.from({ length: RUNS }, () => importMs(outfile, {}, dirname(outfile))))];
+    }),
+  );
+}
+
 export async function initBenchCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { artifacts: { type: 'string' } } });
   const workDir = mkdtempSync(join(tmpdir(), 'trust-bridge-init-bench-'));
@@ -120,8 +152,12 @@ export async function initBenchCommand(argv: string[]): Promise<number> {
         }),
       ),
     );
+    const floors = await measureFloors(workDir);
     console.log(
-      `\n(median of ${RUNS} imports, each in a fresh node ${process.version} process, no node_modules)`,
+      `\nFloors on this machine, built alike: ${floors.map(([name, ms]) => `${name} ${ms.toFixed(1)} ms`).join('; ')}.`,
+    );
+    console.log(
+      `(median of ${RUNS} imports, each in a fresh node ${process.version} process, no node_modules)`,
     );
     return 0;
   } finally {

@@ -50,7 +50,7 @@ const LAMBDA_UNUSED_CREDENTIALS = [
   '@aws-sdk/credential-provider-web-identity',
 ];
 
-module.exports = () => ({
+const serverlessEsbuildOptions = () => ({
   bundle: true,
   // The ESM builds let esbuild drop what a function never imports; the CommonJS ones (esbuild's default) do not.
   mainFields: ['module', 'main'],
@@ -77,3 +77,13 @@ module.exports = () => ({
     js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
   },
 });
+
+/** Options only serverless-esbuild reads; esbuild itself refuses them. */
+const PLUGIN_ONLY = ['exclude', 'skipRebuild', 'outputFileExtension'];
+
+module.exports = serverlessEsbuildOptions;
+/** The same options for esbuild's own build(): the sync agent's bundle, the init benchmark's floors. */
+module.exports.esbuildOptions = () =>
+  Object.fromEntries(
+    Object.entries(serverlessEsbuildOptions()).filter(([key]) => !PLUGIN_ONLY.includes(key)),
+  );

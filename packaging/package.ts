@@ -13,24 +13,18 @@ import { build, type BuildOptions } from 'esbuild';
 import { ZipFile } from 'yazl';
 
 const require = createRequire(import.meta.url);
-const esbuildConfig = require('./esbuild.config.cjs') as () => BuildOptions & Record<string, unknown>;
+const { esbuildOptions } = require('./esbuild.config.cjs') as { esbuildOptions: () => BuildOptions };
 
 /** The agent's handler path inside its zip: what infra/onboarding.yml names as `Handler`. */
 const AGENT_ENTRY = 'functions/sync-agent/handler';
 const AGENT_ZIP = 'syncAgent.zip';
 
-/** Options only serverless-esbuild reads; esbuild itself refuses them. */
-const PLUGIN_ONLY = ['exclude', 'skipRebuild', 'outputFileExtension'];
-
 /** Bundles the sync agent as serverless-esbuild bundles the central functions, and zips it. */
 async function packageSyncAgent(serviceDir: string, outDir: string): Promise<string> {
-  const options = Object.fromEntries(
-    Object.entries(esbuildConfig()).filter(([key]) => !PLUGIN_ONLY.includes(key)),
-  ) as BuildOptions;
   const workDir = join(serviceDir, '.esbuild', 'sync-agent');
   const outfile = join(workDir, `${AGENT_ENTRY}.mjs`);
   await build({
-    ...options,
+    ...esbuildOptions(),
     absWorkingDir: serviceDir,
     entryPoints: [`${AGENT_ENTRY}.ts`],
     outfile,
