@@ -88,9 +88,19 @@ export const main = async (argv: string[]): Promise<number> => {
         return 2;
     }
   } catch (error) {
+    if (isUsageError(error)) {
+      console.error(`trust-bridge ${command}: ${error.message}\n(see \`trust-bridge help\` for its options)`);
+      return 2;
+    }
     // Errors carry names and messages only (never key material), so they are safe to show.
     const e = error instanceof Error ? error : new Error(String(error));
     console.error(`trust-bridge ${command}: ${e.name}: ${e.message}`);
     return 1;
   }
 };
+
+/** node:util's parseArgs throws these for an unknown option, a missing value or a stray argument. */
+const isUsageError = (error: unknown): error is { message: string } =>
+  typeof error === 'object' &&
+  error !== null &&
+  String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_');
