@@ -244,7 +244,9 @@ class Outcome {
       refused: this.refused,
       failed: this.failed,
     };
-    logger.info('secrets synced', { ...result });
+    // Powertools reserves `service` (its own serviceName) and drops it with a warning: log the enrolled one apart.
+    const { service: enrolledService, ...counts } = result;
+    logger.info('secrets synced', { ...counts, enrolledService });
     return result;
   }
 }
