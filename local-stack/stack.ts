@@ -23,6 +23,7 @@ import { createHandler as summarizeSync } from '../functions/summarize-sync/summ
 import { createHandler as syncAgent } from '../functions/sync-agent/sync-agent';
 import { readExecutionRecords, writeExecutionRecord } from './execution-records';
 import { type LocalOptions, localDependencies } from './local-dependencies';
+import { DEFAULT_WEBHOOK_SYNC_CONCURRENCY, WebhookSyncQueue } from './webhook-sync-queue';
 
 /** Each `${Placeholder}` of the state machines, and the step that serves it (as serverless.yml binds them on AWS). */
 const FUNCTIONS = {
@@ -59,6 +60,8 @@ export interface LocalStackOptions extends LocalOptions {
   onStatePayload?: StatePayloadObserver;
   /** Called with every finished execution, children included, once it is written under the data directory. */
   onExecutionRecorded?: (record: ExecutionRecord) => void;
+  /** Webhook syncs run at once (default DEFAULT_WEBHOOK_SYNC_CONCURRENCY); later changes wait in a queue. */
+  webhookSyncConcurrency?: number;
 }
 
 /**
@@ -101,15 +104,15 @@ export const createLocalStack = async (options: LocalStackOptions) => {
   for (const name of MACHINES) engine.registerStateMachine(name, definition(name), { substitutions });
   engine.restoreExecutions(await readExecutionRecords(options.dataDir));
 
-  // The rule serverless.yml puts on the bus: a Keywhiz change starts a sync of that secret (InputPath $.detail).
-  const triggered = new Set<Promise<ExecutionRecord>>();
+  // The rule serverless.yml puts on the bus: a Keywhiz change starts a sync of that secret (InputPath $.detail),
+  // through a queue that bounds the syncs running at once and folds repeated changes of a queued secret.
+  const webhookSyncs = new WebhookSyncQueue(
+    options.webhookSyncConcurrency ?? DEFAULT_WEBHOOK_SYNC_CONCURRENCY,
+    (request) => engine.startExecution(SYNC_SECRETS, request),
+  );
   local.services.eventBus.addRule({
     pattern: pattern('keywhiz-secret-changed'),
-    target: (event) => {
-      const run = engine.startExecution(SYNC_SECRETS, event.detail);
-      triggered.add(run);
-      void run.finally(() => triggered.delete(run));
-    },
+    target: (event) => webhookSyncs.add(event.detail as SyncRequest),
   });
 
   return {
@@ -124,8 +127,10 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     redrive: (executionArn: string) => engine.redriveExecution(executionArn),
     /** The webhook receiver's Lambda handler, for the local HTTP front. */
     webhookHandler: receiveWebhook(deps),
-    /** Waits for the sync runs that webhook events started and have not finished yet. */
-    settled: () => Promise.all([...triggered]),
+    /** The webhook syncs' queue: what it started, folded and holds now. */
+    webhookSyncs: () => webhookSyncs.status(),
+    /** Waits until no webhook sync runs or waits; gives the executions that ended since the last call. */
+    settled: () => webhookSyncs.settled(),
   };
 };
 

@@ -16,6 +16,8 @@ export interface WebhookServerOptions {
   host?: string;
   /** Default 8787; 0 picks a free port. */
   port?: number;
+  /** The receiver's own limits on slow or idle clients (defaults: RECEIVER_TIMEOUTS). */
+  timeouts?: Partial<ReceiverTimeouts>;
 }
 
 export interface WebhookServer {
@@ -24,8 +26,32 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
+/** How long a client may take, in ms; past each the connection is answered 408 or closed. */
+export interface ReceiverTimeouts {
+  /** To send the whole header block. */
+  headersMs: number;
+  /** To send the whole request, body included. */
+  requestMs: number;
+  /** A kept-alive connection's idle time between requests. */
+  keepAliveMs: number;
+}
+
+/** A delivery is a few hundred bytes sent at once: a sender that needs seconds for it is stalled. */
+export const RECEIVER_TIMEOUTS: ReceiverTimeouts = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  keepAliveMs: 5_000,
+};
+/** Connections open at once; more are refused, so stalled clients cannot pile up without bound. */
+const MAX_CONNECTIONS = 256;
+
 /** Lambda function URLs take at most 6 MB of request; a larger body never reaches the function. */
 const FUNCTION_URL_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+/**
+ * Past the limit the rest of a body is read and dropped, so the connection can close cleanly (closing with
+ * unread input sends a reset that can destroy the answer before the client reads it), up to this much more.
+ */
+const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:trust-bridge-local-receive-webhook';
 const HANDLER_TIMEOUT_MS = 30_000;
 
@@ -36,13 +62,25 @@ const HANDLER_TIMEOUT_MS = 30_000;
  */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const host = options.host ?? '127.0.0.1';
-  const server = createServer((request, response) => {
-    serve(options.handler, request, response).catch(() => {
-      // The handler answers every error itself; this is the stream failing (client gone).
-      if (!response.headersSent) response.writeHead(502);
-      response.end();
-    });
-  });
+  const timeouts = { ...RECEIVER_TIMEOUTS, ...options.timeouts };
+  const server = createServer(
+    {
+      // Node refuses a headers timeout longer than the request's: the headers are part of the request.
+      headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      // Node checks the two timeouts above only this often (30 s by default).
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs, timeouts.requestMs),
+    },
+    (request, response) => {
+      serve(options.handler, request, response).catch(() => {
+        // The handler answers every error itself; this is the stream failing (client gone).
+        if (!response.headersSent) response.writeHead(502, { connection: 'close' });
+        response.end();
+      });
+    },
+  );
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8787, host, () => {
@@ -63,8 +101,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
 async function serve(handler: FunctionUrlHandler, request: IncomingMessage, response: ServerResponse) {
   const body = await readBody(request);
-  if (body === undefined) {
-    response.writeHead(413, { 'content-type': 'application/json' });
+  if (body === 'too-large') {
+    response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
     response.end(JSON.stringify({ error: 'body-too-large', message: 'the request exceeds 6 MB' }));
     return;
   }
@@ -73,20 +111,29 @@ async function serve(handler: FunctionUrlHandler, request: IncomingMessage, resp
     lambdaContext(FUNCTION_ARN, HANDLER_TIMEOUT_MS),
   );
   const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
+  // A sender of an oversized body is told to open a new connection rather than reuse this one.
+  if (result.statusCode === 413) headers.connection = 'close';
   response.writeHead(result.statusCode ?? 200, headers);
   response.end(Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8'));
 }
 
-/** The whole body, or undefined past the function URL limit (reading stops there). */
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+/**
+ * The whole body, or 'too-large' past the function URL limit. Past it the rest is read and dropped (so the
+ * answer reaches the client), and a client sending far more still is cut off.
+ */
+async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > FUNCTION_URL_MAX_REQUEST_BYTES) return undefined;
-    chunks.push(chunk);
+    if (size > FUNCTION_URL_MAX_REQUEST_BYTES + MAX_DISCARDED_BYTES) {
+      request.destroy();
+      break;
+    }
+    if (size <= FUNCTION_URL_MAX_REQUEST_BYTES) chunks.push(chunk);
+    else chunks.length = 0;
   }
-  return Buffer.concat(chunks);
+  return size > FUNCTION_URL_MAX_REQUEST_BYTES ? 'too-large' : Buffer.concat(chunks);
 }
 
 function functionUrlEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
