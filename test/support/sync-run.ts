@@ -37,7 +37,7 @@ const WRITES = [
 ];
 
 export interface SyncStackOptions extends Partial<
-  Pick<LocalStackOptions, 'env' | 'logLevel' | 'onStatePayload' | 'decorate'>
+  Pick<LocalStackOptions, 'env' | 'logLevel' | 'onStatePayload' | 'decorate' | 'webhookSyncConcurrency'>
 > {
   /** Edits the copy of the sample tree before the stack starts serving it. */
   prepare?: (keywhizDir: string) => void;
