@@ -42,14 +42,6 @@ const gate = () => {
   return { opened, open };
 };
 
-const until = async (condition: () => boolean) => {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('the condition did not hold within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
-
 /** The most executions that ran at once, from their start and stop times. */
 const peakOverlap = (runs: ExecutionRecord[]) =>
   Math.max(
