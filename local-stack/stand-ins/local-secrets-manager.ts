@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { link, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BatchGetSecretValueCommand,
@@ -40,6 +40,8 @@ import {
   type UpdateSecretVersionStageCommandInput,
 } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
+import * as z from '../../functions/shared/zod';
+import { parseJson, type Warn, warnOnStderr } from './damaged-files';
 
 /** What a Secrets Manager adapter needs: the SDK client and LocalSecretsManager both satisfy it. */
 
@@ -59,30 +61,40 @@ export type SecretsManagerOperation =
   | 'BatchGetSecretValue'
   | 'UpdateSecretVersionStage';
 
-export interface StoredSecretVersion {
-  versionId: string;
-  stages: string[];
-  createdAt: string;
-  SecretString?: string;
+const storedVersionSchema = z.object({
+  versionId: z.string(),
+  stages: z.array(z.string()),
+  createdAt: z.string(),
+  SecretString: z.optional(z.string()),
   /** Base64. */
-  SecretBinary?: string;
-}
+  SecretBinary: z.optional(z.string()),
+});
+export type StoredSecretVersion = z.infer<typeof storedVersionSchema>;
 
 /** The content of one secret's file, `<dataDir>/secretsmanager/<accountId>/<encodeURIComponent(name)>.json`. */
-export interface StoredSecret {
-  name: string;
-  arn: string;
-  description?: string;
-  kmsKeyId?: string;
-  tags: { Key: string; Value: string }[];
-  resourcePolicy?: string;
-  createdDate: string;
-  lastChangedDate: string;
+const storedSecretSchema = z.object({
+  name: z.string(),
+  arn: z.string(),
+  description: z.optional(z.string()),
+  kmsKeyId: z.optional(z.string()),
+  tags: z.array(z.object({ Key: z.string(), Value: z.string() })),
+  resourcePolicy: z.optional(z.string()),
+  createdDate: z.string(),
+  lastChangedDate: z.string(),
   /** When deletion was requested; the secret answers InvalidRequestException until restored. */
-  deletedDate?: string;
+  deletedDate: z.optional(z.string()),
   /** When a secret scheduled for deletion is purged for good (deletedDate + recovery window). */
-  deletionDate?: string;
-  versions: StoredSecretVersion[];
+  deletionDate: z.optional(z.string()),
+  versions: z.array(storedVersionSchema),
+});
+export type StoredSecret = z.infer<typeof storedSecretSchema>;
+
+/**
+ * A secret's file that does not hold that secret (cut short, edited by hand): every call on that secret fails
+ * with this, naming the file, while the other secrets answer as usual. Not an AWS error: AWS has no such state.
+ */
+export class DamagedSecretFile extends Error {
+  override readonly name = 'DamagedSecretFile';
 }
 
 const MAX_VALUE_BYTES = 65_536;
@@ -100,6 +112,8 @@ const PREVIOUS = 'AWSPREVIOUS';
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const FILTER_VALUE = /^!?[a-zA-Z0-9 :_@/+=.\-!]{0,512}$/;
 const ARN_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+/** `.<file>.<pid of the writer>.<random>.tmp`: a secret's next content, in full, before it is put in place. */
+const TEMPORARY_FILE = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 const MARKED_FOR_DELETION =
   "You can't perform this operation on the secret because it was marked for deletion.";
 
@@ -109,6 +123,11 @@ const fail = (Exception: ExceptionClass, message: string): never => {
 };
 
 type Value = { SecretString?: string; SecretBinary?: string };
+type Answer = object | Promise<object>;
+
+/** Temporary files this process is writing, over every instance: a reopening in this process leaves these. */
+const writingHere = new Set<string>();
+
 type SortBy = 'name' | 'created-date' | 'last-changed-date';
 
 /**
@@ -116,7 +135,7 @@ type SortBy = 'name' | 'created-date' | 'last-changed-date';
  * local mode. The files are the truth: every single-secret call reads its file, every write replaces it
  * atomically, and a second instance over the same directory sees each write. Listing uses an in-memory
  * index that is refreshed whenever the directory changed. Work is synchronous inside `send`, so calls
- * within a process never interleave on a file.
+ * within a process never interleave on a file. A file that does not parse fails only the calls on its secret.
  */
 export class LocalSecretsManager {
   /** Calls per operation, failed ones included, for benchmarks and tests. */
@@ -132,6 +151,9 @@ export class LocalSecretsManager {
   private readonly index = new Map<string, { stamp: string; secret: StoredSecret }>();
   private readonly sorted = new Map<string, StoredSecret[]>();
   private dirStamp: string | undefined;
+  /** Files the listing leaves out because they do not parse, by the stamp they were warned about at. */
+  private readonly damaged = new Map<string, string>();
+  private readonly warn: Warn;
   /**
    * File writes still under way, per file, in call order: the newest content (undefined for a removal) and
    * when it is on disk. Reads see the newest content at once; each call resolves only once its own writes
@@ -142,11 +164,20 @@ export class LocalSecretsManager {
   /** Writes started by the call running now (calls run synchronously up to their writes). */
   private callWrites: Promise<void>[] = [];
 
-  constructor(options: { dataDir: string; accountId: string; region?: string; now?: () => Date }) {
+  constructor(options: {
+    dataDir: string;
+    accountId: string;
+    region?: string;
+    now?: () => Date;
+    /** Told of a file the listing leaves out and of unfinished writes removed; standard error by default. */
+    onWarning?: Warn;
+  }) {
     this.dir = join(options.dataDir, 'secretsmanager', options.accountId);
     this.arnPrefix = `arn:aws:secretsmanager:${options.region ?? 'us-east-1'}:${options.accountId}:secret:`;
     this.now = options.now ?? (() => new Date());
+    this.warn = options.onWarning ?? warnOnStderr;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.removeUnfinishedWrites();
   }
 
   /** The next `times` calls of `operation` throw `error` (e.g. a ThrottlingException) before doing anything. */
@@ -164,17 +195,22 @@ export class LocalSecretsManager {
       throw fault.error;
     }
     this.callWrites = [];
+    let answer: Answer | undefined;
+    let failure: { error: unknown } | undefined;
     try {
-      return { ...run(), $metadata: { httpStatusCode: 200 } };
-    } finally {
-      // A failing call may have written too (a read that purges an expired secret): it ends once on disk.
-      const writes = this.callWrites;
-      this.callWrites = [];
-      await Promise.all(writes);
+      answer = run();
+    } catch (error) {
+      failure = { error };
     }
+    const writes = this.callWrites;
+    this.callWrites = [];
+    // A failing call may have written too (a read that purges an expired secret): it ends once on disk.
+    const [output] = await Promise.all([answer, ...writes]);
+    if (failure) throw failure.error;
+    return { ...output, $metadata: { httpStatusCode: 200 } };
   }
 
-  private route(c: unknown): [SecretsManagerOperation, () => object] {
+  private route(c: unknown): [SecretsManagerOperation, () => Answer] {
     if (c instanceof CreateSecretCommand) return ['CreateSecret', () => this.createSecret(c.input)];
     if (c instanceof PutSecretValueCommand) return ['PutSecretValue', () => this.putSecretValue(c.input)];
     if (c instanceof DescribeSecretCommand) return ['DescribeSecret', () => this.describe(c.input.SecretId)];
@@ -200,7 +236,7 @@ export class LocalSecretsManager {
 
   // --- operations -------------------------------------------------------------------------------
 
-  private createSecret(input: CreateSecretCommandInput) {
+  private createSecret(input: CreateSecretCommandInput): Answer {
     const name = input.Name ?? '';
     if (!SECRET_NAME.test(name)) {
       fail(
@@ -211,20 +247,7 @@ export class LocalSecretsManager {
     const value = requestedValue(input, false);
     const token = requestToken(input.ClientRequestToken);
     const existing = this.load(name);
-    if (existing) {
-      if (existing.deletedDate) {
-        fail(
-          InvalidRequestException,
-          "You can't create this secret because a secret with this name is already scheduled for deletion.",
-        );
-      }
-      const version = existing.versions.find((v) => v.versionId === token);
-      if (version && value) {
-        assertSameValue(existing, version, value);
-        return { ARN: existing.arn, Name: existing.name, VersionId: version.versionId };
-      }
-      fail(ResourceExistsException, `The operation failed because the secret ${name} already exists.`);
-    }
+    if (existing) return createdBefore(existing, token, value);
     const tags = mergeTags([], input.Tags ?? []);
     const at = this.now().toISOString();
     const secret: StoredSecret = {
@@ -237,8 +260,18 @@ export class LocalSecretsManager {
       lastChangedDate: at,
       versions: value ? [{ versionId: token, stages: [CURRENT], createdAt: at, ...value }] : [],
     };
-    this.save(secret);
-    return { ARN: secret.arn, Name: name, ...(value && { VersionId: token }) };
+    const created = { ARN: secret.arn, Name: name, ...(value && { VersionId: token }) };
+    return this.write(secret, 'create').then(
+      () => created,
+      (error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        // Another process created it since we looked: answer as for a secret that was there.
+        const theirs = this.read(this.file(name));
+        return theirs
+          ? createdBefore(theirs, token, value)
+          : fail(ResourceExistsException, `The operation failed because the secret ${name} already exists.`);
+      },
+    );
   }
 
   private putSecretValue(input: PutSecretValueCommandInput) {
@@ -473,8 +506,11 @@ export class LocalSecretsManager {
         try {
           SecretValues.push(this.getSecretValue({ SecretId: id }));
         } catch (error) {
-          if (!(error instanceof ResourceNotFoundException || error instanceof InvalidRequestException))
-            throw error;
+          const perSecret =
+            error instanceof ResourceNotFoundException ||
+            error instanceof InvalidRequestException ||
+            error instanceof DamagedSecretFile;
+          if (!perSecret) throw error;
           Errors.push({ SecretId: id, ErrorCode: error.name, Message: error.message });
         }
       }
@@ -536,14 +572,21 @@ export class LocalSecretsManager {
     const file = this.file(name);
     const pending = this.writing.get(file);
     if (pending) return pending.secret && this.unlessPurged(pending.secret);
+    const secret = this.read(file);
+    return secret && this.unlessPurged(secret);
+  }
+
+  /** What the file holds, past any write of this process; undefined without a file. */
+  private read(file: string): StoredSecret | undefined {
+    const path = join(this.dir, file);
     let text: string;
     try {
-      text = readFileSync(join(this.dir, file), 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    return this.unlessPurged(JSON.parse(text) as StoredSecret);
+    return parseStoredSecret(text, path, decodeURIComponent(file.slice(0, -'.json'.length)));
   }
 
   /** Secrets Manager deletes a secret for good once its recovery window has passed. */
@@ -555,16 +598,34 @@ export class LocalSecretsManager {
     return secret;
   }
 
+  /** Replaces the secret's file; the current call ends once it is on disk. */
   private save(secret: StoredSecret): void {
+    this.callWrites.push(this.write(secret, 'replace'));
+  }
+
+  /**
+   * Writes the whole file under a temporary name, then puts it in place: by rename, or for a new secret by
+   * link, which fails with EEXIST when another process created that file meanwhile where rename would
+   * replace it. A crash in between leaves the temporary file, named by this process's id for the next
+   * opening to remove.
+   */
+  private write(secret: StoredSecret, how: 'replace' | 'create'): Promise<void> {
     const file = this.file(secret.name);
     const path = join(this.dir, file);
     const text = `${JSON.stringify(secret, null, 2)}\n`;
     this.index.set(file, { stamp: 'writing', secret });
     this.sorted.clear();
-    this.enqueue(file, secret, async () => {
+    return this.enqueue(file, secret, async () => {
       const temporary = join(this.dir, `.${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-      await writeFile(temporary, text, { mode: 0o600 });
-      await rename(temporary, path);
+      writingHere.add(temporary);
+      try {
+        await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
+        if (how === 'create') await link(temporary, path);
+        else await rename(temporary, path);
+      } finally {
+        if (how === 'create') await unlink(temporary).catch(() => undefined);
+        writingHere.delete(temporary);
+      }
       const entry = this.index.get(file);
       if (entry?.secret === secret) entry.stamp = stampOf(await stat(path, { bigint: true }));
     });
@@ -573,17 +634,21 @@ export class LocalSecretsManager {
   private remove(name: string): void {
     const file = this.file(name);
     if (this.index.delete(file)) this.sorted.clear();
-    this.enqueue(file, undefined, async () => {
+    const removal = this.enqueue(file, undefined, async () => {
       try {
         await unlink(join(this.dir, file));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
     });
+    this.callWrites.push(removal);
   }
 
-  /** Runs a file write after the earlier ones of the same file, and makes the current call wait for it. */
-  private enqueue(file: string, secret: StoredSecret | undefined, write: () => Promise<void>): void {
+  /**
+   * Runs a file write after the earlier ones of the same file (a write after one that failed fails too: it
+   * built on content that is not on disk). A failed write leaves the file as it was, so the index forgets it.
+   */
+  private enqueue(file: string, secret: StoredSecret | undefined, write: () => Promise<void>): Promise<void> {
     const previous = this.writing.get(file)?.done ?? Promise.resolve();
     const done = previous.then(write);
     const entry = { secret, done };
@@ -591,8 +656,39 @@ export class LocalSecretsManager {
     const settle = () => {
       if (this.writing.get(file) === entry) this.writing.delete(file);
     };
-    done.then(settle, settle);
-    this.callWrites.push(done);
+    const forget = () => {
+      settle();
+      if (this.index.get(file)?.secret === secret) this.index.delete(file);
+      this.sorted.clear();
+      this.dirStamp = undefined;
+    };
+    done.then(settle, forget);
+    return done;
+  }
+
+  /**
+   * Removes the temporary files of writers that are gone (a process killed between writing and renaming):
+   * they hold secret values no secret refers to. A live writer's are left alone, this process's included.
+   */
+  private removeUnfinishedWrites(): void {
+    let removed = 0;
+    for (const name of readdirSync(this.dir)) {
+      const writer = TEMPORARY_FILE.exec(name)?.[1];
+      const path = join(this.dir, name);
+      if (writer === undefined || writerAlive(Number(writer), path)) continue;
+      try {
+        unlinkSync(path);
+        removed += 1;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    if (removed > 0) {
+      this.warn(
+        `removed ${removed} unfinished secret write(s) from ${this.dir}, left by a process that stopped mid-write; ` +
+          'those calls never answered, and their secrets keep the content they had before',
+      );
+    }
   }
 
   /** Brings the index up to date with the directory: only files whose inode, size or mtime changed are read. */
@@ -601,30 +697,39 @@ export class LocalSecretsManager {
     const stamp = `${dirStat.ino}:${dirStat.mtimeNs}`;
     if (stamp === this.dirStamp) return;
     const seen = new Set<string>();
-    for (const file of readdirSync(this.dir)) {
+    const listed = new Set(readdirSync(this.dir));
+    for (const file of listed) {
       if (file.startsWith('.') || !file.endsWith('.json')) continue;
       // A file being written is already in the index with its newest content.
       if (this.writing.has(file)) {
         seen.add(file);
         continue;
       }
-      const path = join(this.dir, file);
-      let current: string;
+      let current: string | undefined;
+      let secret: StoredSecret | undefined;
       try {
-        current = fileStamp(path);
-        seen.add(file);
-        if (this.index.get(file)?.stamp === current) continue;
-        this.index.set(file, {
-          stamp: current,
-          secret: JSON.parse(readFileSync(path, 'utf8')) as StoredSecret,
-        });
+        current = fileStamp(join(this.dir, file));
+        if (this.index.get(file)?.stamp === current) {
+          seen.add(file);
+          continue;
+        }
+        if (this.damaged.get(file) === current) continue;
+        secret = this.read(file);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        seen.delete(file);
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        if (!(error instanceof DamagedSecretFile) || current === undefined) throw error;
+        // One unreadable secret must not hide all the others: list them, and say which one is left out.
+        this.damaged.set(file, current);
+        this.warn(`ListSecrets leaves out a secret: ${error.message}`);
         continue;
       }
+      if (!secret) continue;
+      seen.add(file);
+      this.damaged.delete(file);
+      this.index.set(file, { stamp: current, secret });
       this.sorted.clear();
     }
+    for (const file of this.damaged.keys()) if (!listed.has(file)) this.damaged.delete(file);
     for (const file of this.writing.keys()) seen.add(file);
     for (const file of this.index.keys()) {
       if (!seen.has(file)) {
@@ -696,6 +801,56 @@ function metadataOf(s: StoredSecret) {
     LastChangedDate: new Date(s.lastChangedDate),
     ...(s.deletedDate && { DeletedDate: new Date(s.deletedDate) }),
   };
+}
+
+/** The answer to a CreateSecret whose name is taken: AWS's, for each state the existing secret may be in. */
+function createdBefore(existing: StoredSecret, token: string, value: Value | undefined): object {
+  if (existing.deletedDate) {
+    fail(
+      InvalidRequestException,
+      "You can't create this secret because a secret with this name is already scheduled for deletion.",
+    );
+  }
+  const version = existing.versions.find((v) => v.versionId === token);
+  if (version && value) {
+    assertSameValue(existing, version, value);
+    return { ARN: existing.arn, Name: existing.name, VersionId: version.versionId };
+  }
+  return fail(
+    ResourceExistsException,
+    `The operation failed because the secret ${existing.name} already exists.`,
+  );
+}
+
+/** The secret `name` as its file holds it; DamagedSecretFile, naming the file, for anything else. */
+function parseStoredSecret(text: string, path: string, name: string): StoredSecret {
+  const damaged = (problem: string) =>
+    new DamagedSecretFile(
+      `${path} does not hold secret ${name}: ${problem}. Restore the file from a backup, or delete it ` +
+        'so that the next run creates the secret again',
+    );
+  const json = parseJson(text);
+  if ('problem' in json) throw damaged(json.problem);
+  const parsed = storedSecretSchema.safeParse(json.value);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || 'the record'))];
+    throw damaged(`it is JSON, but not a stored secret (wrong or missing: ${fields.join(', ')})`);
+  }
+  if (parsed.data.name !== name) throw damaged(`it names secret ${parsed.data.name}`);
+  return parsed.data;
+}
+
+/** Whether the process that named a temporary file may still be writing it. */
+function writerAlive(pid: number, temporary: string): boolean {
+  // A pid can come back after a restart (a container's, say): this process knows its own writes.
+  if (pid === process.pid) return writingHere.has(temporary);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function fileStamp(path: string): string {

@@ -1,6 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
@@ -23,8 +26,9 @@ import {
   UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
+import { DamagedSecretFile, LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { enrollment, startLocalStack } from '../support/local-run';
 
 const ACCOUNT = '111122223333';
 const TOKEN_A = 'a'.repeat(32);
@@ -502,4 +506,233 @@ describe('instrumentation', () => {
       /does not implement RotateSecretCommand/,
     );
   });
+});
+
+/**
+ * A second process writing secrets into `dataDir`, stopped in the middle of its writes: it starts many creates,
+ * lets them run until a temporary file holds a value, then blocks its main thread, so no write is put in place.
+ * Killing it then is a SIGKILL between writing and renaming.
+ */
+const WRITER = `
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+const [modulePath, dataDir, account] = process.argv.slice(1);
+const { LocalSecretsManager } = await import(modulePath);
+const { CreateSecretCommand } = await import('@aws-sdk/client-secrets-manager');
+const sm = new LocalSecretsManager({ dataDir, accountId: account });
+const pending = [];
+for (let i = 0; i < 100; i++) {
+  pending.push(sm.send(new CreateSecretCommand({ Name: 'svid-' + i, SecretString: 'PRIVATE KEY '.repeat(5000) })));
+}
+let done = false;
+Promise.all(pending).then(() => { done = true; });
+const dir = join(dataDir, 'secretsmanager', account);
+const holdsValue = () => readdirSync(dir).some((f) => f.endsWith('.tmp') && statSync(join(dir, f)).size > 0);
+while (!holdsValue()) {
+  if (done) process.exit(3);
+  await new Promise((resolve) => setImmediate(resolve));
+}
+process.stdout.write('stopped mid-write\\n');
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+`;
+
+const startStoppedWriter = async () => {
+  const modulePath = fileURLToPath(
+    new URL('../../local-stack/stand-ins/local-secrets-manager.ts', import.meta.url),
+  );
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', WRITER, modulePath, dataDir, ACCOUNT],
+    { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = once(child, 'exit');
+  let output = '';
+  for await (const chunk of child.stdout) {
+    output += String(chunk);
+    if (output.includes('\n')) break;
+  }
+  expect(output).toBe('stopped mid-write\n');
+  return { kill: async () => (child.kill('SIGKILL'), await exited) };
+};
+
+const temporaryFiles = () => readdirSync(accountDir()).filter((f) => f.endsWith('.tmp'));
+
+describe('a writer killed mid-write', () => {
+  test('leaves no file holding a secret value: the next opening removes it, never a live writer’s', async () => {
+    const writer = await startStoppedWriter();
+    const unfinished = temporaryFiles();
+    expect(unfinished.length).toBeGreaterThan(0);
+    const held = unfinished.map((f) => readFileSync(join(accountDir(), f), 'utf8'));
+    expect(held.some((text) => text.includes('PRIVATE KEY'))).toBe(true);
+
+    const warnings: string[] = [];
+    const open = () =>
+      new LocalSecretsManager({ dataDir, accountId: ACCOUNT, onWarning: (m) => warnings.push(m) });
+    // Its writer is alive (only stopped): its files are still being written.
+    open();
+    expect(temporaryFiles()).toEqual(unfinished);
+    expect(warnings).toEqual([]);
+
+    expect(await writer.kill()).toEqual([null, 'SIGKILL']);
+    const reopened = open();
+    expect(temporaryFiles()).toEqual([]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(`^removed ${unfinished.length} unfinished secret write\\(s\\) from ${accountDir()}`),
+      ),
+    ]);
+    // The secrets whose writes finished read whole; the interrupted ones do not exist.
+    const listed = (await reopened.send(new ListSecretsCommand({ MaxResults: 100 }))).SecretList ?? [];
+    for (const { Name } of listed) {
+      expect((await reopened.send(new GetSecretValueCommand({ SecretId: Name }))).SecretString).toHaveLength(
+        60_000,
+      );
+    }
+  }, 60_000);
+});
+
+describe('two stores over one directory (two processes)', () => {
+  const second = () => new LocalSecretsManager({ dataDir, accountId: ACCOUNT, now: () => clock });
+
+  test('of two creates of one name, one wins and the other gets ResourceExistsException', async () => {
+    const other = second();
+    const outcomes = await Promise.allSettled([
+      sm.send(new CreateSecretCommand({ Name: 's', SecretString: 'mine', ClientRequestToken: TOKEN_A })),
+      other.send(new CreateSecretCommand({ Name: 's', SecretString: 'theirs', ClientRequestToken: TOKEN_B })),
+    ]);
+    const won = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const lost = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+    expect(won).toHaveLength(1);
+    expect(lost).toEqual([expect.any(ResourceExistsException)]);
+    expect((lost[0] as Error).message).toBe('The operation failed because the secret s already exists.');
+    expect(stored('s').arn).toBe(won[0]?.ARN);
+    // Both see the winner's secret, listings included, and nothing else was left on disk.
+    for (const store of [sm, other]) {
+      expect((await store.send(new DescribeSecretCommand({ SecretId: 's' }))).ARN).toBe(won[0]?.ARN);
+      expect((await store.send(new ListSecretsCommand({}))).SecretList?.map((e) => e.ARN)).toEqual([
+        won[0]?.ARN,
+      ]);
+    }
+    expect(readdirSync(accountDir())).toEqual(['s.json']);
+  });
+
+  test('a create retried with its token and value by the other process answers with the secret made', async () => {
+    const create = new CreateSecretCommand({ Name: 's', SecretString: 'v', ClientRequestToken: TOKEN_A });
+    const [first, again] = await Promise.all([sm.send(create), second().send(create)]);
+    expect(again).toMatchObject({ ARN: first.ARN, VersionId: TOKEN_A });
+  });
+});
+
+describe('a damaged secret file', () => {
+  const damage = (name: string, text: string) => writeFileSync(fileOf(name), text);
+
+  test('fails the calls on its secret, naming the file and what to do; other secrets answer', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'good', SecretString: 'fine' }));
+    await sm.send(new CreateSecretCommand({ Name: 'cut', SecretString: 'PRIVATE KEY material' }));
+    const whole = readFileSync(fileOf('cut'), 'utf8');
+    damage('cut', whole.slice(0, whole.indexOf('PRIVATE KEY') + 7));
+
+    const calls = [
+      new GetSecretValueCommand({ SecretId: 'cut' }),
+      new DescribeSecretCommand({ SecretId: 'cut' }),
+      new PutSecretValueCommand({ SecretId: 'cut', SecretString: 'next' }),
+      new CreateSecretCommand({ Name: 'cut', SecretString: 'again' }),
+    ];
+    for (const command of calls) {
+      const failed = sm.send(command as GetSecretValueCommand);
+      await expect(failed).rejects.toThrow(DamagedSecretFile);
+      await expect(failed).rejects.toThrow(`${fileOf('cut')} does not hold secret cut: not valid JSON (`);
+      await expect(failed).rejects.toThrow(/Restore the file from a backup, or delete it/);
+      await expect(failed).rejects.not.toThrow(/PRIVATE/);
+    }
+    expect((await sm.send(new GetSecretValueCommand({ SecretId: 'good' }))).SecretString).toBe('fine');
+    const batch = await sm.send(new BatchGetSecretValueCommand({ SecretIdList: ['good', 'cut'] }));
+    expect(batch.SecretValues?.map((v) => v.Name)).toEqual(['good']);
+    expect(batch.Errors?.map((e) => [e.SecretId, e.ErrorCode])).toEqual([['cut', 'DamagedSecretFile']]);
+  });
+
+  test('JSON that is not a stored secret, or another secret’s, is damaged too (never a TypeError)', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'a', SecretString: 'v' }));
+    await sm.send(new CreateSecretCommand({ Name: 'b', SecretString: 'v' }));
+    damage('a', '{"name":"a","versions":{}}');
+    await expect(sm.send(new PutSecretValueCommand({ SecretId: 'a', SecretString: 'w' }))).rejects.toThrow(
+      `${fileOf('a')} does not hold secret a: it is JSON, but not a stored secret ` +
+        '(wrong or missing: arn, tags, createdDate, lastChangedDate, versions)',
+    );
+    damage('a', readFileSync(fileOf('b'), 'utf8'));
+    await expect(sm.send(new TagResourceCommand({ SecretId: 'a', Tags: [] }))).rejects.toThrow(
+      `${fileOf('a')} does not hold secret a: it names secret b`,
+    );
+  });
+
+  test('ListSecrets leaves it out with one warning naming the file, and lists every other secret', async () => {
+    const warnings: string[] = [];
+    const store = new LocalSecretsManager({
+      dataDir,
+      accountId: ACCOUNT,
+      onWarning: (m) => warnings.push(m),
+    });
+    for (const name of ['one', 'two', 'three']) {
+      await store.send(new CreateSecretCommand({ Name: name, SecretString: 'v' }));
+    }
+    damage('two', '{"name":"two",');
+    const names = async () =>
+      ((await store.send(new ListSecretsCommand({}))).SecretList ?? []).map((s) => s.Name).sort();
+
+    expect(await names()).toEqual(['one', 'three']);
+    await store.send(new CreateSecretCommand({ Name: 'four', SecretString: 'v' }));
+    expect(await names()).toEqual(['four', 'one', 'three']);
+    expect(warnings).toEqual([
+      `ListSecrets leaves out a secret: ${fileOf('two')} does not hold secret two: not valid JSON (at character 14; ` +
+        'cut short by a crash, or edited by hand?). Restore the file from a backup, or delete it so that the next ' +
+        'run creates the secret again',
+    ]);
+    // Once deleted and created again, it is listed again.
+    rmSync(fileOf('two'));
+    await store.send(new CreateSecretCommand({ Name: 'two', SecretString: 'v' }));
+    expect(await names()).toEqual(['four', 'one', 'three', 'two']);
+  });
+
+  test('a garbled SVID fails only its account’s rotation, and the failure names the file', async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const services = { '111111111111': 'payments', '222222222222': 'ledger', '333333333333': 'reports' };
+    const {
+      dataDir: stackDir,
+      stack,
+      auditEvents,
+    } = await startLocalStack([
+      ...Object.entries(services).map(([account, service]) => enrollment(account, service)),
+      enrollment('444444444444', 'search'),
+    ]);
+    try {
+      expect((await stack.rotate()).status).toBe('SUCCEEDED');
+      const name = 'trust-bridge/svid/prod/ledger';
+      const file = join(
+        stackDir,
+        'secretsmanager',
+        stack.config.CENTRAL_ACCOUNT_ID,
+        `${encodeURIComponent(name)}.json`,
+      );
+      const whole = readFileSync(file, 'utf8');
+      writeFileSync(file, whole.slice(0, whole.length / 2));
+
+      const run = await stack.rotate({ force: true });
+      expect(run.status).toBe('FAILED');
+      expect(JSON.parse(run.cause ?? '')).toMatchObject({ accounts: ['222222222222'] });
+      const events = await auditEvents(run.name);
+      expect(
+        events
+          .filter((e) => e['detail-type'] === 'SVID Issued')
+          .map((e) => e.detail.accountId)
+          .sort(),
+      ).toEqual(['111111111111', '333333333333', '444444444444']);
+      const failure = events.find((e) => e['detail-type'] === 'SVID Rotation Failed');
+      expect(failure?.detail).toMatchObject({ accountId: '222222222222', error: 'DamagedSecretFile' });
+      expect(JSON.stringify(failure?.detail)).toContain(`${file} does not hold secret ${name}`);
+      expect(warn.mock.calls.flat().join('\n')).toContain(`ListSecrets leaves out a secret: ${file}`);
+    } finally {
+      await stack.close();
+      warn.mockRestore();
+    }
+  }, 60_000);
 });
