@@ -4,17 +4,20 @@ import { type AuditEvent, OPS_DETAIL_TYPES } from '../functions/shared/domain/au
 import { nameOf, workflowsOf } from './executions';
 import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
 import { progress } from './progress';
+import { newestFirst } from './runs/local-runs';
 import { openRuns, parseSince } from './runs/open-runs';
 import {
   CHUNK_MACHINES,
   type ReplayItems,
   replayItemsOf,
+  type RunStatus,
   replayNameOf,
   siblingExecutionArn,
   type WorkflowRun,
   type WorkflowRuns,
 } from './runs/workflow-runs';
-import { DEFAULT_ENROLLMENTS } from './rotate';
+import type { LocalStack } from '../local-stack/stack';
+import { envOf, openLocalStack, STACK_OPTIONS } from './rotate';
 import { DEFAULT_KEYWHIZ_DIR } from './sync';
 import { printListing } from './table';
 
@@ -25,15 +28,17 @@ export const REPLAY_USAGE = `trust-bridge replay <execution>... | --failed [opti
   audit event. A run already replayed is reported, not replayed again; a chunk execution stands for the run that
   started it. Locally each run is waited for. Exits 1 when a re-run fails again.
 
-  <execution>          a failed execution's name or ARN (several may be given)
-  --failed             every FAILED run started within --since
+  <execution>          a failed or aborted execution's name or ARN (several may be given)
+  --failed             every FAILED run started within --since; locally ABORTED ones too (their process died;
+                       on AWS an ABORTED run was stopped on purpose, so only naming it replays it)
   --since D            with --failed: 30m, 24h, 7d or an ISO-8601 time (default: 24h)
   --state-machine M    with --failed: rotate or sync only (default: both)
   --dry-run            print what would be done, and do nothing
   --wait               with --aws: wait for each started run to end
   --bus NAME           with --aws: the audit bus (default: the stack's AuditBusName output)
-  --enrollments FILE   local: the enrollment registry the runs read (default: samples/enrollments.yaml)
-  --keywhiz-dir DIR    local: the Keywhiz secrets to serve (default: samples/keywhiz)
+  --enrollments FILE   local: the enrollment registry the runs read (default: the data directory's)
+  --keywhiz-dir DIR    local: the Keywhiz secrets to serve (default: the data directory's)
+  --reconfigure        local: use the --enrollments or --keywhiz-dir given, though the data directory has others
 ${OPS_OPTIONS_USAGE}`;
 
 const OPTIONS = {
@@ -44,8 +49,9 @@ const OPTIONS = {
   'dry-run': { type: 'boolean', default: false },
   wait: { type: 'boolean', default: false },
   bus: { type: 'string' },
-  enrollments: { type: 'string', default: DEFAULT_ENROLLMENTS },
-  'keywhiz-dir': { type: 'string', default: DEFAULT_KEYWHIZ_DIR },
+  enrollments: STACK_OPTIONS.enrollments,
+  reconfigure: STACK_OPTIONS.reconfigure,
+  'keywhiz-dir': { type: 'string' },
 } as const;
 
 const WAIT_POLL_MS = 5000;
@@ -79,13 +85,33 @@ export const replayCommand = async (
     return 2;
   }
   const { values, target, refs, since, workflows } = parsed;
+  // Locally the stack is opened only to change something: listing and --dry-run leave the data directory alone.
+  let stack: Promise<LocalStack | { exitCode: number }> | undefined;
+  const openStack = () =>
+    (stack ??= openLocalStack(
+      {
+        dataDir: values['data-dir'],
+        enrollmentsPath: values.enrollments,
+        keywhizDir: values['keywhiz-dir'],
+        defaults: { keywhizDir: DEFAULT_KEYWHIZ_DIR },
+        reconfigure: values.reconfigure,
+        env: envOf(process.env),
+      },
+      REPLAY_USAGE,
+    ));
   const runs = openRuns(target, {
-    enrollments: values.enrollments,
-    keywhizDir: values['keywhiz-dir'],
+    openStack: async () => {
+      const opened = await openStack();
+      if ('exitCode' in opened) throw new Error('the local stack did not open');
+      return opened;
+    },
     ...(values.bus !== undefined ? { busName: values.bus } : {}),
   });
   try {
-    const originals = values.failed ? await failedRuns(runs, workflows, since) : await resolve(runs, refs);
+    const statuses = target.kind === 'local' ? LOCAL_REPLAYED_STATUSES : (['FAILED'] as const);
+    const originals = values.failed
+      ? await failedRuns(runs, workflows, since, statuses)
+      : await resolve(runs, refs);
     if (originals instanceof Error) {
       console.error(originals.message);
       return 2;
@@ -95,6 +121,11 @@ export const replayCommand = async (
     // The audit bus is a stack output: a stack without it stops the command here, before anything is started.
     if (changes && target.kind === 'aws' && values.bus === undefined)
       await target.stack.output('AuditBusName');
+    // Another writer, or another registry than the data directory's, stops the command before anything starts.
+    if (changes && target.kind === 'local') {
+      const opened = await openStack();
+      if ('exitCode' in opened) return opened.exitCode;
+    }
     const outcomes: ReplayOutcome[] = [];
     for (const plan of plans) {
       outcomes.push(
@@ -114,6 +145,8 @@ export const replayCommand = async (
     return outcomes.some(failedAgain) ? 1 : 0;
   } finally {
     await runs.close();
+    const opened = await stack;
+    if (opened && !('exitCode' in opened)) await opened.close();
   }
 };
 
@@ -145,16 +178,31 @@ const parseOptions = (argv: string[]) => {
   return { values, target, refs, since, workflows };
 };
 
-const failedRuns = async (runs: WorkflowRuns, machines: string[], since: Date | undefined) => {
+/** Locally a run is ABORTED only when its process died, so --failed replays those too. */
+const LOCAL_REPLAYED_STATUSES = ['FAILED', 'ABORTED'] as const;
+
+const failedRuns = async (
+  runs: WorkflowRuns,
+  machines: string[],
+  since: Date | undefined,
+  statuses: readonly RunStatus[],
+) => {
   const shown = progress('listing failed executions');
-  const failed = await runs.list({
-    machines,
-    status: 'FAILED',
-    ...(since ? { since } : {}),
-    onProgress: (n) => shown.update(n),
-  });
+  let listed = 0;
+  const failed: WorkflowRun[] = [];
+  for (const status of statuses) {
+    const before = listed;
+    failed.push(
+      ...(await runs.list({
+        machines,
+        status,
+        ...(since ? { since } : {}),
+        onProgress: (n) => shown.update((listed = before + n)),
+      })),
+    );
+  }
   shown.done();
-  return failed;
+  return failed.sort(newestFirst);
 };
 
 /** The top-level runs the names or ARNs stand for (a chunk stands for its parent), or what is wrong with them. */

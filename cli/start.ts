@@ -2,11 +2,24 @@ import { parseArgs } from 'node:util';
 import type { ExecutionRecord } from '../engine';
 import type { SyncSummary } from '../functions/shared/domain/sync';
 import { deployedSchedules } from '../local-stack/schedules';
-import { createLocalStack, type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stack';
+import { type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stack';
 import { startWebhookServer } from '../local-stack/webhook-server';
-import { DEFAULT_DATA_DIR, envOf, rotateAndReport } from './rotate';
+import {
+  DEFAULT_DATA_DIR,
+  envOf,
+  massRetirement,
+  openLocalStack,
+  rotateAndReport,
+  STACK_OPTIONS_USAGE,
+} from './rotate';
 import { parseReplay } from './table';
-import { SYNC_OUTCOMES, SYNC_STACK_OPTIONS, syncAndReport } from './sync';
+import {
+  DEFAULT_KEYWHIZ_DIR,
+  KEYWHIZ_DIR_USAGE,
+  SYNC_OUTCOMES,
+  SYNC_STACK_OPTIONS,
+  syncAndReport,
+} from './sync';
 import { SPAN_UNIT_MS, type SpanUnit, spanMs } from './span';
 
 const DEFAULT_PORT = 8787;
@@ -22,10 +35,12 @@ export const START_USAGE = `trust-bridge start [options]
   syncs that secret at once), and rotation and the full sync on the schedules serverless.yml deploys
   (rate(12 hours) and rate(1 hour) by default); --rotate-every and --sync-every run them sooner for a demo.
 
-  --enrollments FILE   enrollment registry, YAML or JSON (default: samples/enrollments.yaml)
-  --data-dir DIR       where the local CA, secrets and audit log live (default: ${DEFAULT_DATA_DIR})
-  --keywhiz-dir DIR    the Keywhiz secrets to serve, <dir>/<service>/<secret-name> (default: samples/keywhiz)
+${STACK_OPTIONS_USAGE}
+${KEYWHIZ_DIR_USAGE}
   --force              renew even SVIDs that are not yet inside the renewal window
+  --allow-mass-retirement
+                       let the first rotation retire from an empty registry or more than
+                       MAX_RETIREMENT_SHARE of the SVIDs (as rotate --allow-mass-retirement)
   --once               one rotation and one sync, then exit: what start does unless --serve (as rotate --once)
   --serve              keep running, as above
   --port N             with --serve: the webhook receiver's port (default: ${DEFAULT_PORT}; 0 picks a free one)
@@ -39,6 +54,7 @@ export const startCommand = async (argv: string[]): Promise<number> => {
     options: {
       ...SYNC_STACK_OPTIONS,
       force: { type: 'boolean', default: false },
+      'allow-mass-retirement': { type: 'boolean', default: false },
       once: { type: 'boolean', default: false },
       serve: { type: 'boolean', default: false },
       port: { type: 'string' },
@@ -82,19 +98,29 @@ export const startCommand = async (argv: string[]): Promise<number> => {
   }
 
   const dataDir = values['data-dir'];
-  const keywhizDir = values['keywhiz-dir'];
-  const stack = await createLocalStack({
-    dataDir,
-    enrollmentsPath: values.enrollments,
-    keywhizDir,
-    env: envOf(process.env),
-    realDelays: values.serve,
-    onExecutionRecorded: (record) => {
-      if (isWebhookSync(record)) console.log(webhookSyncLine(record));
+  const stack = await openLocalStack(
+    {
+      dataDir,
+      enrollmentsPath: values.enrollments,
+      keywhizDir: values['keywhiz-dir'],
+      defaults: { keywhizDir: DEFAULT_KEYWHIZ_DIR },
+      reconfigure: values.reconfigure,
+      env: envOf(process.env),
+      realDelays: values.serve,
+      onExecutionRecorded: (record) => {
+        if (isWebhookSync(record)) console.log(webhookSyncLine(record));
+      },
     },
-  });
+    START_USAGE,
+  );
+  if ('exitCode' in stack) return stack.exitCode;
+  const keywhizDir = stack.settings.keywhizDir ?? DEFAULT_KEYWHIZ_DIR;
   try {
-    const rotated = await rotateAndReport(stack, { force: values.force }, dataDir);
+    const rotated = await rotateAndReport(
+      stack,
+      { force: values.force, ...massRetirement(values['allow-mass-retirement']) },
+      dataDir,
+    );
     console.log('');
     const synced = await syncAndReport(stack, {}, dataDir);
     if (!values.serve) return rotated === 0 && synced === 0 ? 0 : 1;

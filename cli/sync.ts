@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import { SECRET_DETAIL_TYPES } from '../functions/shared/domain/audit';
 import { type SyncRequest, syncRequestSchema } from '../functions/shared/domain/sync';
 import type { AuditLogEntry } from '../local-stack/stand-ins/local-event-bus';
-import { createLocalStack, type LocalStack } from '../local-stack/stack';
-import { DEFAULT_DATA_DIR, envOf, STACK_OPTIONS } from './rotate';
+import type { LocalStack } from '../local-stack/stack';
+import { envOf, openLocalStack, STACK_OPTIONS, STACK_OPTIONS_USAGE } from './rotate';
 import { printRunReport, type RunRow, runAuditEvents } from './table';
 
 export const DEFAULT_KEYWHIZ_DIR = fileURLToPath(new URL('../samples/keywhiz', import.meta.url));
@@ -12,17 +12,19 @@ export const DEFAULT_KEYWHIZ_DIR = fileURLToPath(new URL('../samples/keywhiz', i
 /** The options of every command that runs the local stack with its Keywhiz dev server. */
 export const SYNC_STACK_OPTIONS = {
   ...STACK_OPTIONS,
-  'keywhiz-dir': { type: 'string', default: DEFAULT_KEYWHIZ_DIR },
+  'keywhiz-dir': { type: 'string' },
 } as const;
+
+export const KEYWHIZ_DIR_USAGE = `  --keywhiz-dir DIR    the Keywhiz secrets to serve, <dir>/<service>/<secret-name> (default: the data
+                       directory's; for a new one samples/keywhiz)`;
 
 export const SYNC_USAGE = `trust-bridge sync [options]
   Runs the sync-secrets state machine once on the embedded default: each secret-enabled account's agent
   fetches its service's secrets from the Keywhiz dev server (with its SVID) into the account's local store.
   Rotation is not run here: an agent without an SVID fails with SvidUnavailable (run rotate --once first).
 
-  --enrollments FILE   enrollment registry, YAML or JSON (default: samples/enrollments.yaml)
-  --data-dir DIR       where the local CA, secrets and audit log live (default: ${DEFAULT_DATA_DIR})
-  --keywhiz-dir DIR    the Keywhiz secrets to serve, <dir>/<service>/<secret-name> (default: samples/keywhiz)
+${STACK_OPTIONS_USAGE}
+${KEYWHIZ_DIR_USAGE}
   --secret NAME        sync only this Keywhiz secret (default: a full reconcile)
   --service S          only the accounts of this service (repeatable)
   --account ID         only this account (repeatable); a replay passes the failed accounts`;
@@ -52,12 +54,18 @@ export const syncCommand = async (argv: string[]): Promise<number> => {
     );
     return 2;
   }
-  const stack = await createLocalStack({
-    dataDir: values['data-dir'],
-    enrollmentsPath: values.enrollments,
-    keywhizDir: values['keywhiz-dir'],
-    env: envOf(process.env),
-  });
+  const stack = await openLocalStack(
+    {
+      dataDir: values['data-dir'],
+      enrollmentsPath: values.enrollments,
+      keywhizDir: values['keywhiz-dir'],
+      defaults: { keywhizDir: DEFAULT_KEYWHIZ_DIR },
+      reconfigure: values.reconfigure,
+      env: envOf(process.env),
+    },
+    SYNC_USAGE,
+  );
+  if ('exitCode' in stack) return stack.exitCode;
   try {
     return await syncAndReport(stack, parsed.data, values['data-dir']);
   } finally {

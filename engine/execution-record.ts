@@ -1,4 +1,5 @@
-export type ExecutionStatus = 'SUCCEEDED' | 'FAILED';
+/** How an execution ended. ABORTED: it was stopped before its end (locally, its process died). */
+export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
 /** One finished execution, as DescribeExecution would tell it (dates in ISO-8601, JSON values parsed). */
 export interface ExecutionRecord {
@@ -23,6 +24,20 @@ export interface ExecutionRecord {
   redriveCount?: number;
   redriveDate?: string;
 }
+
+/** An execution as it starts, before any state runs: what DescribeExecution tells of a RUNNING one. */
+export type RunningExecution = Pick<
+  ExecutionRecord,
+  | 'executionArn'
+  | 'name'
+  | 'stateMachineName'
+  | 'stateMachineArn'
+  | 'input'
+  | 'startDate'
+  | 'parentExecutionArn'
+  | 'redriveCount'
+  | 'redriveDate'
+> & { status: 'RUNNING' };
 
 export type StepFunctionsApiErrorName =
   | 'InvalidDefinition'

@@ -1,4 +1,9 @@
-export type { ExecutionRecord, ExecutionStatus, StepFunctionsApiErrorName } from './execution-record';
+export type {
+  ExecutionRecord,
+  ExecutionStatus,
+  RunningExecution,
+  StepFunctionsApiErrorName,
+} from './execution-record';
 export { StepFunctionsApiError } from './execution-record';
 export type { StatePayloadObserver } from './execution-watch';
 export type { EngineLimits } from './limits';

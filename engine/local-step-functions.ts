@@ -12,6 +12,7 @@ import {
   describeForParent,
   type ExecutionRecord,
   type ExecutionStatus,
+  type RunningExecution,
   StepFunctionsApiError,
 } from './execution-record';
 import { ExecutionWatch, type MapConcurrencyCheck, type StatePayloadObserver } from './execution-watch';
@@ -33,6 +34,11 @@ export interface LocalStepFunctionsOptions {
   zeroDelays?: boolean;
   /** Lower them in tests to prove enforcement; defaults are AWS's quotas. */
   limits?: Partial<EngineLimits>;
+  /**
+   * Called as each execution starts, before its first state: awaited, so a record of it can be on disk before
+   * it changes anything (an execution whose process dies then leaves a trace). A rejection fails the start.
+   */
+  onExecutionStarted?: (execution: RunningExecution) => void | Promise<void>;
   /** Called with every finished execution, e.g. to persist it. */
   onExecutionRecorded?: (record: ExecutionRecord) => void | Promise<void>;
   /** Sees every state's input and output, as AWS keeps them in the execution history (e.g. to audit them). */
@@ -180,6 +186,7 @@ export class LocalStepFunctions {
   private readonly accountId: string;
   private readonly zeroDelays: boolean;
   private readonly limits: EngineLimits;
+  private readonly onExecutionStarted: LocalStepFunctionsOptions['onExecutionStarted'];
   private readonly onExecutionRecorded: LocalStepFunctionsOptions['onExecutionRecorded'];
   private readonly onStatePayload: LocalStepFunctionsOptions['onStatePayload'];
   private readonly bindings = new Map<string, TaskHandler>();
@@ -194,6 +201,7 @@ export class LocalStepFunctions {
     this.accountId = options.accountId ?? '000000000000';
     this.zeroDelays = options.zeroDelays ?? false;
     this.limits = { ...AWS_LIMITS, ...options.limits };
+    this.onExecutionStarted = options.onExecutionStarted;
     this.onExecutionRecorded = options.onExecutionRecorded;
     this.onStatePayload = options.onStatePayload;
   }
@@ -279,18 +287,20 @@ export class LocalStepFunctions {
   /**
    * Takes back executions recorded before (e.g. by an earlier process over the same data directory), so
    * describeExecution and listExecutions see them and their names stay taken, as AWS keeps a name for 90 days.
+   * One still running elsewhere only keeps its name.
    */
-  restoreExecutions(records: Iterable<ExecutionRecord>): void {
+  restoreExecutions(records: Iterable<ExecutionRecord | RunningExecution>): void {
     for (const record of records) {
-      this.records.set(record.executionArn, record);
+      if (record.status !== 'RUNNING') this.records.set(record.executionArn, record);
       this.machines.get(record.stateMachineName)?.executionNames.add(record.name);
     }
   }
 
   /**
-   * RedriveExecution: runs a FAILED top-level execution again under the same ARN, with the same input, and waits
-   * for it to end. AWS reruns only the failed steps; here the whole run is repeated, which the idempotent steps
-   * make equivalent. Refused, as on AWS, for an execution that did not fail or ended over 14 days ago.
+   * RedriveExecution: runs a FAILED or ABORTED top-level execution again under the same ARN, with the same input,
+   * and waits for it to end. AWS reruns only the failed steps; here the whole run is repeated, which the
+   * idempotent steps make equivalent. Refused, as on AWS, for an execution that succeeded or ended over 14 days
+   * ago.
    */
   async redriveExecution(executionArn: string): Promise<ExecutionRecord> {
     const previous = this.describeExecution(executionArn);
@@ -302,8 +312,8 @@ export class LocalStepFunctions {
       );
     }
     const refusal =
-      previous.status !== 'FAILED'
-        ? `it is ${previous.status}, not FAILED`
+      previous.status === 'SUCCEEDED'
+        ? 'it is SUCCEEDED, not FAILED or ABORTED'
         : previous.parentExecutionArn
           ? `it was started by ${previous.parentExecutionArn}: redrive that one`
           : Date.now() - Date.parse(previous.stopDate) > REDRIVE_WINDOW_MS
@@ -364,6 +374,18 @@ export class LocalStepFunctions {
     const redrive = redriven
       ? { redriveCount: (redriven.redriveCount ?? 0) + 1, redriveDate: new Date().toISOString() }
       : undefined;
+    const parentExecutionArn = startedBy(input);
+    await this.onExecutionStarted?.({
+      executionArn,
+      name,
+      stateMachineName: machine.name,
+      stateMachineArn: machine.arn,
+      status: 'RUNNING',
+      input,
+      startDate,
+      ...(parentExecutionArn ? { parentExecutionArn } : {}),
+      ...redrive,
+    });
     const context = {
       Execution: {
         Id: executionArn,
@@ -403,7 +425,6 @@ export class LocalStepFunctions {
     run.abort();
     await following;
     const failure = watch.failure;
-    const parentExecutionArn = startedBy(input);
     const record: ExecutionRecord = {
       executionArn,
       name,

@@ -8,6 +8,8 @@ import { SecretsManagerSvidStore } from '../functions/shared/aws/secrets-manager
 import { SecretsManagerWebhookKeys } from '../functions/shared/aws/secrets-manager-webhook-keys';
 import type { Config } from '../functions/shared/config';
 import { InvalidConfiguration } from '../functions/shared/domain/errors';
+import { lockDataDir } from './data-dir-lock';
+import { type DataDirSettings, type SettingsRequest, settleDataDirSettings } from './data-dir-settings';
 import { localConfig } from './local-config';
 import type { Dependencies } from '../functions/shared/dependencies';
 import type { KeywhizServerCa, SecretSourceFactory } from '../functions/shared/ports/secret-source';
@@ -24,14 +26,16 @@ import { LocalSecretsManager } from './stand-ins/local-secrets-manager';
 import { ensureLocalWebhookKey } from './stand-ins/local-webhook-key';
 import { SoftwareCertificateAuthority } from './stand-ins/software-ca';
 
-export interface LocalOptions {
+export interface LocalOptions extends SettingsRequest {
   dataDir: string;
-  enrollmentsPath: string;
+  /** The enrollment registry; absent: the one the data directory was created with, else defaults'. */
+  enrollmentsPath?: string | undefined;
   /**
-   * Serve this directory (`<dir>/<service>/<secret-name>`) with the Keywhiz dev server for the sync agents.
-   * Without it (and without KEYWHIZ_URL) the stack rotates SVIDs only.
+   * Serve this directory (`<dir>/<service>/<secret-name>`) with the Keywhiz dev server for the sync agents;
+   * with defaults.keywhizDir, the one the data directory remembers, else that default. Without either (and
+   * without KEYWHIZ_URL) the stack rotates SVIDs only.
    */
-  keywhizDir?: string;
+  keywhizDir?: string | undefined;
   /** Configuration overrides, as environment variables would give them. */
   env?: Record<string, string>;
   now?: () => Date;
@@ -52,14 +56,53 @@ export interface LocalServices {
   keywhiz?: KeywhizDevServer;
 }
 
+export interface LocalDependencies {
+  deps: Dependencies;
+  services: LocalServices;
+  config: Config;
+  /** The registry and Keywhiz directory in use: given, or remembered by the data directory. */
+  settings: DataDirSettings;
+  /** This process's hold on the data directory (see data-dir-lock). */
+  writer: { pid: number; token: string; since: string };
+  /** Stops the Keywhiz dev server and gives the data directory up. */
+  close: () => Promise<void>;
+}
+
 /**
  * The steps' dependencies on the embedded default: the same adapters as on AWS, each over a stand-in that
  * speaks the AWS API (ACM Private CA over a software CA, Secrets Manager over files, EventBridge over an
- * audit log), the enrollment file, and Keywhiz's client API over a directory.
+ * audit log), the enrollment file, and Keywhiz's client API over a directory. The data directory is held
+ * first (one writer) and given up again, with the dev server stopped, when a later step fails.
  */
-export const localDependencies = async (
+export const localDependencies = async (options: LocalOptions): Promise<LocalDependencies> => {
+  const lock = await lockDataDir(options.dataDir);
+  const opened: (() => Promise<void>)[] = [() => lock.release()];
+  const close = async () => {
+    // Last opened, first closed; each is closed even when an earlier one fails to close.
+    const results = await Promise.allSettled(
+      opened
+        .splice(0)
+        .reverse()
+        .map((c) => c()),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  try {
+    return await openDependencies(options, lock.writer, (closer) => opened.push(closer), close);
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  }
+};
+
+const openDependencies = async (
   options: LocalOptions,
-): Promise<{ deps: Dependencies; services: LocalServices; config: Config; close: () => Promise<void> }> => {
+  writer: LocalDependencies['writer'],
+  onClose: (closer: () => Promise<void>) => void,
+  close: () => Promise<void>,
+): Promise<LocalDependencies> => {
+  const settings = await settleDataDirSettings(options.dataDir, options);
   let config = localConfig(options.env);
   const now = options.now ?? (() => new Date());
   const ca = await SoftwareCertificateAuthority.open(join(options.dataDir, 'ca'), config.TRUST_DOMAIN);
@@ -75,13 +118,13 @@ export const localDependencies = async (
     return store;
   };
   const eventBus = new LocalEventBus(options.dataDir, { now });
-  const registry = new FileEnrollmentRegistry(options.enrollmentsPath);
+  const registry = new FileEnrollmentRegistry(settings.enrollmentsPath);
 
   let keywhiz: KeywhizDevServer | undefined;
   const keywhizGiven = options.env?.KEYWHIZ_URL !== undefined;
-  if (options.keywhizDir && !keywhizGiven) {
+  if (settings.keywhizDir && !keywhizGiven) {
     keywhiz = await KeywhizDevServer.start({
-      dir: options.keywhizDir,
+      dir: settings.keywhizDir,
       ca,
       trustDomain: config.TRUST_DOMAIN,
       // Keywhiz maps a client's SPIFFE ID to its client; here the enrollments say which service an ID is.
@@ -91,6 +134,8 @@ export const localDependencies = async (
       // Its certificate comes from a CA of its own, kept here so the accounts' copies stay good across restarts.
       caDir: join(options.dataDir, 'keywhiz', 'ca'),
     });
+    const server = keywhiz;
+    onClose(() => server.close());
     config = { ...config, KEYWHIZ_URL: keywhiz.url, KEYWHIZ_SERVER_SPIFFE_ID: keywhiz.spiffeId };
   }
   await ensureLocalWebhookKey(secretsManager, config.WEBHOOK_KEY_SECRET_NAME);
@@ -164,8 +209,8 @@ export const localDependencies = async (
     deps,
     services: { ca, pca, secretsManager, accountSecretsManager, eventBus, ...(keywhiz ? { keywhiz } : {}) },
     config,
-    close: async () => {
-      await keywhiz?.close();
-    },
+    settings,
+    writer,
+    close,
   };
 };

@@ -21,8 +21,8 @@ import type { SyncRequest } from '../functions/shared/domain/sync';
 import { createHandler as summarizeRotation } from '../functions/summarize-rotation/summarize-rotation';
 import { createHandler as summarizeSync } from '../functions/summarize-sync/summarize-sync';
 import { createHandler as syncAgent } from '../functions/sync-agent/sync-agent';
-import { readExecutionRecords, writeExecutionRecord } from './execution-records';
-import { type LocalOptions, localDependencies } from './local-dependencies';
+import { settleExecutionRecords, type Warn, writeExecutionRecord } from './execution-records';
+import { type LocalDependencies, type LocalOptions, localDependencies } from './local-dependencies';
 import { DEFAULT_WEBHOOK_SYNC_CONCURRENCY, WebhookSyncQueue } from './webhook-sync-queue';
 
 /** Each `${Placeholder}` of the state machines, and the step that serves it (as serverless.yml binds them on AWS). */
@@ -60,6 +60,8 @@ export interface LocalStackOptions extends LocalOptions {
   onStatePayload?: StatePayloadObserver;
   /** Called with every finished execution, children included, once it is written under the data directory. */
   onExecutionRecorded?: (record: ExecutionRecord) => void;
+  /** Where an execution record that cannot be read is reported as skipped (default: stderr). */
+  warn?: Warn;
   /** Webhook syncs run at once (default DEFAULT_WEBHOOK_SYNC_CONCURRENCY); later changes wait in a queue. */
   webhookSyncConcurrency?: number;
 }
@@ -70,39 +72,7 @@ export interface LocalStackOptions extends LocalOptions {
  */
 export const createLocalStack = async (options: LocalStackOptions) => {
   const local = await localDependencies(options);
-  const deps = options.decorate ? options.decorate(local.deps) : local.deps;
-  const { AWS_REGION: region, CENTRAL_ACCOUNT_ID: account } = local.config;
-  const engine = new LocalStepFunctions({
-    region,
-    accountId: account,
-    zeroDelays: !options.realDelays,
-    ...(options.onStatePayload ? { onStatePayload: options.onStatePayload } : {}),
-    onExecutionRecorded: async (record) => {
-      await writeExecutionRecord(options.dataDir, record);
-      options.onExecutionRecorded?.(record);
-    },
-  });
-
-  const substitutions: Record<string, string> = {
-    AwsRegion: region,
-    AwsPartition: 'aws',
-    SyncAgentFunctionName: local.config.SYNC_AGENT_FUNCTION_NAME,
-    SyncInvokerRoleName: local.config.SYNC_INVOKER_ROLE_NAME,
-  };
-  for (const name of MACHINES) substitutions[`${pascal(name)}StateMachineArn`] = engine.stateMachineArn(name);
-  for (const [placeholder, fn] of Object.entries(FUNCTIONS)) {
-    const arn = `arn:aws:lambda:${region}:${account}:function:trust-bridge-local-${fn.name}`;
-    substitutions[placeholder] = arn;
-    // Each handler is the Middy-wrapped Lambda handler, called as Lambda would call it.
-    engine.bindResource(arn, fn.create(deps) as TaskHandler);
-  }
-  // The agent is deployed in every enrolled account under one name; locally one handler serves them all.
-  engine.bindResource(
-    `arn:aws:lambda:${region}:*:function:${local.config.SYNC_AGENT_FUNCTION_NAME}`,
-    syncAgent(deps) as TaskHandler,
-  );
-  for (const name of MACHINES) engine.registerStateMachine(name, definition(name), { substitutions });
-  engine.restoreExecutions(await readExecutionRecords(options.dataDir));
+  const { deps, engine } = await closedOnFailure(local, () => openEngine(options, local));
 
   // The rule serverless.yml puts on the bus: a Keywhiz change starts a sync of that secret (InputPath $.detail),
   // through a queue that bounds the syncs running at once and folds repeated changes of a queued secret.
@@ -132,6 +102,61 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     /** Waits until no webhook sync runs or waits; gives the executions that ended since the last call. */
     settled: () => webhookSyncs.settled(),
   };
+};
+
+/** Runs a step of opening the stack; when it fails, closes what was opened before it (nothing is left running). */
+const closedOnFailure = async <T>(local: LocalDependencies, step: () => Promise<T>): Promise<T> => {
+  try {
+    return await step();
+  } catch (error) {
+    await local.close().catch(() => {});
+    throw error;
+  }
+};
+
+/** The engine with every state machine registered, each Task bound to its handler, and the past runs restored. */
+const openEngine = async (options: LocalStackOptions, local: LocalDependencies) => {
+  const { writer } = local;
+  const deps = options.decorate ? options.decorate(local.deps) : local.deps;
+  const { AWS_REGION: region, CENTRAL_ACCOUNT_ID: account } = local.config;
+  const engine = new LocalStepFunctions({
+    region,
+    accountId: account,
+    zeroDelays: !options.realDelays,
+    ...(options.onStatePayload ? { onStatePayload: options.onStatePayload } : {}),
+    // Recorded as it starts, so a run whose process dies leaves a RUNNING record that later reads as ABORTED.
+    onExecutionStarted: (execution) =>
+      writeExecutionRecord(options.dataDir, {
+        ...execution,
+        writer: { pid: writer.pid, token: writer.token },
+      }),
+    onExecutionRecorded: async (record) => {
+      await writeExecutionRecord(options.dataDir, record);
+      options.onExecutionRecorded?.(record);
+    },
+  });
+
+  const substitutions: Record<string, string> = {
+    AwsRegion: region,
+    AwsPartition: 'aws',
+    SyncAgentFunctionName: local.config.SYNC_AGENT_FUNCTION_NAME,
+    SyncInvokerRoleName: local.config.SYNC_INVOKER_ROLE_NAME,
+  };
+  for (const name of MACHINES) substitutions[`${pascal(name)}StateMachineArn`] = engine.stateMachineArn(name);
+  for (const [placeholder, fn] of Object.entries(FUNCTIONS)) {
+    const arn = `arn:aws:lambda:${region}:${account}:function:trust-bridge-local-${fn.name}`;
+    substitutions[placeholder] = arn;
+    // Each handler is the Middy-wrapped Lambda handler, called as Lambda would call it.
+    engine.bindResource(arn, fn.create(deps) as TaskHandler);
+  }
+  // The agent is deployed in every enrolled account under one name; locally one handler serves them all.
+  engine.bindResource(
+    `arn:aws:lambda:${region}:*:function:${local.config.SYNC_AGENT_FUNCTION_NAME}`,
+    syncAgent(deps) as TaskHandler,
+  );
+  for (const name of MACHINES) engine.registerStateMachine(name, definition(name), { substitutions });
+  engine.restoreExecutions(await settleExecutionRecords(options.dataDir, writer, options.warn));
+  return { deps, engine };
 };
 
 const pascal = (name: string) =>

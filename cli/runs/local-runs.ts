@@ -1,4 +1,4 @@
-import type { ExecutionRecord } from '../../engine';
+import type { ExecutionRecord, RunningExecution } from '../../engine';
 import type { AuditEvent } from '../../functions/shared/domain/audit';
 import { readExecutionRecords } from '../../local-stack/execution-records';
 import type { LocalStack } from '../../local-stack/stack';
@@ -11,7 +11,7 @@ import { linksOf, type RunQuery, type WorkflowRun, type WorkflowRuns } from './w
 export class LocalRuns implements WorkflowRuns {
   private stack: Promise<LocalStack> | undefined;
   // Read once per command; a run this command starts or redrives writes a record, so the next read is fresh.
-  private records: Promise<ExecutionRecord[]> | undefined;
+  private records: Promise<(ExecutionRecord | RunningExecution)[]> | undefined;
 
   constructor(
     private readonly dataDir: string,
@@ -68,7 +68,7 @@ export class LocalRuns implements WorkflowRuns {
     }
   }
 
-  private recorded(): Promise<ExecutionRecord[]> {
+  private recorded(): Promise<(ExecutionRecord | RunningExecution)[]> {
     this.records ??= readExecutionRecords(this.dataDir);
     return this.records;
   }
@@ -85,17 +85,21 @@ export const ambiguous = (name: string, arns: string[]): Error =>
 
 export const newestFirst = (a: WorkflowRun, b: WorkflowRun): number => b.startDate.localeCompare(a.startDate);
 
-const runOf = (record: ExecutionRecord): WorkflowRun => ({
+const runOf = (record: ExecutionRecord | RunningExecution): WorkflowRun => ({
   executionArn: record.executionArn,
   name: record.name,
   machine: record.stateMachineName,
   status: record.status,
   startDate: record.startDate,
-  stopDate: record.stopDate,
-  ...(record.error !== undefined ? { error: record.error } : {}),
-  ...(record.cause !== undefined ? { cause: record.cause } : {}),
+  ...(record.status !== 'RUNNING'
+    ? {
+        stopDate: record.stopDate,
+        ...(record.error !== undefined ? { error: record.error } : {}),
+        ...(record.cause !== undefined ? { cause: record.cause } : {}),
+        ...(record.output !== undefined ? { output: record.output } : {}),
+      }
+    : {}),
   input: record.input,
-  ...(record.output !== undefined ? { output: record.output } : {}),
   ...linksOf(record.input),
   ...(record.redriveCount !== undefined ? { redriveCount: record.redriveCount } : {}),
   ...(record.redriveDate !== undefined ? { redriveDate: record.redriveDate } : {}),

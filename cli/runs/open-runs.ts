@@ -1,19 +1,16 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-audit-sink';
-import { createLocalStack } from '../../local-stack/stack';
+import type { LocalStack } from '../../local-stack/stack';
 import { awsClientConfig, type OpsTarget } from '../ops-options';
-import { DEFAULT_ENROLLMENTS, envOf } from '../rotate';
 import { spanMs } from '../span';
-import { DEFAULT_KEYWHIZ_DIR } from '../sync';
 import { AwsRuns } from './aws-runs';
 import { LocalRuns } from './local-runs';
 import type { WorkflowRuns } from './workflow-runs';
 
 export interface RunsOptions {
-  /** Locally: what a stack that runs executions serves. */
-  enrollments?: string;
-  keywhizDir?: string;
+  /** Locally: opens the stack that runs executions, on first need (without it, runs are only listed). */
+  openStack?: () => Promise<LocalStack>;
   /** On AWS: the audit bus replays are announced on (default: the stack's AuditBusName output). */
   busName?: string;
 }
@@ -21,13 +18,10 @@ export interface RunsOptions {
 /** The runs the flags point at: the local data directory's, or the deployed stage's on AWS. */
 export const openRuns = (target: OpsTarget, options: RunsOptions = {}): WorkflowRuns => {
   if (target.kind === 'local') {
-    return new LocalRuns(target.dataDir, () =>
-      createLocalStack({
-        dataDir: target.dataDir,
-        enrollmentsPath: options.enrollments ?? DEFAULT_ENROLLMENTS,
-        keywhizDir: options.keywhizDir ?? DEFAULT_KEYWHIZ_DIR,
-        env: envOf(process.env),
-      }),
+    const { openStack } = options;
+    return new LocalRuns(
+      target.dataDir,
+      openStack ?? (() => Promise.reject(new Error('this command only reads the local runs'))),
     );
   }
   const config = awsClientConfig(target);
