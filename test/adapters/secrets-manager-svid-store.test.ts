@@ -97,15 +97,21 @@ const commandsSent = () => sm.calls().map((call) => call.args[0].constructor.nam
 
 beforeEach(() => sm.reset());
 
-/** The digest tag a first write leaves, so tests can describe an up-to-date secret. */
-async function digestAfterCreate(w: SvidWrite): Promise<string> {
+/** The tags a finished first write of `w` leaves (commit included), as if `versionId` were its version. */
+async function tagsAfterCreate(w: SvidWrite, versionId: string): Promise<{ Key: string; Value: string }[]> {
   sm.on(DescribeSecretCommand).rejects(notFound());
-  sm.on(CreateSecretCommand).resolves({ ARN, Name: NAME, VersionId: w.issuanceToken });
+  sm.on(CreateSecretCommand).resolves({ ARN, Name: NAME, VersionId: versionId });
   await store().put(w);
-  const tag = sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags?.[0];
+  const tags = new Map<string, string>();
+  const created = sm.commandCalls(CreateSecretCommand)[0]?.args[0].input.Tags ?? [];
+  const tagged = sm.commandCalls(TagResourceCommand).flatMap((c) => c.args[0].input.Tags ?? []);
+  for (const { Key, Value } of [...created, ...tagged]) tags.set(Key as string, Value as string);
   sm.reset();
-  return tag?.Value as string;
+  return [...tags].map(([Key, Value]) => ({ Key, Value }));
 }
+const tagValue = (tags: { Key?: string; Value?: string }[] | undefined, key: string) =>
+  tags?.find((t) => t.Key === key)?.Value;
+const PREVIOUS = 'previous-issuance-token-000000000000';
 
 describe('put: a new secret', () => {
   test('creates it as SPIRE would (SecretBinary JSON, spire-svid tag) with our token, key and tags, then the policy', async () => {
@@ -167,10 +173,14 @@ describe('put: a new secret', () => {
         },
       ],
     });
+    // Written last, in one call: the policy's digest and the commit naming the version and the tags.
     const digestTag = sm.commandCalls(TagResourceCommand)[0]?.args[0].input;
     expect(digestTag).toEqual({
       SecretId: ARN,
-      Tags: [{ Key: 'trust-bridge:readers-digest', Value: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+      Tags: [
+        { Key: 'trust-bridge:readers-digest', Value: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        { Key: 'trust-bridge:committed', Value: expect.stringMatching(new RegExp(`^${TOKEN}/[0-9a-f]{64}$`)) },
+      ],
     });
   });
 
@@ -206,13 +216,12 @@ describe('put: a new secret', () => {
 describe('put: an existing secret', () => {
   test('writes a new version with the token and retags only what changed; the policy stays when readers did not change', async () => {
     const w = write();
-    const digest = await digestAfterCreate(w);
-    const previous = write({ serial: 'old', notAfter: '2029-12-31T00:00:00.000Z' });
+    const previous = await tagsAfterCreate(write({ serial: 'old', notAfter: '2029-12-31T00:00:00.000Z' }), PREVIOUS);
     sm.on(DescribeSecretCommand).resolves({
       ARN,
       Name: NAME,
-      Tags: ownedTags(previous, { 'trust-bridge:readers-digest': digest }),
-      VersionIdsToStages: { 'previous-issuance-token-000000000000': ['AWSCURRENT'] },
+      Tags: previous,
+      VersionIdsToStages: { [PREVIOUS]: ['AWSCURRENT'] },
     });
     sm.on(PutSecretValueCommand).resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
 
@@ -229,18 +238,20 @@ describe('put: an existing secret', () => {
       Tags: [
         { Key: 'trust-bridge:serial', Value: '0a1b2c' },
         { Key: 'trust-bridge:not-after', Value: '2030-01-02T00:00:00.000Z' },
+        { Key: 'trust-bridge:committed', Value: expect.stringMatching(new RegExp(`^${TOKEN}/`)) },
       ],
     });
   });
 
   test('rewrites the policy, then its digest, when the reader roles changed', async () => {
     const w = write();
-    const digest = await digestAfterCreate(w);
+    const before = await tagsAfterCreate(w, PREVIOUS);
+    const digest = tagValue(before, 'trust-bridge:readers-digest') as string;
     sm.on(DescribeSecretCommand).resolves({
       ARN,
       Name: NAME,
-      Tags: ownedTags(w, { 'trust-bridge:readers-digest': digest }),
-      VersionIdsToStages: { 'previous-issuance-token-000000000000': ['AWSCURRENT'] },
+      Tags: before,
+      VersionIdsToStages: { [PREVIOUS]: ['AWSCURRENT'] },
     });
     sm.on(PutSecretValueCommand).resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
 
@@ -253,18 +264,21 @@ describe('put: an existing secret', () => {
       'TagResourceCommand',
     ]);
     const tags = sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags;
-    expect(tags).toEqual([{ Key: 'trust-bridge:readers-digest', Value: expect.not.stringMatching(digest) }]);
+    expect(tags).toEqual([
+      { Key: 'trust-bridge:readers-digest', Value: expect.not.stringMatching(digest) },
+      { Key: 'trust-bridge:committed', Value: expect.stringMatching(new RegExp(`^${TOKEN}/`)) },
+    ]);
   });
 
   test('restores a secret scheduled for deletion before writing, as SPIRE does', async () => {
     const w = write();
-    const digest = await digestAfterCreate(w);
+    const before = await tagsAfterCreate(w, PREVIOUS);
     sm.on(DescribeSecretCommand).resolves({
       ARN,
       Name: NAME,
       DeletedDate: new Date('2030-01-01T00:00:00Z'),
-      Tags: ownedTags(w, { 'trust-bridge:readers-digest': digest }),
-      VersionIdsToStages: { 'previous-issuance-token-000000000000': ['AWSCURRENT'] },
+      Tags: before,
+      VersionIdsToStages: { [PREVIOUS]: ['AWSCURRENT'] },
     });
     sm.on(PutSecretValueCommand).resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
 
@@ -274,6 +288,7 @@ describe('put: an existing secret', () => {
       'DescribeSecretCommand',
       'RestoreSecretCommand',
       'PutSecretValueCommand',
+      'TagResourceCommand',
     ]);
     expect(sm.commandCalls(RestoreSecretCommand)[0]?.args[0].input).toEqual({ SecretId: ARN });
   });
@@ -293,17 +308,18 @@ describe('put: an existing secret', () => {
 });
 
 describe('put: retries of the same issuance', () => {
-  test('a retry after the value was written makes no second version and finishes the tags', async () => {
+  test('a retry after the value was written makes no second version and finishes the policy and tags', async () => {
     const w = write();
-    const digest = await digestAfterCreate(w);
+    const before = await tagsAfterCreate(write({ serial: 'old' }), PREVIOUS);
     sm.on(DescribeSecretCommand).resolves({
       ARN,
       Name: NAME,
-      Tags: ownedTags(write({ serial: 'old' }), { 'trust-bridge:readers-digest': digest }),
-      VersionIdsToStages: { [TOKEN]: ['AWSCURRENT'] },
+      Tags: before,
+      VersionIdsToStages: { [TOKEN]: ['AWSCURRENT'], [PREVIOUS]: ['AWSPREVIOUS'] },
     });
     await expect(store().put(w)).resolves.toEqual({ arn: ARN, versionId: TOKEN });
-    expect(commandsSent()).toEqual(['DescribeSecretCommand', 'TagResourceCommand']);
+    // The commit names the previous version, so it vouches for no policy: the policy is written again.
+    expect(commandsSent()).toEqual(['DescribeSecretCommand', 'PutResourcePolicyCommand', 'TagResourceCommand']);
   });
 
   test('the same token with a different value (a re-encoded retry) counts as done, without throwing', async () => {
@@ -353,6 +369,8 @@ describe('find', () => {
       service: 'payments',
       environment: 'prod',
       accountId: '111122223333',
+      readersDigest: '',
+      committed: false,
     };
     await expect(store().find(NAME, TOKEN)).resolves.toEqual({ ...expected, writtenByToken: true });
     await expect(store().find(NAME, 'another-token-000000000000000000000')).resolves.toEqual({

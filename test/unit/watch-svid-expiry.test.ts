@@ -22,6 +22,8 @@ const svid = (service: string, hoursLeft: number, extra: Partial<StoredSvid> = {
   service,
   environment: 'prod',
   accountId: '111122223333',
+  readersDigest: '',
+  committed: true,
   ...extra,
 });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   CreateSecretCommand,
   type DescribeSecretCommandOutput,
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
   InvalidRequestException,
   ListSecretsCommand,
@@ -12,6 +13,7 @@ import {
   RestoreSecretCommand,
   type SecretListEntry,
   TagResourceCommand,
+  UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { InvalidConfiguration, SvidUnavailable } from '../domain/errors';
 import {
@@ -30,7 +32,15 @@ import {
   scheduleDeletion,
   describeSecret,
 } from './secrets-manager-calls';
-import type { SpireSvidSecret, StoredSvid, SvidStore, SvidWrite } from '../ports/svid-store';
+import type {
+  SpireSvidSecret,
+  StoredSvid,
+  SvidPlacement,
+  SvidRepair,
+  SvidRepairs,
+  SvidStore,
+  SvidWrite,
+} from '../ports/svid-store';
 
 /** Writing needs the key and the issuer role; a store that only lists, reads or retires goes without them. */
 export interface SecretsManagerSvidStoreOptions {
@@ -79,13 +89,24 @@ export class SecretsManagerSvidStore implements SvidStore {
 
   /** The settings only a writer has: a read-only store that is asked to write is misconfigured. */
   private writer(): { kmsKeyId: string; issuerRoleArn: string } {
-    const { kmsKeyId, issuerRoleArn } = this.options;
-    if (kmsKeyId === undefined || issuerRoleArn === undefined) {
+    const { kmsKeyId } = this.options;
+    if (kmsKeyId === undefined) {
       throw new InvalidConfiguration(
         'this SVID store was opened read-only: writing needs a KMS key and the issuer role',
       );
     }
-    return { kmsKeyId, issuerRoleArn };
+    return { kmsKeyId, issuerRoleArn: this.issuer() };
+  }
+
+  /** The issuer role, which every SVID's policy names: needed to write a policy or to judge one. */
+  private issuer(): string {
+    const { issuerRoleArn } = this.options;
+    if (issuerRoleArn === undefined) {
+      throw new InvalidConfiguration(
+        'this SVID store was opened without the issuer role (ISSUER_ROLE_ARN): it cannot write or judge resource policies',
+      );
+    }
+    return issuerRoleArn;
   }
 
   async listOwned(): Promise<StoredSvid[]> {
@@ -105,7 +126,7 @@ export class SecretsManagerSvidStore implements SvidStore {
       for (const entry of page.SecretList ?? []) {
         const tags = tagMap(entry.Tags);
         // The tag-key filter matches by prefix: keep only our exact marker.
-        if (isOwned(tags)) owned.push(storedSvid(entry, tags));
+        if (isOwned(tags)) owned.push(storedSvid(entry, tags, entry.SecretVersionsToStages));
       }
       NextToken = page.NextToken;
     } while (NextToken);
@@ -123,7 +144,7 @@ export class SecretsManagerSvidStore implements SvidStore {
     const tags = ownedTags(secretName, described.Tags);
     const stages = described.VersionIdsToStages ?? {};
     return {
-      ...storedSvid(described, tags),
+      ...storedSvid(described, tags, stages),
       writtenByToken: issuanceToken !== undefined && Object.hasOwn(stages, issuanceToken),
     };
   }
@@ -133,7 +154,11 @@ export class SecretsManagerSvidStore implements SvidStore {
    * needs the ARN). Throws SvidUnavailable when there is none: never issued, or scheduled for deletion.
    */
   async read(secretId: string): Promise<SpireSvidSecret> {
-    let value: { SecretBinary?: Uint8Array; SecretString?: string };
+    return (await this.current(secretId)).secret;
+  }
+
+  async current(secretId: string): Promise<{ versionId: string; secret: SpireSvidSecret }> {
+    let value: { SecretBinary?: Uint8Array; SecretString?: string; VersionId?: string };
     try {
       value = await transient('GetSecretValue', () =>
         this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT })),
@@ -148,7 +173,50 @@ export class SecretsManagerSvidStore implements SvidStore {
       throw error;
     }
     const bytes = value.SecretBinary ?? new TextEncoder().encode(value.SecretString ?? '');
-    return decodeSpireSvidSecret(bytes);
+    return { versionId: value.VersionId ?? '', secret: decodeSpireSvidSecret(bytes) };
+  }
+
+  isComplete(svid: StoredSvid, placement: SvidPlacement): boolean {
+    return (
+      svid.committed && svid.readersDigest === digest(this.policyFor(placement.accountId, placement.readerRoles))
+    );
+  }
+
+  async policy(secretId: string): Promise<string | undefined> {
+    const answer = await transient('GetResourcePolicy', () =>
+      this.client.send(new GetResourcePolicyCommand({ SecretId: secretId })),
+    );
+    return answer.ResourcePolicy;
+  }
+
+  async repair(repair: SvidRepair): Promise<{ repaired: SvidRepairs }> {
+    const described = this.described.has(repair.secretName)
+      ? this.described.get(repair.secretName)
+      : await this.describe(repair.secretName);
+    this.described.delete(repair.secretName);
+    if (!described) throw new SvidUnavailable(`no SVID secret ${repair.secretName} to repair`);
+    const current = ownedTags(repair.secretName, described.Tags);
+    const stages = described.VersionIdsToStages ?? {};
+    // A write since the value was read owns the secret now: it commits its own version.
+    if (currentVersion(stages) !== repair.versionId) return { repaired: [] };
+    const arn = described.ARN as string;
+    const policy = this.policyFor(repair.accountId, repair.readerRoles);
+    const committed = isCommitted(current, stages);
+    let policyRewritten = false;
+    if (!committed || current.get(SVID_TAG.readersDigest) !== digest(policy)) {
+      // Unknown (the commit does not vouch for it) or changed: rewritten only when it differs.
+      if ((await this.policy(arn)) !== policy) {
+        // The commit vouches for the policy its digest names: it goes before the policy changes.
+        if (committed) await this.uncommit(arn);
+        await this.putPolicy(arn, policy);
+        policyRewritten = true;
+      }
+    }
+    const changed = await this.commit(arn, repair.versionId, svidTags(repair), policy, current);
+    const repaired: SvidRepairs = [];
+    if (policyRewritten) repaired.push('policy');
+    if (changed.some(([key]) => key !== SVID_TAG.committed)) repaired.push('tags');
+    return { repaired };
   }
 
   async put(write: SvidWrite): Promise<{ arn: string; versionId: string }> {
@@ -205,9 +273,11 @@ export class SecretsManagerSvidStore implements SvidStore {
       ),
     );
     const arn = created.ARN as string;
-    // The digest tag follows the policy it describes, so a failure in between is repaired on retry.
-    await this.writePolicy(arn, policy, []);
-    return { arn, versionId: created.VersionId ?? write.issuanceToken };
+    const versionId = created.VersionId ?? write.issuanceToken;
+    // The commit follows the policy and the tags it vouches for, so a write cut off in between is not complete.
+    await this.putPolicy(arn, policy);
+    await this.commit(arn, versionId, svidTags(write), policy, svidTags(write));
+    return { arn, versionId };
   }
 
   private async update(
@@ -225,14 +295,13 @@ export class SecretsManagerSvidStore implements SvidStore {
     if (described.DeletedDate) {
       await transient('RestoreSecret', () => this.client.send(new RestoreSecretCommand({ SecretId: arn })));
     }
+    // The policy is known only from a commit that vouches for it; writing the value voids that commit.
+    const policyKnown =
+      isCommitted(current, described.VersionIdsToStages ?? {}) &&
+      current.get(SVID_TAG.readersDigest) === digest(policy);
     if (!stages && !(await this.putValue(arn, write.issuanceToken, value))) return result;
-
-    const changed = [...svidTags(write)].filter(([key, wanted]) => current.get(key) !== wanted);
-    if (current.get(SVID_TAG.readersDigest) !== digest(policy)) {
-      await this.writePolicy(arn, policy, changed);
-    } else if (changed.length > 0) {
-      await this.tag(arn, changed);
-    }
+    if (!policyKnown) await this.putPolicy(arn, policy);
+    await this.commit(arn, write.issuanceToken, svidTags(write), policy, current);
     return result;
   }
 
@@ -253,20 +322,41 @@ export class SecretsManagerSvidStore implements SvidStore {
     }
   }
 
-  private async writePolicy(arn: string, policy: string, changedTags: [string, string][]): Promise<void> {
+  private async putPolicy(arn: string, policy: string): Promise<void> {
     await transient('PutResourcePolicy', () =>
       this.client.send(
         new PutResourcePolicyCommand({ SecretId: arn, ResourcePolicy: policy, BlockPublicPolicy: true }),
       ),
     );
-    await this.tag(arn, [...changedTags, [SVID_TAG.readersDigest, digest(policy)]]);
   }
 
-  private async tag(arn: string, tags: [string, string][]): Promise<void> {
+  /**
+   * One TagResource: the tags that differ from `current`, the policy digest, and the commit naming `versionId`
+   * and all of them. Returns what it wrote.
+   */
+  private async commit(
+    arn: string,
+    versionId: string,
+    tags: Map<string, string>,
+    policy: string,
+    current: Map<string, string>,
+  ): Promise<[string, string][]> {
+    const wanted = new Map([...tags, [SVID_TAG.readersDigest, digest(policy)]]);
+    const changed = [...wanted].filter(([key, value]) => current.get(key) !== value);
+    const commit = commitOf(versionId, wanted);
+    if (changed.length === 0 && current.get(SVID_TAG.committed) === commit) return [];
+    const written: [string, string][] = [...changed, [SVID_TAG.committed, commit]];
     await transient('TagResource', () =>
       this.client.send(
-        new TagResourceCommand({ SecretId: arn, Tags: tags.map(([Key, Value]) => ({ Key, Value })) }),
+        new TagResourceCommand({ SecretId: arn, Tags: written.map(([Key, Value]) => ({ Key, Value })) }),
       ),
+    );
+    return written;
+  }
+
+  private async uncommit(arn: string): Promise<void> {
+    await transient('UntagResource', () =>
+      this.client.send(new UntagResourceCommand({ SecretId: arn, TagKeys: [SVID_TAG.committed] })),
     );
   }
 
@@ -293,14 +383,14 @@ export class SecretsManagerSvidStore implements SvidStore {
       Principal: '*',
       Action: 'secretsmanager:GetSecretValue',
       Resource: '*',
-      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...readers, this.writer().issuerRoleArn] } },
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...readers, this.issuer()] } },
     };
     return JSON.stringify({ Version: '2012-10-17', Statement: readers.length > 0 ? [allow, deny] : [deny] });
   }
 }
 
-/** The tags every SVID secret carries, except the policy digest (written after the policy). */
-function svidTags(write: SvidWrite): Map<string, string> {
+/** The tags every SVID secret carries, except the policy digest and the commit (written after the policy). */
+function svidTags(write: Omit<SvidWrite, 'issuanceToken' | 'secret'>): Map<string, string> {
   return new Map([
     [SVID_TAG.managedBy, MANAGED_BY_VALUE],
     [SVID_TAG.spireSvid, SPIRE_SVID_VALUE],
@@ -313,11 +403,30 @@ function svidTags(write: SvidWrite): Map<string, string> {
   ]);
 }
 
-const digest = (policy: string): string => createHash('sha256').update(policy).digest('hex');
+const digest = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** The tags a commit vouches for: every SVID tag but the commit itself. */
+const COMMITTED_TAGS = Object.values(SVID_TAG)
+  .filter((key) => key !== SVID_TAG.committed)
+  .sort();
+
+/** `<version id>/<digest of the committed tags>`: 101 characters for a UUID version id, within a tag's 256. */
+const commitOf = (versionId: string, tags: Map<string, string>): string =>
+  `${versionId}/${digest(COMMITTED_TAGS.map((key) => `${key}=${tags.get(key) ?? ''}\n`).join(''))}`;
+
+const currentVersion = (stages: Record<string, string[]>): string | undefined =>
+  Object.entries(stages).find(([, labels]) => labels.includes(CURRENT))?.[0];
+
+/** The commit names the current version and the tags as they are: the last write finished. */
+function isCommitted(tags: Map<string, string>, stages: Record<string, string[]>): boolean {
+  const version = currentVersion(stages);
+  return version !== undefined && tags.get(SVID_TAG.committed) === commitOf(version, tags);
+}
 
 function storedSvid(
   entry: SecretListEntry | DescribeSecretCommandOutput,
   tags: Map<string, string>,
+  stages: Record<string, string[]> | undefined,
 ): StoredSvid {
   return {
     secretName: entry.Name ?? '',
@@ -329,5 +438,7 @@ function storedSvid(
     environment: tags.get(SVID_TAG.environment) ?? '',
     accountId: tags.get(SVID_TAG.accountId) ?? '',
     ...(entry.DeletedDate && { deletedAt: entry.DeletedDate.toISOString() }),
+    readersDigest: tags.get(SVID_TAG.readersDigest) ?? '',
+    committed: isCommitted(tags, stages ?? {}),
   };
 }

@@ -8,6 +8,8 @@ export const rotationRequestSchema = z.strictObject({
   accounts: z.optional(z.array(accountIdSchema).check(z.minLength(1, 'must name at least one account'))),
   force: z._default(z.boolean(), false),
   replayOf: z.optional(replayOfSchema),
+  /** Lets the plan retire more than MAX_RETIREMENT_SHARE of the SVIDs, or retire from an empty registry. */
+  allowMassRetirement: z._default(z.boolean(), false),
 });
 export type RotationRequest = z.infer<typeof rotationRequestSchema>;
 
@@ -60,6 +62,18 @@ export type SvidOutcome =
       secretName: string;
       serial: string;
       notAfter: string;
+    }
+  | {
+      /** Fresh, but its policy or tags were not (a write cut off, or readers changed): rewritten, no new certificate. */
+      status: 'repaired';
+      accountId: string;
+      service: string;
+      environment: string;
+      spiffeId: string;
+      secretName: string;
+      serial: string;
+      notAfter: string;
+      repaired: ('policy' | 'tags')[];
     }
   | {
       status: 'deleted';

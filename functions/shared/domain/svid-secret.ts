@@ -30,6 +30,11 @@ export const SVID_TAG = {
   accountId: 'trust-bridge:account-id',
   /** Digest of the resource policy last written, so it is rewritten only when the readers change. */
   readersDigest: 'trust-bridge:readers-digest',
+  /**
+   * Written last by every write: `<current version id>/<digest of the tags above>`. A write cut off before it
+   * leaves a commit that names another version or other tags, so the SVID is not taken as complete.
+   */
+  committed: 'trust-bridge:committed',
 } as const;
 
 export const MANAGED_BY_VALUE = 'trust-bridge';

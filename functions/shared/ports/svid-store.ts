@@ -23,6 +23,13 @@ export interface StoredSvid {
   accountId: string;
   /** Set when the secret is scheduled for deletion. */
   deletedAt?: string;
+  /** The digest of the resource policy last written, as its tag records it. */
+  readersDigest: string;
+  /**
+   * The last write finished: its commit tag, written last, names the current version and the tags as they are.
+   * When false, the tags may describe an older version and the policy may be missing or stale.
+   */
+  committed: boolean;
 }
 
 export interface SvidPlacement {
@@ -43,6 +50,18 @@ export interface SvidWrite extends SvidPlacement {
   secret: SpireSvidSecret;
 }
 
+/** What a repair writes: the policy of the placement, and tags that describe the version already current. */
+export interface SvidRepair extends SvidPlacement {
+  /** The current version, as `current` read it: a repair never writes a version. */
+  versionId: string;
+  spiffeId: string;
+  serial: string;
+  notAfter: string;
+}
+
+/** What a repair had to rewrite; empty when the SVID was complete after all. */
+export type SvidRepairs = ('policy' | 'tags')[];
+
 /** One secret per (service, environment) in the central account's Secrets Manager. */
 export interface SvidStore {
   /** Every SVID secret carrying our ownership marker, from tags only: about one call per 100 secrets. */
@@ -60,9 +79,26 @@ export interface SvidStore {
    * Throws SvidUnavailable when there is none: not issued yet, or scheduled for deletion.
    */
   read(secretId: string): Promise<SpireSvidSecret>;
+  /** As `read`, with the id of the version read (what a repair commits to). */
+  current(secretId: string): Promise<{ versionId: string; secret: SpireSvidSecret }>;
   /**
-   * Writes a new version (idempotent per issuanceToken), tags and resource policy; restores a secret
-   * scheduled for deletion first. A retry of an issuance that a later one replaced changes nothing.
+   * True when the stored SVID can be trusted from its listing alone: committed, with the resource policy this
+   * placement needs (its readers and the issuer). Decided from the tags, with no call.
+   */
+  isComplete(svid: StoredSvid, placement: SvidPlacement): boolean;
+  /**
+   * Finishes an SVID whose version is current but whose policy or tags are not: writes the placement's policy
+   * (when the stored one differs) and tags describing `versionId`, then the commit. Writes no version and calls
+   * no CA. Writes nothing when `versionId` is no longer current (a later write owns the secret now).
+   * Throws SecretNotOwned for a secret without our marker, SvidUnavailable when there is no such secret.
+   */
+  repair(repair: SvidRepair): Promise<{ repaired: SvidRepairs }>;
+  /** The resource policy as stored, or undefined when there is none. */
+  policy(secretId: string): Promise<string | undefined>;
+  /**
+   * Writes a new version (idempotent per issuanceToken), the resource policy, the tags, and last the commit
+   * tag; restores a secret scheduled for deletion first. A retry finishes a write that was cut off; a retry
+   * of an issuance that a later one replaced changes nothing.
    * Throws SecretNotOwned, writing nothing, for a secret without our marker.
    */
   put(write: SvidWrite): Promise<{ arn: string; versionId: string }>;
