@@ -125,7 +125,7 @@ export const openOpsStores = async (
 };
 
 /** One row of `trust-bridge status` (and one record of its --json). */
-export interface SvidStatus extends Omit<StoredSvid, 'arn' | 'deletedAt'> {
+export interface SvidStatus extends Omit<StoredSvid, 'arn' | 'deletedAt' | 'readersDigest' | 'committed'> {
   expiresInSeconds: number;
   expired: boolean;
   /** Expired, or expires within 6 h. */

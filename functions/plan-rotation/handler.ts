@@ -14,6 +14,8 @@ export const handler = createHandler({
   config,
   logger: new Logger({ serviceName: 'plan-rotation' }),
   registry: new HttpsEnrollmentRegistry(config.ENROLLMENTS_URL),
-  svids: new SecretsManagerSvidStore(new SecretsManagerClient(region), {}),
+  svids: new SecretsManagerSvidStore(new SecretsManagerClient(region), {
+    issuerRoleArn: config.ISSUER_ROLE_ARN,
+  }),
   audit: new EventBridgeAuditSink(new EventBridgeClient(region), { busName: config.AUDIT_BUS_NAME }),
 });

@@ -63,7 +63,10 @@ export const planRotation =
         svid.deletedAt !== undefined ||
         svid.spiffeId !== spiffeId ||
         svid.accountId !== enrollment.accountId ||
-        isRenewalDue(svid.notAfter, now, config.RENEW_BEFORE_HOURS);
+        isRenewalDue(svid.notAfter, now, config.RENEW_BEFORE_HOURS) ||
+        // Tags are trusted only on a complete secret: a cut-off write or new readers go to the rotation,
+        // which repairs them without a new certificate when the SVID is fresh.
+        !svids.isComplete(svid, { ...enrollment, secretName });
       if (due) dueAccounts.add(enrollment.accountId);
       else fresh.push({ enrollment, svid, spiffeId });
     }

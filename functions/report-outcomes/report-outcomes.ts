@@ -7,6 +7,7 @@ import {
   svidDeletedEvent,
   svidFailedEvent,
   svidIssuedEvent,
+  svidRepairedEvent,
   svidSkippedEvent,
 } from '../shared/domain/audit-events';
 import type { ChunkSummary, SvidOutcome } from '../shared/domain/rotation';
@@ -51,7 +52,8 @@ export const reportOutcomes =
     const count = (status: SvidOutcome['status']) => outcomes.filter((o) => o.status === status).length;
     return {
       issued: count('issued'),
-      skipped: count('skipped'),
+      // A repair issues nothing: it counts with the skipped, and its own audit event tells it apart.
+      skipped: count('skipped') + count('repaired'),
       deleted: count('deleted'),
       failed: count('failed') + (chunkError ? accounts.length : 0),
       failedAccounts: [...failedAccounts].sort(),
@@ -69,6 +71,7 @@ const outcomeEvent = (
   }
   if (o.status === 'deleted') return svidDeletedEvent(runId, o, o.reason, o.deletionDate);
   if (o.status === 'issued') return svidIssuedEvent(runId, o, o.serial, o.notAfter);
+  if (o.status === 'repaired') return svidRepairedEvent(runId, o, o.serial, o.notAfter, o.repaired);
   return svidSkippedEvent(runId, o, o.serial, o.notAfter);
 };
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   EventBridgeServiceException,
   PutEventsCommand,
@@ -14,6 +14,7 @@ import {
   PUT_EVENTS_MAX_ENTRIES,
   putEventsEntrySize,
 } from '../../functions/shared/aws/clients';
+import { parseJson, type Warn, warnOnStderr } from './damaged-files';
 
 /** One accepted event as the local bus writes it: one JSON line per event. */
 export interface AuditLogEntry {
@@ -27,6 +28,8 @@ export interface AuditLogEntry {
 
 export interface LocalEventBusOptions {
   now?: () => Date;
+  /** Told of a log whose last line was cut short; standard error by default. */
+  onWarning?: Warn;
 }
 
 /** An EventBridge rule: top-level fields, each matched against a list of accepted values, and its target. */
@@ -37,7 +40,8 @@ export interface LocalRule {
 
 /**
  * EventBridge at home: answers PutEventsCommand like the service does (same limits, same per-entry
- * failures) and appends accepted events to `<dataDir>/eventbridge/<busName>.jsonl`.
+ * failures) and appends accepted events to `<dataDir>/eventbridge/<busName>.jsonl`. A log whose last line
+ * was cut short (a crash mid-append) gets that line ended before the first append, so later lines parse.
  */
 export class LocalEventBus implements EventBridgeApi {
   /** PutEvents calls received, accepted or not: benchmarks compare it with the event count. */
@@ -45,12 +49,16 @@ export class LocalEventBus implements EventBridgeApi {
   private pendingFailures: { count: number; errorCode: string } = { count: 0, errorCode: '' };
   private readonly rules: LocalRule[] = [];
   private readonly now: () => Date;
+  private readonly warn: Warn;
+  /** Per bus: its log is ready for appends (directory made, a torn last line ended). */
+  private readonly opened = new Map<string, Promise<void>>();
 
   constructor(
     private readonly dataDir: string,
     options: LocalEventBusOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
+    this.warn = options.onWarning ?? warnOnStderr;
   }
 
   /** Adds a rule: each accepted event that matches is handed to its target once it is in the log. */
@@ -97,8 +105,8 @@ export class LocalEventBus implements EventBridgeApi {
       lines.push(JSON.stringify(outcome));
       linesByBus.set(outcome.bus, lines);
     }
-    await mkdir(join(this.dataDir, 'eventbridge'), { recursive: true });
     for (const [bus, lines] of linesByBus) {
+      await this.ready(bus);
       // One append per bus and call keeps a call's lines together when calls run concurrently.
       await appendFile(auditLogPath(this.dataDir, bus), `${lines.join('\n')}\n`, 'utf8');
     }
@@ -111,6 +119,30 @@ export class LocalEventBus implements EventBridgeApi {
       Entries: results,
       $metadata: { httpStatusCode: 200 },
     };
+  }
+
+  private ready(bus: string): Promise<void> {
+    let opening = this.opened.get(bus);
+    if (!opening) {
+      opening = this.endTornLine(auditLogPath(this.dataDir, bus));
+      this.opened.set(bus, opening);
+      opening.catch(() => this.opened.delete(bus));
+    }
+    return opening;
+  }
+
+  /**
+   * Ends a last line left without its newline by an append cut short, so the next append starts a line of its
+   * own. The torn line stays (readers skip it): cutting it off could cut an append another process just made.
+   */
+  private async endTornLine(path: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    if (!(await endsMidLine(path))) return;
+    await appendFile(path, '\n', 'utf8');
+    this.warn(
+      `the last line of ${path} was cut short (an append interrupted by a crash; PutEvents never answered it): ` +
+        'ended it, so later events start on lines of their own; readers skip it',
+    );
   }
 
   private accept(
@@ -146,20 +178,72 @@ export class LocalEventBus implements EventBridgeApi {
   }
 }
 
-/** Every event the local bus accepted on `busName`, oldest first; none when nothing was sent. */
-export async function readAuditLog(dataDir: string, busName: string): Promise<AuditLogEntry[]> {
+/**
+ * Every event the local bus accepted on `busName`, oldest first; none when nothing was sent. A line that is
+ * not an event (cut short by a crash, edited) is skipped, with one warning naming the file and its lines.
+ */
+export async function readAuditLog(
+  dataDir: string,
+  busName: string,
+  options: { onWarning?: Warn } = {},
+): Promise<AuditLogEntry[]> {
+  const path = auditLogPath(dataDir, busNameOf(busName));
   let text: string;
   try {
-    text = await readFile(auditLogPath(dataDir, busNameOf(busName)), 'utf8');
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as AuditLogEntry);
+  const events: AuditLogEntry[] = [];
+  const skipped: number[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const json = parseJson(line);
+    if ('value' in json && isAuditLogEntry(json.value)) events.push(json.value);
+    else skipped.push(i + 1);
+  });
+  if (skipped.length > 0) {
+    (options.onWarning ?? warnOnStderr)(
+      `skipped line${skipped.length > 1 ? 's' : ''} ${skipped.join(', ')} of ${path}: not a complete event ` +
+        '(an append cut short by a crash, or an edit); delete those lines to silence this warning',
+    );
+  }
+  return events;
 }
+
+const NEWLINE = 0x0a;
+
+/** Whether the file's last byte is not a newline; false for an empty or missing file. */
+async function endsMidLine(path: string): Promise<boolean> {
+  let log: FileHandle;
+  try {
+    log = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    const { size } = await log.stat();
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    await log.read(last, 0, 1, size - 1);
+    return last[0] !== NEWLINE;
+  } finally {
+    await log.close();
+  }
+}
+
+const isAuditLogEntry = (value: unknown): value is AuditLogEntry => {
+  const e = value as Partial<Record<keyof AuditLogEntry, unknown>> | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    [e.id, e.time, e.source, e['detail-type'], e.bus].every((field) => typeof field === 'string') &&
+    typeof e.detail === 'object' &&
+    e.detail !== null
+  );
+};
 
 const auditLogPath = (dataDir: string, busName: string) => join(dataDir, 'eventbridge', `${busName}.jsonl`);
 

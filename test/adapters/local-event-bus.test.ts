@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -132,5 +132,49 @@ describe('LocalEventBus', () => {
     );
     expect(bus.putEventsCalls).toBe(4);
     for (const event of logged) expect(validateAuditEvent(event)).toEqual([]);
+  });
+
+  describe('a log whose last line was cut short (a crash mid-append)', () => {
+    const logFile = () => join(dataDir, 'eventbridge', 'audit.jsonl');
+    const tornLog = async () => {
+      const bus = new LocalEventBus(dataDir, { onWarning: () => undefined });
+      await put(bus, [entry(1)]);
+      const whole = JSON.stringify({ id: 'x', time: 'y', source: 'trust-bridge.svid', detail: { n: 2 } });
+      await appendFile(logFile(), whole.slice(0, 30));
+    };
+
+    it('is read without it, with a warning naming the file and the line', async () => {
+      await tornLog();
+      const warnings: string[] = [];
+      const events = await readAuditLog(dataDir, 'audit', { onWarning: (m) => warnings.push(m) });
+      expect(events.map((e) => e.detail)).toEqual([{ n: 1 }]);
+      expect(warnings).toEqual([
+        `skipped line 2 of ${logFile()}: not a complete event (an append cut short by a crash, or an edit); ` +
+          'delete those lines to silence this warning',
+      ]);
+    });
+
+    it('takes later appends on lines of their own, so every accepted event reads back', async () => {
+      await tornLog();
+      const warnings: string[] = [];
+      const bus = new LocalEventBus(dataDir, { onWarning: (m) => warnings.push(m) });
+      await Promise.all([put(bus, [entry(3)]), put(bus, [entry(4), entry(5)])]);
+      await put(bus, [entry(6)]);
+      expect(warnings).toEqual([
+        `the last line of ${logFile()} was cut short (an append interrupted by a crash; PutEvents never answered ` +
+          'it): ended it, so later events start on lines of their own; readers skip it',
+      ]);
+      const events = await readAuditLog(dataDir, 'audit', { onWarning: (m) => warnings.push(m) });
+      expect(events.map((e) => (e.detail as { n: number }).n).sort()).toEqual([1, 3, 4, 5, 6]);
+      expect(warnings[1]).toMatch(/^skipped line 2 of /);
+    });
+
+    it('skips a line that is JSON but no event, rather than handing readers a malformed one', async () => {
+      await mkdir(join(dataDir, 'eventbridge'));
+      await writeFile(logFile(), '{"id":"a"}\nnull\n');
+      const warnings: string[] = [];
+      expect(await readAuditLog(dataDir, 'audit', { onWarning: (m) => warnings.push(m) })).toEqual([]);
+      expect(warnings[0]).toMatch(/^skipped lines 1, 2 of /);
+    });
   });
 });

@@ -44,6 +44,24 @@ export const svidSkippedEvent = (
 });
 
 export const svidFailedEvent = (
+export const svidRepairedEvent = (
+  runId: string,
+  s: Subject,
+  serial: string,
+  notAfter: string,
+  repaired: ('policy' | 'tags')[],
+): AuditEvent => ({
+  detailType: SVID_DETAIL_TYPES.repaired,
+  detail: {
+    eventId: auditEventId(runId, s.secretName, 'repaired'),
+    runId,
+    ...pick(s),
+    serial,
+    notAfter,
+    repaired: [...repaired],
+  },
+});
+
   runId: string,
   s: Subject | Pick<Subject, 'accountId'>,
   error: string,

@@ -6,6 +6,7 @@ export const SECRETS_AUDIT_SOURCE = 'trust-bridge.secrets';
 export const SVID_DETAIL_TYPES = {
   issued: 'SVID Issued',
   skipped: 'SVID Renewal Skipped',
+  repaired: 'SVID Repaired',
   failed: 'SVID Rotation Failed',
   deleted: 'SVID Deleted',
 } as const;
@@ -36,6 +37,13 @@ export interface SvidSkippedDetail extends SvidSubject {
 }
 
 /** Service, environment, SPIFFE ID and secret name are absent when a whole chunk failed before its items were known. */
+/** A fresh SVID whose resource policy or tags were not as its enrollment needs: rewritten, no new certificate. */
+export interface SvidRepairedDetail extends SvidSubject {
+  serial: string;
+  notAfter: string;
+  repaired: ('policy' | 'tags')[];
+}
+
 export interface SvidFailedDetail
   extends
     Omit<SvidSubject, 'service' | 'environment' | 'spiffeId' | 'secretName'>,
@@ -160,6 +168,7 @@ const OPS_TYPES: ReadonlySet<string> = new Set(Object.values(OPS_DETAIL_TYPES));
 /** Each detail-type has one source, which the rule patterns in events/patterns/ match. */
 export const auditSourceOf = (detailType: AuditEvent['detailType']): string =>
   SECRET_TYPES.has(detailType)
+  | { detailType: typeof SVID_DETAIL_TYPES.repaired; detail: SvidRepairedDetail }
     ? SECRETS_AUDIT_SOURCE
     : OPS_TYPES.has(detailType)
       ? OPS_AUDIT_SOURCE
