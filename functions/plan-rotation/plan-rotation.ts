@@ -26,6 +26,8 @@ export const settings = settingsOf(
   'ACCOUNT_CONCURRENCY',
   'CHUNK_CONCURRENCY',
   'MAX_RETIREMENTS_PER_RUN',
+  // Judging an SVID's resource policy needs the issuer role it names.
+  'ISSUER_ROLE_ARN',
 );
 export type PlanRotationDependencies = StepDependencies<typeof settings, 'registry' | 'svids' | 'audit'>;
 
