@@ -7,6 +7,7 @@ import { OPS_DETAIL_TYPES, SECRET_DETAIL_TYPES, SVID_DETAIL_TYPES } from '../fun
 export const AUDIT_SCHEMA_FILES: Record<string, string> = {
   [SVID_DETAIL_TYPES.issued]: 'svid-issued',
   [SVID_DETAIL_TYPES.skipped]: 'svid-renewal-skipped',
+  [SVID_DETAIL_TYPES.repaired]: 'svid-repaired',
   [SVID_DETAIL_TYPES.failed]: 'svid-rotation-failed',
   [SVID_DETAIL_TYPES.deleted]: 'svid-deleted',
   [SECRET_DETAIL_TYPES.synced]: 'secret-synced',
