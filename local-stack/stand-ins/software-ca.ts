@@ -1,5 +1,13 @@
 import 'reflect-metadata';
-import { createHash, createPrivateKey, getRandomValues, type KeyObject, sign, verify } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  getRandomValues,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -73,7 +81,7 @@ export class SoftwareCertificateAuthority implements CertificateAuthority {
         `the software CA in ${dir} has only one of ${ROOT_KEY_FILE} and ${ROOT_CERT_FILE}; remove the other to create a new root`,
       );
     }
-    const root = new x509.X509Certificate(certPem);
+    const { root, rootKey } = readRoot(dir, keyPem, certPem);
     const rootId = spiffeIdOf(root.rawData);
     if (rootId !== `spiffe://${rootDomain}`) {
       throw new InvalidConfiguration(
@@ -81,7 +89,7 @@ export class SoftwareCertificateAuthority implements CertificateAuthority {
       );
     }
     const rootKeyId = Buffer.from(await root.publicKey.getKeyIdentifier());
-    return new SoftwareCertificateAuthority(rootDomain, root, createPrivateKey(keyPem), rootKeyId);
+    return new SoftwareCertificateAuthority(rootDomain, root, rootKey, rootKeyId);
   }
 
   private static async create(dir: string, trustDomain: string): Promise<SoftwareCertificateAuthority> {
@@ -171,6 +179,44 @@ export class SoftwareCertificateAuthority implements CertificateAuthority {
   async bundle(): Promise<string[]> {
     return [this.#rootPem];
   }
+}
+
+/**
+ * The root certificate and its key as the directory holds them, each checked to be what it says and the
+ * key to be the certificate's: a damaged file is named with what to do, never a decoder's error.
+ */
+function readRoot(
+  dir: string,
+  keyPem: string,
+  certPem: string,
+): { root: x509.X509Certificate; rootKey: KeyObject } {
+  const keyPath = join(dir, ROOT_KEY_FILE);
+  const certPath = join(dir, ROOT_CERT_FILE);
+  const startOver =
+    `restore it from a backup; or move ${dir} aside to make a new root, after which every SVID the old root ` +
+    'issued fails verification until a run with --force issues it again';
+  let root: x509.X509Certificate;
+  try {
+    root = new x509.X509Certificate(certPem);
+  } catch {
+    throw new InvalidConfiguration(
+      `${certPath} is not a PEM certificate (cut short, or edited?): ${startOver}`,
+    );
+  }
+  let rootKey: KeyObject;
+  try {
+    rootKey = createPrivateKey(keyPem);
+  } catch {
+    // The decoder's message says nothing useful, and the text is never quoted: it is a private key.
+    throw new InvalidConfiguration(
+      `${keyPath} is not a readable private key (cut short, or edited?): ${startOver}`,
+    );
+  }
+  const publicKey = createPublicKey(rootKey).export({ type: 'spki', format: 'der' });
+  if (!publicKey.equals(Buffer.from(root.publicKey.rawData))) {
+    throw new InvalidConfiguration(`${keyPath} is not the key of ${certPath}: ${startOver}`);
+  }
+  return { root, rootKey };
 }
 
 // DER tags and the pre-encoded parts every leaf shares.

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -72,6 +72,31 @@ describe('SoftwareCertificateAuthority.open', () => {
     );
     await unlink(join(dir, 'root.pem'));
     await expect(SoftwareCertificateAuthority.open(dir, 'example.org')).rejects.toThrow(InvalidConfiguration);
+  });
+
+  it('names a damaged key or certificate and what to do, never a decoder error', async () => {
+    await SoftwareCertificateAuthority.open(dir, 'example.org');
+    const keyFile = join(dir, 'root.key');
+    const certFile = join(dir, 'root.pem');
+    const [key, cert] = [await readFile(keyFile, 'utf8'), await readFile(certFile, 'utf8')];
+    const refusal = () => SoftwareCertificateAuthority.open(dir, 'example.org');
+    const whatToDo = `restore it from a backup; or move ${dir} aside to make a new root`;
+
+    await writeFile(keyFile, key.slice(0, key.length / 2));
+    await expect(refusal()).rejects.toThrow(InvalidConfiguration);
+    await expect(refusal()).rejects.toThrow(
+      `${keyFile} is not a readable private key (cut short, or edited?): ${whatToDo}`,
+    );
+    await expect(refusal()).rejects.not.toThrow(/DECODER/);
+
+    const other = join(base, 'other');
+    await SoftwareCertificateAuthority.open(other, 'example.org');
+    await writeFile(keyFile, await readFile(join(other, 'root.key'), 'utf8'));
+    await expect(refusal()).rejects.toThrow(`${keyFile} is not the key of ${certFile}: ${whatToDo}`);
+
+    await writeFile(keyFile, key);
+    await writeFile(certFile, cert.slice(0, 100));
+    await expect(refusal()).rejects.toThrow(`${certFile} is not a PEM certificate (cut short, or edited?)`);
   });
 
   it('refuses an invalid trust domain', async () => {
