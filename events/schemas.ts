@@ -10,6 +10,7 @@ export const AUDIT_SCHEMA_FILES: Record<string, string> = {
   [SVID_DETAIL_TYPES.repaired]: 'svid-repaired',
   [SVID_DETAIL_TYPES.failed]: 'svid-rotation-failed',
   [SVID_DETAIL_TYPES.deleted]: 'svid-deleted',
+  [SVID_DETAIL_TYPES.retirementRefused]: 'svid-retirement-refused',
   [SECRET_DETAIL_TYPES.synced]: 'secret-synced',
   [SECRET_DETAIL_TYPES.unchanged]: 'secrets-unchanged',
   [SECRET_DETAIL_TYPES.deleted]: 'secret-deleted',

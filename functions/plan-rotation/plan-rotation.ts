@@ -1,14 +1,16 @@
 import { type Config, settingsOf, SVID_NAMING } from '../shared/config';
 import type { StepDependencies } from '../shared/dependencies';
 import type { AuditEvent } from '../shared/domain/audit';
-import { svidSkippedEvent } from '../shared/domain/audit-events';
+import { svidRetirementRefusedEvent, svidSkippedEvent } from '../shared/domain/audit-events';
 import type { Enrollment } from '../shared/domain/enrollment';
-import { InvalidRunRequest } from '../shared/domain/errors';
+import { InvalidRunRequest, MassRetirementRefused } from '../shared/domain/errors';
+import { isMassRemoval, percent } from '../shared/domain/mass-removal';
 import {
   type ChunkOrder,
   isRenewalDue,
   type Retirement,
   type RotationPlan,
+  type RotationRequest,
   rotationRequestSchema,
 } from '../shared/domain/rotation';
 import { svidSubject } from '../shared/domain/svid-subject';
@@ -26,6 +28,7 @@ export const settings = settingsOf(
   'ACCOUNT_CONCURRENCY',
   'CHUNK_CONCURRENCY',
   'MAX_RETIREMENTS_PER_RUN',
+  'MAX_RETIREMENT_SHARE',
   // Judging an SVID's resource policy needs the issuer role it names.
   'ISSUER_ROLE_ARN',
 );
@@ -73,10 +76,9 @@ export const planRotation =
       else fresh.push({ enrollment, svid, spiffeId });
     }
 
-    const retirements = findRetirements(config, enrollments, stored, wanted).slice(
-      0,
-      config.MAX_RETIREMENTS_PER_RUN,
-    );
+    const retiring = findRetirements(config, enrollments, stored, wanted);
+    await guardRetirements({ config, audit }, input.runId, request, { retiring, enrollments, stored });
+    const retirements = retiring.slice(0, config.MAX_RETIREMENTS_PER_RUN);
     const chunks = chunk(dueAccounts, retirements, config.CHUNK_SIZE);
 
     // An account that is rotated anyway reports its fresh enrollments from the rotation itself.
@@ -135,6 +137,43 @@ const findRetirements = (
         },
       ];
     });
+};
+
+/**
+ * Refuses, audited, a plan that retires as only a broken registry would: any SVID when the registry lists no
+ * enrollment, or more than MAX_RETIREMENT_SHARE of the stored SVIDs (the rule sync's deletions follow). The whole
+ * run stops: a registry that lost records is not to be trusted for the rest either. Counted before the per-run cap,
+ * so an emptied registry cannot retire the fleet 500 at a time. `allowMassRetirement` lets the plan through.
+ */
+const guardRetirements = async (
+  { config, audit }: Pick<PlanRotationDependencies, 'config' | 'audit'>,
+  runId: string,
+  request: RotationRequest,
+  plan: { retiring: Retirement[]; enrollments: Enrollment[]; stored: StoredSvid[] },
+): Promise<void> => {
+  if (request.allowMassRetirement) return;
+  const count = plan.retiring.length;
+  const live = plan.stored.filter((s) => s.deletedAt === undefined).length;
+  const maxShare = config.MAX_RETIREMENT_SHARE;
+  const reason =
+    count > 0 && plan.enrollments.length === 0
+      ? 'empty-registry'
+      : isMassRemoval(count, live, maxShare)
+        ? 'mass-retirement'
+        : undefined;
+  if (!reason) return;
+  const why =
+    reason === 'empty-registry'
+      ? 'and the enrollment registry lists no enrollment'
+      : `more than MAX_RETIREMENT_SHARE (${percent(maxShare)})`;
+  // Within the 300 characters a step's error keeps.
+  const message =
+    `refused: the plan would retire ${count} of the ${live} stored SVIDs, ${why}; nothing changed. Check the ` +
+    'registry; if meant, run with allowMassRetirement: true in the input (locally --allow-mass-retirement)';
+  await audit.publish([
+    svidRetirementRefusedEvent(runId, { reason, count, stored: live, maxShare, message }),
+  ]);
+  throw new MassRetirementRefused(message);
 };
 
 /** Splits the accounts into chunks of at most `size`, each with the retirements of its accounts. */

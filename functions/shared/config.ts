@@ -62,6 +62,11 @@ export const SETTINGS = {
   CHUNK_CONCURRENCY: z._default(concurrency, 4),
   /** Retirements handled per run; the rest follow in the next run. */
   MAX_RETIREMENTS_PER_RUN: z._default(whole(0), 500),
+  /**
+   * A plan retiring more than this share of the stored SVIDs (and more than one) is refused unless the run says
+   * allowMassRetirement: a registry that lost its records must not delete the fleet's identities.
+   */
+  MAX_RETIREMENT_SHARE: z._default(z.coerce.number().check(z.gte(0), z.lte(1)), 0.1),
 
   /** Keywhiz's client API, reached over mTLS with the service's own SVID. */
   KEYWHIZ_URL: httpsUrl,

@@ -5,6 +5,7 @@ import {
   SECRET_VALUE_MAX_BYTES,
   secretTooLarge,
 } from '../shared/domain/keywhiz';
+import { isMassRemoval, percent } from '../shared/domain/mass-removal';
 import { findNameCollisions, syncedSecretName } from '../shared/domain/synced-secret-name';
 import type { SyncedSecret } from '../shared/ports/secret-store';
 
@@ -117,12 +118,12 @@ export function guardDeletions(
   maxShare: number,
 ): { remove: SyncedSecret[]; refusal?: Refusal } {
   const live = stored.filter((s) => s.deletedAt === undefined).length;
-  if (remove.length <= 1 || remove.length <= maxShare * live) return { remove };
+  if (!isMassRemoval(remove.length, live, maxShare)) return { remove };
   return {
     remove: [],
     refusal: {
       reason: 'mass-deletion',
-      message: `the listing would delete ${remove.length} of ${live} synced secrets, more than ${Math.round(maxShare * 100)} %; nothing deleted`,
+      message: `the listing would delete ${remove.length} of ${live} synced secrets, more than ${percent(maxShare)}; nothing deleted`,
       count: remove.length,
     },
   };

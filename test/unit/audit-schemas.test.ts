@@ -64,6 +64,18 @@ const typed: AuditEvent[] = [
     detail: { ...subject, reason: 'enrollment-removed', deletionDate: '2025-03-08T00:00:00.000Z' },
   },
   {
+    detailType: SVID_DETAIL_TYPES.retirementRefused,
+    detail: {
+      eventId,
+      runId,
+      reason: 'mass-retirement',
+      count: 3,
+      stored: 4,
+      maxShare: 0.1,
+      message: 'refused',
+    },
+  },
+  {
     detailType: SECRET_DETAIL_TYPES.synced,
     detail: { ...syncSubject, ...names, checksum: 'abc', versionId: 'v-1', created: true },
   },
@@ -179,10 +191,11 @@ describe('rule patterns', () => {
     );
   });
 
-  it('audit-failures matches failed rotations only', () => {
+  it('audit-failures matches failed and refused rotations only', () => {
     const pattern = readJson('patterns/audit-failures.json');
     expect(all.filter((e) => matches(pattern, e)).map((e) => e['detail-type'])).toEqual([
       SVID_DETAIL_TYPES.failed,
+      SVID_DETAIL_TYPES.retirementRefused,
     ]);
   });
 

@@ -4,6 +4,7 @@ import {
   type SecretOutcomeStatus,
   SVID_DETAIL_TYPES,
   type SvidOutcomeStatus,
+  type SvidRetirementRefusedDetail,
 } from './audit';
 
 /** Same run, subject and outcome → same id, so consumers can drop the duplicates a retried step may send. */
@@ -43,7 +44,6 @@ export const svidSkippedEvent = (
   },
 });
 
-export const svidFailedEvent = (
 export const svidRepairedEvent = (
   runId: string,
   s: Subject,
@@ -62,6 +62,7 @@ export const svidRepairedEvent = (
   },
 });
 
+export const svidFailedEvent = (
   runId: string,
   s: Subject | Pick<Subject, 'accountId'>,
   error: string,
@@ -85,6 +86,14 @@ export const svidDeletedEvent = (
 ): AuditEvent => ({
   detailType: SVID_DETAIL_TYPES.deleted,
   detail: { eventId: auditEventId(runId, s.secretName, 'deleted'), runId, ...pick(s), reason, deletionDate },
+});
+
+export const svidRetirementRefusedEvent = (
+  runId: string,
+  refusal: Omit<SvidRetirementRefusedDetail, 'eventId' | 'runId'>,
+): AuditEvent => ({
+  detailType: SVID_DETAIL_TYPES.retirementRefused,
+  detail: { eventId: auditEventId(runId, 'retirements', 'retirementRefused'), runId, ...refusal },
 });
 
 // Copies only the subject's fields, so no stray property of a wider object reaches an event.

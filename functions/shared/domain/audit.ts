@@ -9,6 +9,7 @@ export const SVID_DETAIL_TYPES = {
   repaired: 'SVID Repaired',
   failed: 'SVID Rotation Failed',
   deleted: 'SVID Deleted',
+  retirementRefused: 'SVID Retirement Refused',
 } as const;
 
 export type SvidOutcomeStatus = keyof typeof SVID_DETAIL_TYPES;
@@ -36,7 +37,6 @@ export interface SvidSkippedDetail extends SvidSubject {
   reason: 'within-renewal-window';
 }
 
-/** Service, environment, SPIFFE ID and secret name are absent when a whole chunk failed before its items were known. */
 /** A fresh SVID whose resource policy or tags were not as its enrollment needs: rewritten, no new certificate. */
 export interface SvidRepairedDetail extends SvidSubject {
   serial: string;
@@ -44,6 +44,7 @@ export interface SvidRepairedDetail extends SvidSubject {
   repaired: ('policy' | 'tags')[];
 }
 
+/** Service, environment, SPIFFE ID and secret name are absent when a whole chunk failed before its items were known. */
 export interface SvidFailedDetail
   extends
     Omit<SvidSubject, 'service' | 'environment' | 'spiffeId' | 'secretName'>,
@@ -55,6 +56,21 @@ export interface SvidFailedDetail
 export interface SvidDeletedDetail extends SvidSubject {
   reason: 'identity-disabled' | 'enrollment-removed';
   deletionDate: string;
+}
+
+/** A plan refused as a whole because of what it would retire (see MassRetirementRefused). Counts only. */
+export interface SvidRetirementRefusedDetail {
+  /** Deterministic per run: a retried plan refuses again under the same id. */
+  eventId: string;
+  runId: string;
+  /** empty-registry: the registry lists no enrollment; mass-retirement: more than maxShare of the stored SVIDs. */
+  reason: 'empty-registry' | 'mass-retirement';
+  /** SVIDs the plan would have retired. */
+  count: number;
+  /** SVIDs stored and not scheduled for deletion when the plan was made. */
+  stored: number;
+  maxShare: number;
+  message: string;
 }
 
 export const SECRET_DETAIL_TYPES = {
@@ -152,8 +168,10 @@ export interface ExecutionReplayedDetail {
 export type AuditEvent =
   | { detailType: typeof SVID_DETAIL_TYPES.issued; detail: SvidIssuedDetail }
   | { detailType: typeof SVID_DETAIL_TYPES.skipped; detail: SvidSkippedDetail }
+  | { detailType: typeof SVID_DETAIL_TYPES.repaired; detail: SvidRepairedDetail }
   | { detailType: typeof SVID_DETAIL_TYPES.failed; detail: SvidFailedDetail }
   | { detailType: typeof SVID_DETAIL_TYPES.deleted; detail: SvidDeletedDetail }
+  | { detailType: typeof SVID_DETAIL_TYPES.retirementRefused; detail: SvidRetirementRefusedDetail }
   | { detailType: typeof SECRET_DETAIL_TYPES.synced; detail: SecretSyncedDetail }
   | { detailType: typeof SECRET_DETAIL_TYPES.unchanged; detail: SecretsUnchangedDetail }
   | { detailType: typeof SECRET_DETAIL_TYPES.deleted; detail: SecretDeletedDetail }
@@ -168,7 +186,6 @@ const OPS_TYPES: ReadonlySet<string> = new Set(Object.values(OPS_DETAIL_TYPES));
 /** Each detail-type has one source, which the rule patterns in events/patterns/ match. */
 export const auditSourceOf = (detailType: AuditEvent['detailType']): string =>
   SECRET_TYPES.has(detailType)
-  | { detailType: typeof SVID_DETAIL_TYPES.repaired; detail: SvidRepairedDetail }
     ? SECRETS_AUDIT_SOURCE
     : OPS_TYPES.has(detailType)
       ? OPS_AUDIT_SOURCE
