@@ -32,7 +32,7 @@ ${OPS_OPTIONS_USAGE}`;
 /** What status and verify read: the central SVID store and the per-account status records. */
 export interface OpsStores {
   config: Config;
-  svids: Pick<SvidStore, 'listOwned' | 'read'>;
+  svids: Pick<SvidStore, 'listOwned' | 'read' | 'policy'>;
   accountStatus: Pick<AccountStatusLog, 'list'>;
   /** The trust domain SVIDs are issued in: the deployed stack's (asked only by verify), or TRUST_DOMAIN. */
   trustDomain: () => Promise<string>;
@@ -60,6 +60,7 @@ export const opsStores = async (target: OpsTarget, env: Record<string, string>):
         // Another stage may keep its SVIDs in the same account: only this stack's prefix is its own.
         listOwned: async () => (await store.listOwned()).filter((s) => s.secretName.startsWith(prefix)),
         read: (arn) => store.read(arn),
+        policy: (arn) => store.policy(arn),
       },
       accountStatus: new DynamoDbAccountStatusLog(new DynamoDBClient(awsClientConfig(target)), { tableName }),
       trustDomain: () => stack.output('TrustDomain'),

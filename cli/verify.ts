@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { policyDigest } from '../functions/shared/aws/secrets-manager-svid-store';
+import type { StoredSvid } from '../functions/shared/ports/svid-store';
 import { type SvidCheck, verifyStoredSvid } from '../functions/shared/domain/svid-verification';
 import { NEAR_EXPIRY_MS } from '../functions/shared/domain/svid-expiry';
 import { OPS_OPTIONS, OPS_OPTIONS_USAGE } from './ops-options';
@@ -8,7 +10,9 @@ export const VERIFY_USAGE = `trust-bridge verify --account ID [options]
   Reads each SVID stored for the account and checks it as a function relies on it: the SPIFFE rules
   (exactly one URI SAN, equal to the secret's spiffeID and its tag, in the trust domain; leaf CA:false,
   key usage, extended key usage), the chain to the secret's bundle (signatures checked), that the private
-  key matches the certificate, the expiry (a warning within 6 h), and that its tags describe it.
+  key matches the certificate, the expiry (a warning within 6 h), that its tags describe it, that its last
+  write finished (the commit tag names the current version), and that its resource policy is the one written
+  for it: only the account's reader roles and the issuer role may read it.
   Prints one line per check, never the key or a certificate. Exits 0 when every check passes (a warning
   still passes), 1 when any fails or the account has no SVID.
   With --aws, run it as a principal the SVID's resource policy lets read (the issuer role, or one of the
@@ -62,6 +66,7 @@ export const verifyCommand = async (
     try {
       const secret = await stores.svids.read(svid.arn);
       checks = await verifyStoredSvid(svid, secret, { trustDomain, now, warnWithinMs: NEAR_EXPIRY_MS });
+      checks.push(commitCheck(svid), await policyCheck(svid, () => stores.svids.policy(svid.arn)));
     } catch (e) {
       // The store's errors name the secret and the reason, never its value.
       const { name, message } = e instanceof Error ? e : new Error(String(e));
@@ -82,6 +87,91 @@ export const verifyCommand = async (
   if (values.json) print(JSON.stringify(results, null, 2));
   else printVerifications(results, print);
   return results.every((r) => r.ok) ? 0 : 1;
+};
+
+const nextRotation = (svid: StoredSvid): string =>
+  `the next rotation (locally: trust-bridge rotate --once --account ${svid.accountId})`;
+
+/** A write cut off between two calls leaves tags or a policy that nothing vouches for. */
+const commitCheck = (svid: StoredSvid): SvidCheck =>
+  svid.committed
+    ? {
+        check: 'write complete',
+        result: 'pass',
+        detail: 'the commit tag names the current version and these tags',
+      }
+    : {
+        check: 'write complete',
+        result: 'fail',
+        detail:
+          'the last write did not finish: the commit tag does not name the current version and its tags ' +
+          `(cut off between two calls, or changed since); ${nextRotation(svid)} repairs it`,
+      };
+
+/**
+ * The stored policy is the one whose digest the tags record, and it lets only roles of the SVID's account and one
+ * other role (the issuer) read the value.
+ */
+const policyCheck = async (svid: StoredSvid, read: () => Promise<string | undefined>): Promise<SvidCheck> => {
+  const check = 'resource policy';
+  let policy: string | undefined;
+  try {
+    policy = await read();
+  } catch (e) {
+    const { name, message } = e instanceof Error ? e : new Error(String(e));
+    return { check, result: 'warn', detail: `not checked: ${name}: ${message}` };
+  }
+  const rerun = `${nextRotation(svid)} writes it`;
+  if (policy === undefined) {
+    return {
+      check,
+      result: 'fail',
+      detail: `none: any principal the account's IAM allows may read it; ${rerun}`,
+    };
+  }
+  if (policyDigest(policy) !== svid.readersDigest) {
+    return {
+      check,
+      result: 'fail',
+      detail: `not the policy written for it (its digest is not the readers-digest tag); ${rerun}`,
+    };
+  }
+  const exempt = denyExemptions(policy);
+  const accountRole = new RegExp(`^arn:[\\w-]+:iam::${svid.accountId}:role/`);
+  const readers = (exempt ?? []).filter((arn) => accountRole.test(arn));
+  const others = (exempt ?? []).filter((arn) => !accountRole.test(arn));
+  if (!exempt || others.length !== 1) {
+    return {
+      check,
+      result: 'fail',
+      detail: `it does not deny every principal but the account's reader roles and the issuer; ${rerun}`,
+    };
+  }
+  const names = readers.map((arn) => arn.slice(arn.indexOf(':role/') + ':role/'.length));
+  return {
+    check,
+    result: 'pass',
+    detail: `only ${names.length > 0 ? names.join(', ') : 'no reader role'} of ${svid.accountId} and the issuer ${others[0]} may read it`,
+  };
+};
+
+/** The principals the policy's Deny of GetSecretValue to everyone leaves out; undefined without such a Deny. */
+const denyExemptions = (policy: string): string[] | undefined => {
+  type Statement = {
+    Effect?: unknown;
+    Principal?: unknown;
+    Condition?: { ArnNotEquals?: Record<string, unknown> };
+  };
+  let statements: Statement[];
+  try {
+    const parsed = JSON.parse(policy) as { Statement?: unknown };
+    statements = Array.isArray(parsed.Statement) ? (parsed.Statement as Statement[]) : [];
+  } catch {
+    return undefined;
+  }
+  const deny = statements.find((s) => s.Effect === 'Deny' && s.Principal === '*');
+  const exempt = deny?.Condition?.ArnNotEquals?.['aws:PrincipalArn'];
+  return Array.isArray(exempt) && exempt.every((a) => typeof a === 'string') ? exempt : undefined;
 };
 
 const READERS_ONLY =

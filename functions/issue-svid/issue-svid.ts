@@ -63,7 +63,9 @@ export const issueSvid =
         const { repaired } = await svids.repair({ ...placement, versionId, ...leaf });
         const facts = { ...outcome, serial: leaf.serial, notAfter: leaf.notAfter };
         if (ownWrite) return { status: 'issued', ...facts };
-        return repaired.length > 0 ? { status: 'repaired', ...facts, repaired } : { status: 'skipped', ...facts };
+        return repaired.length > 0
+          ? { status: 'repaired', ...facts, repaired }
+          : { status: 'skipped', ...facts };
       }
     } else if (stored?.writtenByToken) {
       // A retry or replay of an issuance that already reached the store: report it, write nothing.

@@ -94,6 +94,8 @@ export function reconcile(
       });
     } else if (
       current &&
+      // A cut-off write's checksum tag may not be the content's: only a complete secret is taken as unchanged.
+      current.complete &&
       info.checksum !== undefined &&
       current.checksum === recordedChecksum(info.checksum)
     ) {

@@ -113,6 +113,7 @@ describe('on the local Secrets Manager', () => {
         keywhizName: 'db:password',
         checksum: w.checksum,
         updateDate: '2024-05-01T10:00:00.000Z',
+        complete: true,
       },
     ]);
     expect(sm.calls).toEqual({ ...before, ListSecrets: (before.ListSecrets ?? 0) + 1 });
@@ -225,6 +226,7 @@ describe('on the local Secrets Manager', () => {
       arn: foreign.ARN as string,
       keywhizName: 'shared',
       checksum: '',
+      complete: false,
     };
     await expect(store.remove(asListed, 7)).rejects.toThrow(SecretNotOwned);
 
@@ -387,6 +389,7 @@ describe('requests as AWS receives them', () => {
       keywhizName: w.keywhizName,
       checksum: 'before',
       updateDate: '2024-01-01T00:00:00.000Z',
+      complete: true,
     };
     const binary = new Uint8Array([0xc3, 0x28]);
     await store().write({ ...w, content: binary, existing });

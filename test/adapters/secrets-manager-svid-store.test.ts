@@ -179,7 +179,10 @@ describe('put: a new secret', () => {
       SecretId: ARN,
       Tags: [
         { Key: 'trust-bridge:readers-digest', Value: expect.stringMatching(/^[0-9a-f]{64}$/) },
-        { Key: 'trust-bridge:committed', Value: expect.stringMatching(new RegExp(`^${TOKEN}/[0-9a-f]{64}$`)) },
+        {
+          Key: 'trust-bridge:committed',
+          Value: expect.stringMatching(new RegExp(`^${TOKEN}/[0-9a-f]{64}$`)),
+        },
       ],
     });
   });
@@ -216,7 +219,10 @@ describe('put: a new secret', () => {
 describe('put: an existing secret', () => {
   test('writes a new version with the token and retags only what changed; the policy stays when readers did not change', async () => {
     const w = write();
-    const previous = await tagsAfterCreate(write({ serial: 'old', notAfter: '2029-12-31T00:00:00.000Z' }), PREVIOUS);
+    const previous = await tagsAfterCreate(
+      write({ serial: 'old', notAfter: '2029-12-31T00:00:00.000Z' }),
+      PREVIOUS,
+    );
     sm.on(DescribeSecretCommand).resolves({
       ARN,
       Name: NAME,
@@ -319,7 +325,11 @@ describe('put: retries of the same issuance', () => {
     });
     await expect(store().put(w)).resolves.toEqual({ arn: ARN, versionId: TOKEN });
     // The commit names the previous version, so it vouches for no policy: the policy is written again.
-    expect(commandsSent()).toEqual(['DescribeSecretCommand', 'PutResourcePolicyCommand', 'TagResourceCommand']);
+    expect(commandsSent()).toEqual([
+      'DescribeSecretCommand',
+      'PutResourcePolicyCommand',
+      'TagResourceCommand',
+    ]);
   });
 
   test('the same token with a different value (a re-encoded retry) counts as done, without throwing', async () => {

@@ -2,7 +2,15 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  DeleteResourcePolicyCommand,
+  DescribeSecretCommand,
+  GetResourcePolicyCommand,
+  PutResourcePolicyCommand,
+  PutSecretValueCommand,
+  TagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type SvidStatus, statusCommand } from '../../cli/status';
 import { type SvidVerification, verifyCommand } from '../../cli/verify';
@@ -179,19 +187,33 @@ describe('trust-bridge status', () => {
 });
 
 describe('trust-bridge verify', () => {
+  const sm = () => s.stack.services.secretsManager;
   /** Replaces payments' SVID value (a new current version; tags unchanged), runs verify, puts the original back. */
   const verifyTampered = async (change: Partial<SpireSvidSecret>, now?: Date) => {
-    await putPayments({ ...original, ...change });
+    const described = await sm().send(new DescribeSecretCommand({ SecretId: PAYMENTS_SECRET }));
+    const [originalVersion] = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) =>
+      stages.includes('AWSCURRENT'),
+    ) ?? [''];
+    const put = await sm().send(
+      new PutSecretValueCommand({
+        SecretId: PAYMENTS_SECRET,
+        SecretBinary: encodeSpireSvidSecret({ ...original, ...change }),
+      }),
+    );
     try {
       return await verifyPayments(now);
     } finally {
-      await putPayments(original);
+      // The original version current again, as its commit tag names it.
+      await sm().send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: PAYMENTS_SECRET,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: originalVersion,
+          RemoveFromVersionId: put.VersionId,
+        }),
+      );
     }
   };
-  const putPayments = (secret: SpireSvidSecret) =>
-    s.stack.services.secretsManager.send(
-      new PutSecretValueCommand({ SecretId: PAYMENTS_SECRET, SecretBinary: encodeSpireSvidSecret(secret) }),
-    );
   const verifyPayments = async (now?: Date) => {
     const text = await run(verifyCommand, ['--data-dir', s.dataDir, '--account', P], now ? { now } : {});
     const json = await run(
@@ -222,7 +244,12 @@ describe('trust-bridge verify', () => {
       ['private key', 'pass'],
       ['expiry', 'pass'],
       ['tags', 'pass'],
+      ['write complete', 'pass'],
+      ['resource policy', 'pass'],
     ]);
+    expect(out).toMatch(
+      /^ {2}pass {2}resource policy +only payments-reader, trust-bridge-sync-agent of \d{12} and the issuer arn:aws:iam::\d{12}:role\/trust-bridge-issue-svid may read it$/m,
+    );
     expect(out).toMatch(/^ {2}pass {2}SPIFFE ID +spiffe:\/\/example.org\/prod\/payments is the one URI SAN/m);
     expect(out).toContain('1 of 1 SVIDs pass every check');
     noKeyMaterial(out);
@@ -232,7 +259,7 @@ describe('trust-bridge verify', () => {
     const { privateKeyPem } = await createSvidKeyAndCsr('spiffe://example.org/prod/payments');
     const { code, out, failed, details } = await verifyTampered({ x509SVIDKey: privateKeyPem });
     expect(code).toBe(1);
-    expect(failed).toEqual(['private key']);
+    expect(failed).toEqual(['private key', 'write complete']);
     expect(details[0]).toBe("the private key does not match the certificate's public key");
     expect(out).toMatch(/^ {2}FAIL {2}private key/m);
     expect(out).not.toContain(privateKeyPem.split('\n')[1]);
@@ -246,7 +273,7 @@ describe('trust-bridge verify', () => {
     );
     const { code, failed, details } = await verifyTampered({ bundle: (await otherCa.bundle()).join('\n') });
     expect(code).toBe(1);
-    expect(failed).toEqual(['chain to bundle']);
+    expect(failed).toEqual(['chain to bundle', 'write complete']);
     expect(details[0]).toContain('does not chain to the trust bundle');
   });
 
@@ -268,7 +295,7 @@ describe('trust-bridge verify', () => {
   it('fails a wrong SPIFFE ID: in the secret, or a certificate of another service', async () => {
     const field = await verifyTampered({ spiffeID: 'spiffe://example.org/prod/ledger' });
     expect(field.code).toBe(1);
-    expect(field.failed).toEqual(['SPIFFE ID']);
+    expect(field.failed).toEqual(['SPIFFE ID', 'write complete']);
     expect(field.details[0]).toContain(
       "the secret's spiffeID is spiffe://example.org/prod/ledger, its tag says spiffe://example.org/prod/payments",
     );
@@ -276,10 +303,55 @@ describe('trust-bridge verify', () => {
     const ledger = await s.stack.deps.svids.read('trust-bridge/svid/prod/ledger');
     const swapped = await verifyTampered({ x509SVID: ledger.x509SVID, x509SVIDKey: ledger.x509SVIDKey });
     expect(swapped.code).toBe(1);
-    expect(swapped.failed).toEqual(['SPIFFE ID', 'tags']);
+    expect(swapped.failed).toEqual(['SPIFFE ID', 'tags', 'write complete']);
     expect(swapped.details[0]).toContain(
       'its SPIFFE ID is spiffe://example.org/prod/ledger, expected spiffe://example.org/prod/payments',
     );
+  });
+
+  it('fails an SVID with no resource policy, or with one other than written for it', async () => {
+    const { ResourcePolicy: written } = await sm().send(
+      new GetResourcePolicyCommand({ SecretId: PAYMENTS_SECRET }),
+    );
+    try {
+      await sm().send(new DeleteResourcePolicyCommand({ SecretId: PAYMENTS_SECRET }));
+      const none = await verifyPayments();
+      expect(none.code).toBe(1);
+      expect(none.failed).toEqual(['resource policy']);
+      expect(none.details[0]).toMatch(
+        /^none: any principal the account's IAM allows may read it; the next rotation/,
+      );
+
+      // Another role of the account let in: a valid policy, but not the one written for the enrollment.
+      const widened = (written as string).replaceAll(':role/payments-reader"', ':role/payments-admin"');
+      expect(widened).not.toBe(written);
+      await sm().send(new PutResourcePolicyCommand({ SecretId: PAYMENTS_SECRET, ResourcePolicy: widened }));
+      const wrong = await verifyPayments();
+      expect(wrong.code).toBe(1);
+      expect(wrong.failed).toEqual(['resource policy']);
+      expect(wrong.details[0]).toContain('not the policy written for it');
+    } finally {
+      await sm().send(new PutResourcePolicyCommand({ SecretId: PAYMENTS_SECRET, ResourcePolicy: written }));
+    }
+  });
+
+  it('fails tags that do not describe the current certificate, and a write that did not finish', async () => {
+    const described = await sm().send(new DescribeSecretCommand({ SecretId: PAYMENTS_SECRET }));
+    const serial = described.Tags?.find((t) => t.Key === 'trust-bridge:serial')?.Value as string;
+    const setSerial = (Value: string) =>
+      sm().send(
+        new TagResourceCommand({ SecretId: PAYMENTS_SECRET, Tags: [{ Key: 'trust-bridge:serial', Value }] }),
+      );
+    await setSerial('0badc0de');
+    try {
+      const stale = await verifyPayments();
+      expect(stale.code).toBe(1);
+      expect(stale.failed).toEqual(['tags', 'write complete']);
+      expect(stale.details[1]).toContain('the last write did not finish');
+    } finally {
+      await setSerial(serial);
+    }
+    expect((await verifyPayments()).code).toBe(0);
   });
 
   it('fails a trust domain other than the deployment’s', async () => {

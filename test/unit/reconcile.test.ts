@@ -18,6 +18,7 @@ const held = (name: string, extra: Partial<SyncedSecret> = {}): SyncedSecret => 
   keywhizName: name,
   checksum: `sum-${name}`,
   updateDate: '2025-03-01T00:00:00.000Z',
+  complete: true,
   ...extra,
 });
 

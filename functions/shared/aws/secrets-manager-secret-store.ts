@@ -9,7 +9,6 @@ import {
   ResourceNotFoundException,
   RestoreSecretCommand,
   TagResourceCommand,
-  UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { fitsTagValue, recordedChecksum, SECRET_VALUE_MAX_BYTES, secretTooLarge } from '../domain/keywhiz';
@@ -72,14 +71,16 @@ export class SecretsManagerSecretStore implements SecretStore {
         const keywhizName = keywhizNameOf(prefix, entry.Name ?? '');
         // The filters match by prefix: keep only our exact marker and names the mapping produced.
         if (!isOwned(tags) || keywhizName === undefined) continue;
-        const updateDate = tags.get(SYNCED_SECRET_TAG.keywhizUpdated);
+        const updateDate = updateDateOf(tags);
+        const checksum = tags.get(SYNCED_SECRET_TAG.keywhizChecksum) ?? '';
         synced.push({
           secretName: entry.Name as string,
           arn: entry.ARN ?? '',
           keywhizName,
-          checksum: tags.get(SYNCED_SECRET_TAG.keywhizChecksum) ?? '',
+          checksum,
           ...(updateDate !== undefined && { updateDate }),
           ...(entry.DeletedDate && { deletedAt: entry.DeletedDate.toISOString() }),
+          complete: describesCurrent(keywhizName, checksum, entry.SecretVersionsToStages),
         });
       }
       NextToken = page.NextToken;
@@ -128,7 +129,7 @@ export class SecretsManagerSecretStore implements SecretStore {
       const described = await this.describe(write.secretName);
       if (!described) throw error;
       const tags = ownedTags(write.secretName, described.Tags);
-      const updateDate = tags.get(SYNCED_SECRET_TAG.keywhizUpdated);
+      const updateDate = updateDateOf(tags);
       const existing = {
         arn: described.ARN as string,
         ...(updateDate !== undefined && { updateDate }),
@@ -152,8 +153,9 @@ export class SecretsManagerSecretStore implements SecretStore {
   }
 
   /**
-   * Restores, puts the value, then tags. A crash between put and tag leaves the old checksum tag, so the
-   * next run writes again with the same token and value: a no-op that then tags.
+   * Restores, puts the value, makes it current, then tags in one call. A write cut off before the tags leaves a
+   * checksum tag whose version is not the current one: the listing marks it incomplete, so the next run writes
+   * again with the same token and value (a no-op) and then tags.
    */
   private async update(
     existing: { arn: string; updateDate?: string; deletedAt?: string },
@@ -170,25 +172,18 @@ export class SecretsManagerSecretStore implements SecretStore {
     );
     // Keywhiz went back to an earlier content: its checksum, hence its version, exists but is not current.
     if (put.VersionStages && !put.VersionStages.includes(CURRENT)) await this.makeCurrent(arn, token);
-    const tags = [...syncedTags(write)].filter(
-      ([key]) => key === SYNCED_SECRET_TAG.keywhizChecksum || key === SYNCED_SECRET_TAG.keywhizUpdated,
-    );
+    const written = syncedTags(write);
+    // Content without a known date empties the date tag in the same call: an older date must not stand for it.
+    const tags: [string, string][] = [
+      [SYNCED_SECRET_TAG.keywhizChecksum, written.get(SYNCED_SECRET_TAG.keywhizChecksum) as string],
+      [SYNCED_SECRET_TAG.keywhizUpdated, written.get(SYNCED_SECRET_TAG.keywhizUpdated) ?? ''],
+    ];
+    if (existing.updateDate === undefined && tags[1]?.[1] === '') tags.pop();
     await transient('TagResource', () =>
       this.client.send(
         new TagResourceCommand({ SecretId: arn, Tags: tags.map(([Key, Value]) => ({ Key, Value })) }),
       ),
     );
-    if (
-      existing.updateDate !== undefined &&
-      !tags.some(([key]) => key === SYNCED_SECRET_TAG.keywhizUpdated)
-    ) {
-      // This content has no known date: an older one must not stand for it.
-      await transient('UntagResource', () =>
-        this.client.send(
-          new UntagResourceCommand({ SecretId: arn, TagKeys: [SYNCED_SECRET_TAG.keywhizUpdated] }),
-        ),
-      );
-    }
     return {
       arn,
       versionId: put.VersionId ?? token,
@@ -222,6 +217,23 @@ export class SecretsManagerSecretStore implements SecretStore {
 }
 
 type SecretValue = { SecretString: string } | { SecretBinary: Uint8Array };
+
+/** The date tag; an empty one (content without a known date) is no date. */
+const updateDateOf = (tags: Map<string, string>): string | undefined =>
+  tags.get(SYNCED_SECRET_TAG.keywhizUpdated) || undefined;
+
+/**
+ * The tags describe the current version: each content's version id derives from its checksum, so the current
+ * version must be the checksum tag's. Known from the listing alone.
+ */
+function describesCurrent(
+  keywhizName: string,
+  checksum: string,
+  stages: Record<string, string[]> | undefined,
+): boolean {
+  const current = Object.entries(stages ?? {}).find(([, labels]) => labels.includes(CURRENT))?.[0];
+  return current !== undefined && current === secretVersionToken(keywhizName, checksum);
+}
 
 /** UTF-8 content as SecretString (a byte-order mark kept), anything else as SecretBinary. */
 function secretValue(content: Uint8Array): SecretValue {

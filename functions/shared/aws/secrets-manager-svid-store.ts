@@ -178,7 +178,8 @@ export class SecretsManagerSvidStore implements SvidStore {
 
   isComplete(svid: StoredSvid, placement: SvidPlacement): boolean {
     return (
-      svid.committed && svid.readersDigest === digest(this.policyFor(placement.accountId, placement.readerRoles))
+      svid.committed &&
+      svid.readersDigest === digest(this.policyFor(placement.accountId, placement.readerRoles))
     );
   }
 
@@ -404,6 +405,9 @@ function svidTags(write: Omit<SvidWrite, 'issuanceToken' | 'secret'>): Map<strin
 }
 
 const digest = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** What the readers-digest tag records of a resource policy. */
+export const policyDigest = digest;
 
 /** The tags a commit vouches for: every SVID tag but the commit itself. */
 const COMMITTED_TAGS = Object.values(SVID_TAG)

@@ -10,6 +10,11 @@ export interface SyncedSecret {
   updateDate?: string;
   /** Set when the secret is scheduled for deletion (it can still be restored). */
   deletedAt?: string;
+  /**
+   * The tags describe the current version. False after a write cut off between its calls (or a concurrent one):
+   * then the checksum proves nothing, and the content is written again.
+   */
+  complete: boolean;
 }
 
 export interface SecretWrite {
