@@ -23,6 +23,7 @@ commands:
   bench       measure rotation of 1,000 and 10,000 accounts on the embedded default;
               bench sync: a reconcile of 10,000 unchanged secrets in 100 accounts, and webhook latency
               bench init: each packaged function's bundle size and cold-start import time
+              bench chaos: seeded faults (throttles, 5xx, timeouts) and SIGKILLs; rotation and sync must converge
 
 ${START_USAGE}
 
@@ -74,6 +75,10 @@ export const main = async (argv: string[]): Promise<number> => {
         if (rest[0] === 'sync') {
           const { syncBenchCommand } = await import('../bench/sync-bench');
           return await syncBenchCommand(rest.slice(1));
+        }
+        if (rest[0] === 'chaos') {
+          const { chaosBenchCommand } = await import('../bench/chaos-bench');
+          return await chaosBenchCommand(rest.slice(1));
         }
         const { benchCommand } = await import('../bench/rotation-bench');
         return await benchCommand(rest);
