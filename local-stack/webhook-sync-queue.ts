@@ -18,15 +18,18 @@ export interface WebhookSyncQueueCounts {
 
 /**
  * The webhook rule's target on the local stack: at most `concurrency` syncs at once, the rest queued.
- * A change for a secret that is already queued joins that queued sync: it has not read Keywhiz yet, so it
- * will read the later content too. A sync already running may have read the older content, so a change
- * during it queues a new sync, which starts only once the running one ends: two syncs of one secret never
- * race, and the later content is written last.
+ *
+ * A change joins a sync that is queued, not yet started, so it has not read Keywhiz and will read the
+ * later content too: the queued sync of the same secret, or the queued sync of the same services (which
+ * then syncs every secret of those services, one listing, as the hourly reconcile does). A sync already
+ * running may have read the older content, so it never stands in for a later change; and a queued sync
+ * starts only when no running or earlier queued sync touches the same secret, so two syncs never race over
+ * one secret and the later content is written last.
  */
 export class WebhookSyncQueue {
-  /** Queued changes by secret, oldest first (a Map keeps insertion order). */
-  private readonly waiting = new Map<string, SyncRequest>();
-  private readonly running = new Set<string>();
+  /** Queued syncs, oldest first. */
+  private readonly waiting: SyncRequest[] = [];
+  private readonly running = new Set<SyncRequest>();
   private readonly finished: ExecutionRecord[] = [];
   private readonly failures: unknown[] = [];
   private idleWaiters: Array<() => void> = [];
@@ -41,23 +44,23 @@ export class WebhookSyncQueue {
     }
   }
 
-  /** Queues a sync of the change's secret, or folds the change into the one already queued. */
+  /** Queues a sync of the change, or folds the change into a queued sync that will read it anyway. */
   add(change: SyncRequest): void {
     this.counts.received += 1;
-    const key = change.secret ?? '';
-    const queued = this.waiting.get(key);
+    const at = this.waiting.findIndex((queued) => fold(queued, change) !== undefined);
+    const queued = this.waiting[at];
     if (queued) {
       this.counts.coalesced += 1;
-      this.waiting.set(key, merge(queued, change));
+      this.waiting[at] = fold(queued, change) as SyncRequest;
     } else {
-      this.waiting.set(key, change);
+      this.waiting.push(change);
     }
     this.pump();
   }
 
   /** Counts so far, and how many syncs run and wait right now. */
   status(): WebhookSyncQueueCounts & { running: number; queued: number } {
-    return { ...this.counts, running: this.running.size, queued: this.waiting.size };
+    return { ...this.counts, running: this.running.size, queued: this.waiting.length };
   }
 
   /**
@@ -65,7 +68,7 @@ export class WebhookSyncQueue {
    * a sync could not even be started (StartExecution refused it), which is a bug, not a failed run.
    */
   async settled(): Promise<ExecutionRecord[]> {
-    if (this.running.size > 0 || this.waiting.size > 0) {
+    if (this.running.size > 0 || this.waiting.length > 0) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
     const failures = this.failures.splice(0);
@@ -74,11 +77,14 @@ export class WebhookSyncQueue {
   }
 
   private pump(): void {
-    for (const [key, request] of this.waiting) {
-      if (this.running.size >= this.concurrency) return;
-      if (this.running.has(key)) continue;
-      this.waiting.delete(key);
-      this.running.add(key);
+    for (let i = 0; i < this.waiting.length && this.running.size < this.concurrency; i++) {
+      const request = this.waiting[i] as SyncRequest;
+      const blocked =
+        [...this.running].some((r) => overlap(r, request)) ||
+        this.waiting.slice(0, i).some((earlier) => overlap(earlier, request));
+      if (blocked) continue;
+      this.waiting.splice(i--, 1);
+      this.running.add(request);
       this.counts.started += 1;
       this.counts.peakRunning = Math.max(this.counts.peakRunning, this.running.size);
       this.start(request)
@@ -87,9 +93,9 @@ export class WebhookSyncQueue {
           (error: unknown) => this.failures.push(error),
         )
         .finally(() => {
-          this.running.delete(key);
+          this.running.delete(request);
           this.pump();
-          if (this.running.size === 0 && this.waiting.size === 0) {
+          if (this.running.size === 0 && this.waiting.length === 0) {
             for (const resolve of this.idleWaiters.splice(0)) resolve();
           }
         });
@@ -97,13 +103,40 @@ export class WebhookSyncQueue {
   }
 }
 
+/** A change's services; undefined is every service. */
+const servicesOf = (r: SyncRequest): ReadonlySet<string> | undefined =>
+  r.services ? new Set(r.services) : undefined;
+
+const within = (inner: SyncRequest, outer: SyncRequest): boolean => {
+  const all = servicesOf(outer);
+  return !all || (inner.services !== undefined && inner.services.every((s) => all.has(s)));
+};
+
+const sameServices = (a: SyncRequest, b: SyncRequest) => within(a, b) && within(b, a);
+
+/** Whether two syncs could write the same secret: they share a service, and a secret (or one syncs all). */
+const overlap = (a: SyncRequest, b: SyncRequest): boolean => {
+  const servicesMeet = !a.services || !b.services || a.services.some((s) => b.services?.includes(s));
+  return servicesMeet && (a.secret === undefined || b.secret === undefined || a.secret === b.secret);
+};
+
 /**
- * One request for both changes: the later delivery and event name it (what the run reports), and the
- * services are the union, or every service when either change named none.
+ * The queued sync that also covers `later`, or undefined when it cannot: the same secret (over both
+ * changes' services), a sync of every secret of services that include the change's, or, for another secret
+ * of the same services, a sync of every secret of those services. The later delivery and event name it.
  */
-const merge = (queued: SyncRequest, later: SyncRequest): SyncRequest => {
-  const services =
-    queued.services && later.services ? [...new Set([...queued.services, ...later.services])] : undefined;
-  const { services: _drop, ...rest } = { ...queued, ...later };
-  return services ? { ...rest, services } : rest;
+const fold = (queued: SyncRequest, later: SyncRequest): SyncRequest | undefined => {
+  const named = { ...queued, deliveryId: later.deliveryId, event: later.event };
+  if (queued.secret === later.secret) {
+    const services =
+      queued.services && later.services ? [...new Set([...queued.services, ...later.services])] : undefined;
+    const { services: _all, ...rest } = named;
+    return services ? { ...rest, services } : rest;
+  }
+  if (queued.secret === undefined) return within(later, queued) ? named : undefined;
+  if (later.secret !== undefined && queued.services && sameServices(queued, later)) {
+    const { secret: _one, ...everySecret } = named;
+    return everySecret;
+  }
+  return undefined;
 };

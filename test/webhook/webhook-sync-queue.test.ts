@@ -3,7 +3,14 @@ import type { ExecutionRecord } from '../../engine';
 import type { Dependencies } from '../../functions/shared/dependencies';
 import { signedWebhookHeaders } from '../../functions/shared/domain/webhook';
 import { startWebhookServer, type WebhookServer } from '../../local-stack/webhook-server';
-import { PAYMENTS, startSyncStack, type SyncStack, type SyncStackOptions } from '../support/sync-run';
+import {
+  LEDGER,
+  PAYMENTS,
+  startSyncStack,
+  type SyncedService,
+  type SyncStack,
+  type SyncStackOptions,
+} from '../support/sync-run';
 
 let s: SyncStack | undefined;
 let server: WebhookServer | undefined;
@@ -13,9 +20,9 @@ const open = async (options: SyncStackOptions = {}) => {
   server = await startWebhookServer({ handler: s.stack.webhookHandler, port: 0 });
   const [key] = await s.stack.deps.webhookKeys.keys();
   const url = server.url;
-  /** A signed delivery for one of payments' secrets; resolves with the receiver's status. */
-  const deliver = async (deliveryId: string, secret: string) => {
-    const body = JSON.stringify({ deliveryId, event: 'secret.updated', secret, services: ['payments'] });
+  /** A signed delivery for one of the target's secrets (payments' by default); resolves with the status. */
+  const deliver = async (deliveryId: string, secret: string, target: SyncedService = PAYMENTS) => {
+    const body = JSON.stringify({ deliveryId, event: 'secret.updated', secret, services: [target.service] });
     const response = await fetch(url, {
       method: 'POST',
       headers: signedWebhookHeaders(key as Uint8Array, body, new Date()),
@@ -61,12 +68,15 @@ describe('local stack: webhook syncs go through a bounded queue', () => {
     const { s, deliver } = await open({ webhookSyncConcurrency: 1 });
     const held = gate();
     s.keywhiz.beforeAnswer = () => held.opened;
-    const secrets = ['Database_Password', 'stripe-api-key'];
+    const changes = [
+      [PAYMENTS, 'Database_Password'],
+      [LEDGER, 'ledger.pgpass'],
+    ] as const;
     const statuses: number[] = [];
     for (let round = 0; round < 3; round++) {
-      for (const secret of secrets) {
-        s.writeSecret(PAYMENTS, secret, `${secret} value ${round}`);
-        statuses.push(await deliver(`burst-${secret}-${round}`, secret));
+      for (const [target, secret] of changes) {
+        s.writeSecret(target, secret, `${secret} value ${round}`);
+        statuses.push(await deliver(`burst-${secret}-${round}`, secret, target));
       }
     }
     expect(statuses).toEqual(Array(6).fill(202));
@@ -84,7 +94,31 @@ describe('local stack: webhook syncs go through a bounded queue', () => {
     expect(runs.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
     expect(peakOverlap(runs)).toBe(1);
     expect(s.stack.webhookSyncs()).toMatchObject({ started: 3, peakRunning: 1, running: 0, queued: 0 });
-    for (const secret of secrets) expect((await s.value(PAYMENTS, secret)).string).toBe(`${secret} value 2`);
+    for (const [target, secret] of changes)
+      expect((await s.value(target, secret)).string).toBe(`${secret} value 2`);
+  });
+
+  it('folds queued changes of different secrets of one service into one sync of that service', async () => {
+    const { s, deliver } = await open({ webhookSyncConcurrency: 1 });
+    const held = gate();
+    s.keywhiz.beforeAnswer = () => held.opened;
+    s.writeSecret(LEDGER, 'ledger.pgpass', 'ledger first');
+    expect(await deliver('hold-ledger', 'ledger.pgpass', LEDGER)).toBe(202);
+    const secrets = ['Database_Password', 'stripe-api-key', 'General_Password..0be68f903f8b7d86'];
+    for (const secret of secrets) {
+      s.writeSecret(PAYMENTS, secret, `${secret} folded`);
+      expect(await deliver(`fold-${secret}`, secret, PAYMENTS)).toBe(202);
+    }
+    expect(s.stack.webhookSyncs()).toMatchObject({ started: 1, queued: 1, coalesced: 2 });
+    held.open();
+    const runs = await s.stack.settled();
+    expect(runs.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(runs[1]?.input).toEqual({
+      services: ['payments'],
+      deliveryId: 'fold-General_Password..0be68f903f8b7d86',
+      event: 'secret.updated',
+    });
+    for (const secret of secrets) expect((await s.value(PAYMENTS, secret)).string).toBe(`${secret} folded`);
   });
 
   it('does not let a running sync stand in for a later change: a new sync runs after it, and the later content lands', async () => {
