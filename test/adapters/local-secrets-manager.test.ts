@@ -591,6 +591,23 @@ describe('a writer killed mid-write', () => {
   }, 60_000);
 });
 
+describe('an unfinished write under this process’s own pid', () => {
+  test('is removed too: a restarted container can get the pid its killed predecessor had', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 's', SecretString: 'v1' }));
+    const leftover = join(accountDir(), `.s.json.${process.pid}.0123456789ab.tmp`);
+    writeFileSync(leftover, 'PRIVATE KEY');
+    const warnings: string[] = [];
+    const reopened = new LocalSecretsManager({
+      dataDir,
+      accountId: ACCOUNT,
+      onWarning: (m) => warnings.push(m),
+    });
+    expect(temporaryFiles()).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect((await reopened.send(new GetSecretValueCommand({ SecretId: 's' }))).SecretString).toBe('v1');
+  });
+});
+
 describe('two stores over one directory (two processes)', () => {
   const second = () => new LocalSecretsManager({ dataDir, accountId: ACCOUNT, now: () => clock });
 
