@@ -20,7 +20,8 @@ import {
   SYNCED_SECRET_TAG,
 } from '../../functions/shared/aws/secrets-manager-secret-store';
 import { SecretNotOwned, SecretTooLarge, StoreThrottled } from '../../functions/shared/domain/errors';
-import { recordedChecksum } from '../../functions/shared/domain/keywhiz';
+import { type KeywhizSecretInfo, recordedChecksum } from '../../functions/shared/domain/keywhiz';
+import { reconcile } from '../../functions/sync-agent/reconcile';
 import {
   secretVersionToken,
   syncedSecretName,
@@ -173,6 +174,64 @@ describe('on the local Secrets Manager', () => {
     const { updateDate: _, ...undated } = { ...w, checksum: 'c2', content: bytes('two') };
     await store.write({ ...undated, existing: await only() });
     expect((await only()).updateDate).toBeUndefined();
+  });
+
+  test('content without a date replaces a dated one in one tag call: no cut leaves the older date standing', async () => {
+    const w = secretWrite('legacy');
+    await store.write(w);
+    const { updateDate: _, ...undated } = { ...w, checksum: 'c2', content: bytes('two') };
+    // A second tag call would be the point a cut-off write leaves the older date beside the new checksum.
+    sm.failNext('UntagResource', Object.assign(new Error('the process died here'), { name: 'Killed' }));
+    await store.write({ ...undated, existing: await only() });
+    expect(await only()).toMatchObject({ checksum: 'c2', complete: true });
+    expect((await only()).updateDate).toBeUndefined();
+  });
+
+  describe('a write cut off between two calls', () => {
+    const killed = () => Object.assign(new Error('the process died here'), { name: 'Killed' });
+    const listing = (w: SecretWrite): KeywhizSecretInfo[] => [
+      {
+        name: w.keywhizName,
+        checksum: w.checksum,
+        updateDate: w.updateDate as string,
+        secretLength: 3,
+        metadata: {},
+      },
+    ];
+
+    test('value written, tags not: the listing marks it incomplete, so it is written again, not taken as unchanged', async () => {
+      const one = secretWrite('flag', { checksum: 'c1', content: bytes('one') });
+      const two = { ...one, checksum: 'c2', content: bytes('two'), updateDate: '2024-05-02T10:00:00.000Z' };
+      await store.write(one);
+      sm.failNext('TagResource', killed());
+      await expect(store.write({ ...two, existing: await only() })).rejects.toThrow('the process died here');
+      // The content is two's; its tags still say one's.
+      expect(await current(one.secretName)).toMatchObject({ SecretString: 'two' });
+      expect(await only()).toMatchObject({ checksum: 'c1', complete: false });
+
+      // Keywhiz went back to one: the checksum tag agrees, but only a complete secret counts as unchanged.
+      const plan = reconcile(listing(one), await store.listSynced(PREFIX), PREFIX);
+      expect(plan.unchanged).toBe(0);
+      expect(plan.fetch.map((f) => f.keywhizName)).toEqual(['flag']);
+
+      await store.write({ ...one, existing: await only() });
+      expect(await current(one.secretName)).toMatchObject({ SecretString: 'one' });
+      expect(await only()).toMatchObject({ checksum: 'c1', complete: true });
+      expect(reconcile(listing(one), await store.listSynced(PREFIX), PREFIX).unchanged).toBe(1);
+    });
+
+    test('the same write again finishes it, with no second version', async () => {
+      const one = secretWrite('token', { checksum: 'c1' });
+      const two = { ...one, checksum: 'c2', content: bytes('two') };
+      await store.write(one);
+      sm.failNext('TagResource', killed());
+      await expect(store.write({ ...two, existing: await only() })).rejects.toThrow('the process died here');
+      expect(reconcile(listing(two), await store.listSynced(PREFIX), PREFIX).fetch).toHaveLength(1);
+
+      await store.write({ ...two, existing: await only() });
+      expect(await only()).toMatchObject({ checksum: 'c2', complete: true });
+      expect(Object.keys((await describeSecret(one.secretName)).VersionIdsToStages ?? {})).toHaveLength(2);
+    });
   });
 
   test('UTF-8 content is a SecretString, a byte-order mark kept; anything else a SecretBinary', async () => {
