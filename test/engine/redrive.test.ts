@@ -107,3 +107,44 @@ describe('redriveExecution', () => {
     });
   });
 });
+
+describe('an execution that was aborted (locally: its process died)', () => {
+  it('is told as RUNNING before its first state, and is redriven as AWS redrives an ABORTED one', async () => {
+    const started: unknown[] = [];
+    const sfn = new LocalStepFunctions({
+      zeroDelays: true,
+      onExecutionStarted: (execution) => void started.push(execution),
+    });
+    const seen: unknown[] = [];
+    sfn.bindResource(FN, async (input: unknown) => {
+      seen.push(input);
+      // The start was told before this state ran.
+      expect(started).toHaveLength(seen.length);
+      return { ok: true };
+    });
+    sfn.registerStateMachine('plan', oneTask());
+    const arn = 'arn:aws:states:us-east-1:000000000000:execution:plan:run-9';
+    const aborted: ExecutionRecord = {
+      executionArn: arn,
+      name: 'run-9',
+      stateMachineName: 'plan',
+      stateMachineArn: sfn.stateMachineArn('plan'),
+      status: 'ABORTED',
+      input: { n: 9 },
+      error: 'ProcessDied',
+      startDate: new Date().toISOString(),
+      stopDate: new Date().toISOString(),
+      historyEventCount: 0,
+      stateTransitions: 0,
+    };
+    sfn.restoreExecutions([aborted]);
+
+    const redriven = await sfn.redriveExecution(arn);
+
+    expect(started).toEqual([
+      expect.objectContaining({ executionArn: arn, status: 'RUNNING', input: { n: 9 }, redriveCount: 1 }),
+    ]);
+    expect(redriven).toMatchObject({ executionArn: arn, status: 'SUCCEEDED', redriveCount: 1 });
+    expect(seen).toEqual([{ n: 9 }]);
+  });
+});
