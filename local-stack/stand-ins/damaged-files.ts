@@ -19,7 +19,9 @@ export function parseJson(text: string): { value: unknown } | { problem: string 
   } catch (error) {
     const position = /at position (\d+)/.exec((error as Error).message)?.[1];
     const where =
-      position === undefined ? `${Buffer.byteLength(text)} bytes long` : `at character ${position}`;
-    return { problem: `not valid JSON (${where}; cut short by a crash, or edited by hand?)` };
+      position === undefined
+        ? `: it stops after ${Buffer.byteLength(text)} bytes`
+        : ` at character ${position}`;
+    return { problem: `not valid JSON${where} (cut short, or edited?)` };
   }
 }

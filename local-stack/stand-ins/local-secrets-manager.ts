@@ -826,17 +826,16 @@ function createdBefore(existing: StoredSecret, token: string, value: Value | und
 function parseStoredSecret(text: string, path: string, name: string): StoredSecret {
   const damaged = (problem: string) =>
     new DamagedSecretFile(
-      `${path} does not hold secret ${name}: ${problem}. Restore the file from a backup, or delete it ` +
-        'so that the next run creates the secret again',
+      `${path} is damaged: ${problem}. Restore it from a backup, or delete it and the next run creates ${name} again`,
     );
   const json = parseJson(text);
   if ('problem' in json) throw damaged(json.problem);
   const parsed = storedSecretSchema.safeParse(json.value);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || 'the record'))];
-    throw damaged(`it is JSON, but not a stored secret (wrong or missing: ${fields.join(', ')})`);
+    throw damaged(`not a stored secret (wrong or missing: ${fields.join(', ')})`);
   }
-  if (parsed.data.name !== name) throw damaged(`it names secret ${parsed.data.name}`);
+  if (parsed.data.name !== name) throw damaged(`it holds secret ${parsed.data.name}`);
   return parsed.data;
 }
 

@@ -234,7 +234,7 @@ describe('FileAccountStatusLog', () => {
     expect(await log.list()).toEqual([reconcile]);
     const whatToDo = ". The account's next run writes it again; delete the file to silence this warning";
     expect(warnings).toEqual([
-      `left out of the account status: ${cut} is not valid JSON (8 bytes long; cut short by a crash, or edited by hand?)${whatToDo}`,
+      `left out of the account status: ${cut} is not valid JSON: it stops after 8 bytes (cut short, or edited?)${whatToDo}`,
       expect.stringMatching(
         new RegExp(`^left out of the account status: ${wrong} is not an account status record: serial: `),
       ),

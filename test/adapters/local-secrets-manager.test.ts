@@ -658,8 +658,10 @@ describe('a damaged secret file', () => {
     for (const command of calls) {
       const failed = sm.send(command as GetSecretValueCommand);
       await expect(failed).rejects.toThrow(DamagedSecretFile);
-      await expect(failed).rejects.toThrow(`${fileOf('cut')} does not hold secret cut: not valid JSON (`);
-      await expect(failed).rejects.toThrow(/Restore the file from a backup, or delete it/);
+      await expect(failed).rejects.toThrow(`${fileOf('cut')} is damaged: not valid JSON`);
+      await expect(failed).rejects.toThrow(
+        '. Restore it from a backup, or delete it and the next run creates cut again',
+      );
       await expect(failed).rejects.not.toThrow(/PRIVATE/);
     }
     expect((await sm.send(new GetSecretValueCommand({ SecretId: 'good' }))).SecretString).toBe('fine');
@@ -673,12 +675,12 @@ describe('a damaged secret file', () => {
     await sm.send(new CreateSecretCommand({ Name: 'b', SecretString: 'v' }));
     damage('a', '{"name":"a","versions":{}}');
     await expect(sm.send(new PutSecretValueCommand({ SecretId: 'a', SecretString: 'w' }))).rejects.toThrow(
-      `${fileOf('a')} does not hold secret a: it is JSON, but not a stored secret ` +
+      `${fileOf('a')} is damaged: not a stored secret ` +
         '(wrong or missing: arn, tags, createdDate, lastChangedDate, versions)',
     );
     damage('a', readFileSync(fileOf('b'), 'utf8'));
     await expect(sm.send(new TagResourceCommand({ SecretId: 'a', Tags: [] }))).rejects.toThrow(
-      `${fileOf('a')} does not hold secret a: it names secret b`,
+      `${fileOf('a')} is damaged: it holds secret b`,
     );
   });
 
@@ -700,9 +702,8 @@ describe('a damaged secret file', () => {
     await store.send(new CreateSecretCommand({ Name: 'four', SecretString: 'v' }));
     expect(await names()).toEqual(['four', 'one', 'three']);
     expect(warnings).toEqual([
-      `ListSecrets leaves out a secret: ${fileOf('two')} does not hold secret two: not valid JSON (at character 14; ` +
-        'cut short by a crash, or edited by hand?). Restore the file from a backup, or delete it so that the next ' +
-        'run creates the secret again',
+      `ListSecrets leaves out a secret: ${fileOf('two')} is damaged: not valid JSON at character 14 (cut short, ` +
+        'or edited?). Restore it from a backup, or delete it and the next run creates two again',
     ]);
     // Once deleted and created again, it is listed again.
     rmSync(fileOf('two'));
@@ -745,7 +746,7 @@ describe('a damaged secret file', () => {
       ).toEqual(['111111111111', '333333333333', '444444444444']);
       const failure = events.find((e) => e['detail-type'] === 'SVID Rotation Failed');
       expect(failure?.detail).toMatchObject({ accountId: '222222222222', error: 'DamagedSecretFile' });
-      expect(JSON.stringify(failure?.detail)).toContain(`${file} does not hold secret ${name}`);
+      expect(JSON.stringify(failure?.detail)).toContain(`${file} is damaged: not valid JSON`);
       expect(warn.mock.calls.flat().join('\n')).toContain(`ListSecrets leaves out a secret: ${file}`);
     } finally {
       await stack.close();
