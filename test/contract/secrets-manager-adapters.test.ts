@@ -8,6 +8,7 @@ import {
   DescribeSecretCommand,
   GetResourcePolicyCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
@@ -25,7 +26,7 @@ import {
   syncedSecretPrefix,
 } from '../../functions/shared/domain/synced-secret-name';
 import type { SecretWrite } from '../../functions/shared/ports/secret-store';
-import type { SvidWrite } from '../../functions/shared/ports/svid-store';
+import type { StoredSvid, SvidWrite } from '../../functions/shared/ports/svid-store';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 import { awsOrMotoGap, type Backend, backendPair } from './backends';
 
@@ -132,6 +133,34 @@ describe.each(backends)('Secrets Manager adapters contract: $name', ({ open }) =
       expect(await store.find(SVID_NAME)).toMatchObject({ serial: '0a02' });
     });
 
+    test('completeness is read from the listing: a finished write, a renewal whose tags were cut off, its repair', async () => {
+      const first = svidWrite(TOKEN_1, '0a01');
+      await store.put(first);
+      const listed = async () => (await store.listOwned())[0];
+      expect(await listed()).toMatchObject({ committed: true });
+      expect(store.isComplete((await listed()) as StoredSvid, first)).toBe(true);
+      expect(store.isComplete((await listed()) as StoredSvid, { ...first, readerRoles: ['other'] })).toBe(
+        false,
+      );
+
+      // The renewal's value lands, its tags do not (the write was cut off there).
+      const second = svidWrite(TOKEN_2, '0a02');
+      await sm.send(
+        new PutSecretValueCommand({
+          SecretId: SVID_NAME,
+          ClientRequestToken: TOKEN_2,
+          SecretBinary: new TextEncoder().encode('{}'),
+        }),
+      );
+      expect(await listed()).toMatchObject({ serial: '0a01', committed: false });
+
+      const { versionId } = await store.current(SVID_NAME);
+      expect(versionId).toBe(TOKEN_2);
+      await expect(store.repair({ ...second, versionId })).resolves.toEqual({ repaired: ['tags'] });
+      expect(await listed()).toMatchObject({ serial: '0a02', committed: true });
+      expect(await store.policy(SVID_NAME)).toContain('arn:aws:iam::111122223333:role/payments-api');
+    });
+
     test('listOwned lists ours and leaves out a foreign secret, which put refuses to touch', async () => {
       await store.put(svidWrite(TOKEN_1, '0a01'));
       const foreign = 'trust-bridge/svid/prod/foreign';
@@ -184,6 +213,22 @@ describe.each(backends)('Secrets Manager adapters contract: $name', ({ open }) =
     };
     const currentValue = async (SecretId: string) =>
       (await sm.send(new GetSecretValueCommand({ SecretId, VersionStage: 'AWSCURRENT' }))).SecretString;
+
+    test('the listing tells a write whose tags were cut off: its current version is not its checksum tag’s', async () => {
+      const one = secretWrite('api-key', 'c1', 'one');
+      await store.write(one);
+      expect(await only()).toMatchObject({ checksum: recordedChecksum('c1'), complete: true });
+      await sm.send(
+        new PutSecretValueCommand({
+          SecretId: one.secretName,
+          ClientRequestToken: secretVersionToken('api-key', 'c2'),
+          SecretString: 'two',
+        }),
+      );
+      expect(await only()).toMatchObject({ checksum: recordedChecksum('c1'), complete: false });
+      await store.write({ ...secretWrite('api-key', 'c2', 'two'), existing: await only() });
+      expect(await only()).toMatchObject({ checksum: recordedChecksum('c2'), complete: true });
+    });
 
     test('create, a no-op resync, a change, and going back to the first content', async () => {
       const one = secretWrite('db-password', 'c1', 'one');
