@@ -220,7 +220,7 @@ const waitForValue = async (store: LocalSecretsManager, secretId: string, expect
   }
 };
 
-const percentile = (sorted: number[], p: number) =>
+export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 
 /**

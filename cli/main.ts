@@ -24,6 +24,8 @@ commands:
               bench sync: a reconcile of 10,000 unchanged secrets in 100 accounts, and webhook latency
               bench init: each packaged function's bundle size and cold-start import time
               bench chaos: seeded faults (throttles, 5xx, timeouts) and SIGKILLs; rotation and sync must converge
+              bench burst: signed webhook deliveries at 20 a second for 60 s, synced within 5 s
+              bench fuzz: seeded bad, stale, oversized and stalled webhook requests; none may be accepted
 
 ${START_USAGE}
 
@@ -79,6 +81,14 @@ export const main = async (argv: string[]): Promise<number> => {
         if (rest[0] === 'chaos') {
           const { chaosBenchCommand } = await import('../bench/chaos-bench');
           return await chaosBenchCommand(rest.slice(1));
+        }
+        if (rest[0] === 'burst') {
+          const { burstBenchCommand } = await import('../bench/burst-bench');
+          return await burstBenchCommand(rest.slice(1));
+        }
+        if (rest[0] === 'fuzz') {
+          const { fuzzBenchCommand } = await import('../bench/webhook-fuzz');
+          return await fuzzBenchCommand(rest.slice(1));
         }
         const { benchCommand } = await import('../bench/rotation-bench');
         return await benchCommand(rest);
