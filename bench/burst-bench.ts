@@ -47,6 +47,8 @@ interface BurstFigures extends BurstOptions {
   coalesced: number;
   peakRunning: number;
   failedSyncs: number;
+  /** State transitions of a sync execution, its chunk executions included: what Step Functions bills. */
+  transitionsPerSync: number;
   /** Delivery sent to its change (or a later one of the same secret) in the account's store. */
   p50Ms: number;
   p99Ms: number;
@@ -100,6 +102,7 @@ const runBurst = async (o: BurstOptions): Promise<BurstFigures> => {
   const runs: ExecutionRecord[] = [];
   const reads: Promise<void>[] = [];
   let measuring = false;
+  let transitions = 0;
   const stack = await createLocalStack({
     dataDir: join(dir, 'data'),
     enrollmentsPath,
@@ -108,7 +111,10 @@ const runBurst = async (o: BurstOptions): Promise<BurstFigures> => {
     webhookSyncConcurrency: o.concurrency,
     logLevel: 'ERROR',
     onExecutionRecorded: (record) => {
-      if (!measuring || record.stateMachineName !== SYNC_SECRETS || record.parentExecutionArn) return;
+      if (!measuring || !record.stateMachineName.startsWith(SYNC_SECRETS)) return;
+      // Children (the chunk executions) count toward the transitions a sync costs on AWS.
+      transitions += record.stateTransitions;
+      if (record.parentExecutionArn) return;
       runs.push(record);
       // A sync names one secret, or (changes folded together) every secret of its services.
       const { secret, services } = record.input as { secret?: string; services?: string[] };
@@ -204,6 +210,7 @@ const runBurst = async (o: BurstOptions): Promise<BurstFigures> => {
       coalesced: queue.coalesced,
       peakRunning: queue.peakRunning,
       failedSyncs,
+      transitionsPerSync: runs.length > 0 ? Math.round((transitions / runs.length) * 10) / 10 : 0,
       p50Ms: ms(percentile(latencies, 50)),
       p99Ms: ms(percentile(latencies, 99)),
       maxMs,
@@ -235,6 +242,7 @@ const report = (f: BurstFigures): string =>
         'syncs started / folded',
         'peak running',
         'failed syncs',
+        'transitions / sync',
         'p50 / p99 / max ms',
         'over 5 s',
         'stale at end',
@@ -250,6 +258,7 @@ const report = (f: BurstFigures): string =>
           `${f.syncsStarted} / ${f.coalesced}`,
           f.peakRunning,
           f.failedSyncs,
+          f.transitionsPerSync,
           `${f.p50Ms} / ${f.p99Ms} / ${f.maxMs}`,
           f.overTargetMs,
           f.staleAtEnd,

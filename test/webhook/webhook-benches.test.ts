@@ -14,7 +14,9 @@ const capture = () => {
   jest.spyOn(console, 'error').mockImplementation((line: unknown) => printed.push(String(line)));
 };
 const figures = () => JSON.parse(printed.at(-1) ?? '{}') as Record<string, unknown>;
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+});
 
 describe('bench burst', () => {
   it('measures a short burst: every delivery accepted, 0 failed syncs, every change lands, changes folded', async () => {
