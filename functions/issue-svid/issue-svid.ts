@@ -49,24 +49,24 @@ export const issueSvid =
 
     const stored = await svids.find(subject.secretName, token);
     if (stored && stored.deletedAt === undefined && !svids.isComplete(stored, placement)) {
-      // The tags cannot be trusted: judge the certificate the current version holds.
-      const { versionId, secret } = await svids.current(stored.arn);
-      const leaf = leafFacts(secret.x509SVID);
-      const ownWrite = versionId === token;
+      // The listing's tags cannot be trusted: judge the certificate the current version holds.
+      const current = stored.current;
+      const ownWrite = current?.versionId === token;
       const fresh =
-        leaf !== undefined &&
+        current !== undefined &&
         !force &&
-        leaf.spiffeId === subject.spiffeId &&
-        !isRenewalDue(leaf.notAfter, now(), config.RENEW_BEFORE_HOURS);
-      if (leaf && (ownWrite || fresh)) {
+        current.spiffeId === subject.spiffeId &&
+        !isRenewalDue(current.notAfter, now(), config.RENEW_BEFORE_HOURS);
+      if (current && (ownWrite || fresh)) {
         // A write cut off, or readers changed: finish it without a new certificate.
-        const { repaired } = await svids.repair({ ...placement, versionId, ...leaf });
-        const facts = { ...outcome, serial: leaf.serial, notAfter: leaf.notAfter };
+        const { repaired } = await svids.repair({ ...placement, ...current });
+        const facts = { ...outcome, serial: current.serial, notAfter: current.notAfter };
         if (ownWrite) return { status: 'issued', ...facts };
         return repaired.length > 0
           ? { status: 'repaired', ...facts, repaired }
           : { status: 'skipped', ...facts };
       }
+      // Unknown or due: a new certificate.
     } else if (stored?.writtenByToken) {
       // A retry or replay of an issuance that already reached the store: report it, write nothing.
       return { status: 'issued', ...outcome, serial: stored.serial, notAfter: stored.notAfter };
@@ -87,8 +87,8 @@ export const issueSvid =
     const issued = await authority.issue({ csrPem, spiffeId: subject.spiffeId, notBefore: issuedAt });
     const bundle = await authority.bundle();
     const leaf = new X509Certificate(issued.certificatePem);
-    const serial = serialOf(leaf);
-    const notAfter = notAfterOf(leaf);
+    const serial = leaf.serialNumber.toLowerCase();
+    const notAfter = new Date(leaf.validTo).toISOString();
 
     await svids.put({
       ...placement,
@@ -106,22 +106,6 @@ export const issueSvid =
     });
     return { status: 'issued', ...outcome, serial, notAfter };
   };
-
-const serialOf = (leaf: X509Certificate): string => leaf.serialNumber.toLowerCase();
-const notAfterOf = (leaf: X509Certificate): string => new Date(leaf.validTo).toISOString();
-
-/** What the tags record of a stored leaf; undefined when the value holds no readable certificate. */
-function leafFacts(chainPem: string): { serial: string; notAfter: string; spiffeId: string } | undefined {
-  let leaf: X509Certificate;
-  try {
-    leaf = new X509Certificate(chainPem);
-  } catch {
-    return undefined;
-  }
-  const uris = (leaf.subjectAltName ?? '').split(', ').filter((name) => name.startsWith('URI:'));
-  const spiffeId = uris.length === 1 ? (uris[0] as string).slice('URI:'.length) : '';
-  return { serial: serialOf(leaf), notAfter: notAfterOf(leaf), spiffeId };
-}
 
 /** PEM blocks one after another, each on lines of its own. */
 const pemChain = (blocks: string[]): string => blocks.map((b) => (b.endsWith('\n') ? b : `${b}\n`)).join('');

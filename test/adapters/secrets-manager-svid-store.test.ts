@@ -54,7 +54,7 @@ const write = (overrides: Partial<SvidWrite> = {}): SvidWrite => ({
   ...overrides,
 });
 
-const ownedTags = (w: SvidWrite, extra: Record<string, string> = {}) =>
+const ownedTags = (w: SvidWrite, extra: Record<string, unknown> = {}) =>
   Object.entries({
     'trust-bridge:managed-by': 'trust-bridge',
     'spire-svid': 'true',
@@ -133,7 +133,11 @@ describe('put: a new secret', () => {
       ClientRequestToken: TOKEN,
       KmsKeyId: 'alias/svids',
       SecretBinary: encodeSpireSvidSecret(w.secret),
-      Tags: ownedTags(w),
+      Tags: ownedTags(w, {
+        'trust-bridge:pending': expect.stringMatching(
+          new RegExp(`^${TOKEN}/0a1b2c/2030-01-02T00:00:00.000Z/[0-9a-f]{16}$`),
+        ),
+      }),
     });
     const policy = sm.commandCalls(PutResourcePolicyCommand)[0]?.args[0].input;
     expect(policy).toMatchObject({ SecretId: ARN, BlockPublicPolicy: true });
@@ -233,13 +237,22 @@ describe('put: an existing secret', () => {
 
     await expect(store().put(w)).resolves.toEqual({ arn: ARN, versionId: TOKEN });
 
-    expect(commandsSent()).toEqual(['DescribeSecretCommand', 'PutSecretValueCommand', 'TagResourceCommand']);
+    // The pending record first: a cut after the value still says which certificate is current.
+    expect(commandsSent()).toEqual([
+      'DescribeSecretCommand',
+      'TagResourceCommand',
+      'PutSecretValueCommand',
+      'TagResourceCommand',
+    ]);
+    expect(sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags).toEqual([
+      { Key: 'trust-bridge:pending', Value: expect.stringMatching(new RegExp(`^${TOKEN}/0a1b2c/`)) },
+    ]);
     expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
       SecretId: ARN,
       ClientRequestToken: TOKEN,
       SecretBinary: encodeSpireSvidSecret(w.secret),
     });
-    expect(sm.commandCalls(TagResourceCommand)[0]?.args[0].input).toEqual({
+    expect(sm.commandCalls(TagResourceCommand)[1]?.args[0].input).toEqual({
       SecretId: ARN,
       Tags: [
         { Key: 'trust-bridge:serial', Value: '0a1b2c' },
@@ -265,11 +278,12 @@ describe('put: an existing secret', () => {
 
     expect(commandsSent()).toEqual([
       'DescribeSecretCommand',
+      'TagResourceCommand',
       'PutSecretValueCommand',
       'PutResourcePolicyCommand',
       'TagResourceCommand',
     ]);
-    const tags = sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags;
+    const tags = sm.commandCalls(TagResourceCommand)[1]?.args[0].input.Tags;
     expect(tags).toEqual([
       { Key: 'trust-bridge:readers-digest', Value: expect.not.stringMatching(digest) },
       { Key: 'trust-bridge:committed', Value: expect.stringMatching(new RegExp(`^${TOKEN}/`)) },
@@ -293,6 +307,7 @@ describe('put: an existing secret', () => {
     expect(commandsSent()).toEqual([
       'DescribeSecretCommand',
       'RestoreSecretCommand',
+      'TagResourceCommand',
       'PutSecretValueCommand',
       'TagResourceCommand',
     ]);
@@ -346,7 +361,7 @@ describe('put: retries of the same issuance', () => {
       }),
     );
     await expect(store().put(write())).resolves.toEqual({ arn: ARN, versionId: TOKEN });
-    expect(commandsSent()).toEqual(['DescribeSecretCommand', 'PutSecretValueCommand']);
+    expect(commandsSent()).toEqual(['DescribeSecretCommand', 'TagResourceCommand', 'PutSecretValueCommand']);
   });
 
   test('a replay of an issuance that a later one replaced changes nothing (never goes backwards)', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, test } from '@jest/globals';
+import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
 import { SecretsManagerSvidStore } from '../../functions/shared/aws/secrets-manager-svid-store';
 import type { SvidWrite } from '../../functions/shared/ports/svid-store';
 import {
@@ -56,13 +57,31 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+/** A store whose process dies at the `nth` next call of an operation, before that call is sent. */
 const open = () => {
   const dir = mkdtempSync(join(tmpdir(), 'svid-converge-'));
   dirs.push(dir);
   const local = new LocalSecretsManager({ dataDir: dir, accountId: '000000000000' });
+  let trap: { operation: SecretsManagerOperation; skip: number } | undefined;
+  const client = {
+    send: (command: object) => {
+      if (trap && command.constructor.name === `${trap.operation}Command`) {
+        if (trap.skip === 0) {
+          trap = undefined;
+          return Promise.reject(killed());
+        }
+        trap.skip -= 1;
+      }
+      return local.send(command as never);
+    },
+  } as unknown as SecretsManagerApi;
+  const cutAt = (operation: SecretsManagerOperation, nth = 1) => {
+    trap = { operation, skip: nth - 1 };
+  };
   return {
     local,
-    store: new SecretsManagerSvidStore(local, { kmsKeyId: 'alias/svids', issuerRoleArn: ISSUER }),
+    cutAt,
+    store: new SecretsManagerSvidStore(client, { kmsKeyId: 'alias/svids', issuerRoleArn: ISSUER }),
   };
 };
 
@@ -96,8 +115,8 @@ describe('a first write cut off between two calls', () => {
   test.each<SecretsManagerOperation>(['PutResourcePolicy', 'TagResource'])(
     'cut before %s: looks unfinished, and its retry ends exactly as an uninterrupted write',
     async (cut) => {
-      const { local, store } = open();
-      local.failNext(cut, killed());
+      const { local, store, cutAt } = open();
+      cutAt(cut);
       await expect(store.put(write())).rejects.toThrow('the process died here');
       expect(await listedComplete(store, write())).toBe(false);
 
@@ -110,31 +129,39 @@ describe('a first write cut off between two calls', () => {
 });
 
 describe('a renewal cut off between two calls', () => {
-  test.each<[string, Partial<SvidWrite>, SecretsManagerOperation]>([
-    ['same readers, cut before TagResource', {}, 'TagResource'],
+  const more = { readerRoles: ['payments-api', 'payments-worker'] };
+  test.each<[string, Partial<SvidWrite>, SecretsManagerOperation, number, boolean]>([
+    ['same readers, cut before PutSecretValue (the pending record written)', {}, 'PutSecretValue', 1, false],
+    ['same readers, cut before the last TagResource', {}, 'TagResource', 2, true],
+    ['new readers, cut before PutResourcePolicy', more, 'PutResourcePolicy', 1, true],
     [
-      'new readers, cut before PutResourcePolicy',
-      { readerRoles: ['payments-api', 'payments-worker'] },
-      'PutResourcePolicy',
+      'new readers, cut before the last TagResource',
+      { readerRoles: ['payments-worker'] },
+      'TagResource',
+      2,
+      true,
     ],
-    ['new readers, cut before TagResource', { readerRoles: ['payments-worker'] }, 'TagResource'],
-  ])('%s: looks unfinished, and its retry makes no third version', async (_, change, cut) => {
-    const { local, store } = open();
-    await store.put(write());
-    local.failNext(cut, killed());
-    await expect(store.put(renewal(change))).rejects.toThrow('the process died here');
-    expect(await listedComplete(store, renewal(change))).toBe(false);
+  ])(
+    '%s: the retry makes no third version and ends as an uninterrupted write',
+    async (_, change, cut, nth, unfinished) => {
+      const { local, store, cutAt } = open();
+      await store.put(write());
+      cutAt(cut, nth);
+      await expect(store.put(renewal(change))).rejects.toThrow('the process died here');
+      // Before the value lands the first SVID is still whole; after it, nothing vouches for the tags.
+      expect(await listedComplete(store, write())).toBe(!unfinished);
 
-    await store.put(renewal(change));
+      await store.put(renewal(change));
 
-    const expected = await reference(async (s) => {
-      await s.put(write());
-      await s.put(renewal(change));
-    });
-    expect(await snapshot(local)).toEqual(expected);
-    expect(Object.keys((await snapshot(local)).versions ?? {})).toHaveLength(2);
-    expect(await listedComplete(store, renewal(change))).toBe(true);
-  });
+      const expected = await reference(async (s) => {
+        await s.put(write());
+        await s.put(renewal(change));
+      });
+      expect(await snapshot(local)).toEqual(expected);
+      expect(Object.keys((await snapshot(local)).versions ?? {})).toHaveLength(2);
+      expect(await listedComplete(store, renewal(change))).toBe(true);
+    },
+  );
 });
 
 describe('repair: the current version kept, its policy and tags rewritten', () => {
@@ -153,10 +180,10 @@ describe('repair: the current version kept, its policy and tags rewritten', () =
   test('new readers on a complete SVID: the commit goes first, so a repair cut off at any point looks unfinished', async () => {
     const readers = write({ readerRoles: ['payments-worker'] });
     for (const cut of ['PutResourcePolicy', 'TagResource'] as const) {
-      const { local, store } = open();
+      const { local, store, cutAt } = open();
       await store.put(write());
       expect(await listedComplete(store, readers)).toBe(false);
-      local.failNext(cut, killed());
+      cutAt(cut);
       await expect(store.repair(repairOf(readers))).rejects.toThrow('the process died here');
       // Even after the new policy landed, nothing vouches for it: the plan must not take it as done.
       expect(await listedComplete(store, readers)).toBe(false);
@@ -171,12 +198,14 @@ describe('repair: the current version kept, its policy and tags rewritten', () =
   });
 
   test('a value written and never tagged gets the tags of its own certificate, and no version', async () => {
-    const { local, store } = open();
+    const { local, store, cutAt } = open();
     await store.put(write());
-    local.failNext('TagResource', killed());
+    cutAt('TagResource', 2);
     await expect(store.put(renewal())).rejects.toThrow('the process died here');
     // What the tags still say is the first certificate's: the plan would have trusted it.
     expect((await store.listOwned())[0]?.serial).toBe('0a');
+    // The pending record, written before the value, names the second: no need to read the value.
+    expect((await store.find(NAME))?.current).toMatchObject({ versionId: SECOND, serial: '0b' });
 
     await expect(store.repair(repairOf(renewal()))).resolves.toEqual({ repaired: ['tags'] });
     await expect(store.repair(repairOf(renewal()))).resolves.toEqual({ repaired: [] });

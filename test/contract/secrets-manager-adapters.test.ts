@@ -10,6 +10,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
@@ -26,7 +27,7 @@ import {
   syncedSecretPrefix,
 } from '../../functions/shared/domain/synced-secret-name';
 import type { SecretWrite } from '../../functions/shared/ports/secret-store';
-import type { StoredSvid, SvidWrite } from '../../functions/shared/ports/svid-store';
+import type { CurrentCertificate, StoredSvid, SvidWrite } from '../../functions/shared/ports/svid-store';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 import { awsOrMotoGap, type Backend, backendPair } from './backends';
 
@@ -143,20 +144,36 @@ describe.each(backends)('Secrets Manager adapters contract: $name', ({ open }) =
         false,
       );
 
-      // The renewal's value lands, its tags do not (the write was cut off there).
+      // The renewal's value lands, its tags do not: the process dies before its last TagResource.
       const second = svidWrite(TOKEN_2, '0a02');
-      await sm.send(
-        new PutSecretValueCommand({
-          SecretId: SVID_NAME,
-          ClientRequestToken: TOKEN_2,
-          SecretBinary: new TextEncoder().encode('{}'),
-        }),
-      );
+      let valueWritten = false;
+      const dying = {
+        send: (command: object) => {
+          if (command instanceof PutSecretValueCommand) valueWritten = true;
+          if (valueWritten && command instanceof TagResourceCommand) {
+            return Promise.reject(new Error('the process died here'));
+          }
+          return sm.send(command as never);
+        },
+      } as unknown as SecretsManagerApi;
+      const cut = new SecretsManagerSvidStore(dying, {
+        kmsKeyId: KMS_KEY,
+        issuerRoleArn: `arn:aws:iam::${backend.accountId}:role/trust-bridge-issue-svid`,
+      });
+      await expect(cut.put(second)).rejects.toThrow('the process died here');
       expect(await listed()).toMatchObject({ serial: '0a01', committed: false });
 
-      const { versionId } = await store.current(SVID_NAME);
-      expect(versionId).toBe(TOKEN_2);
-      await expect(store.repair({ ...second, versionId })).resolves.toEqual({ repaired: ['tags'] });
+      // The pending record tells the current version's certificate without reading the value.
+      const found = await store.find(SVID_NAME);
+      expect(found?.current).toEqual({
+        versionId: TOKEN_2,
+        spiffeId: second.spiffeId,
+        serial: '0a02',
+        notAfter: second.notAfter,
+      });
+      await expect(store.repair({ ...second, ...(found?.current as CurrentCertificate) })).resolves.toEqual({
+        repaired: ['tags'],
+      });
       expect(await listed()).toMatchObject({ serial: '0a02', committed: true });
       expect(await store.policy(SVID_NAME)).toContain('arn:aws:iam::111122223333:role/payments-api');
     });

@@ -33,6 +33,7 @@ import {
   describeSecret,
 } from './secrets-manager-calls';
 import type {
+  CurrentCertificate,
   SpireSvidSecret,
   StoredSvid,
   SvidPlacement,
@@ -136,16 +137,18 @@ export class SecretsManagerSvidStore implements SvidStore {
   async find(
     secretName: string,
     issuanceToken?: string,
-  ): Promise<(StoredSvid & { writtenByToken: boolean }) | undefined> {
+  ): Promise<(StoredSvid & { writtenByToken: boolean; current?: CurrentCertificate }) | undefined> {
     const described = await this.describe(secretName);
     if (this.described.size >= MAX_REMEMBERED) this.described.clear();
     this.described.set(secretName, described);
     if (!described) return undefined;
     const tags = ownedTags(secretName, described.Tags);
     const stages = described.VersionIdsToStages ?? {};
+    const current = currentCertificate(tags, stages);
     return {
       ...storedSvid(described, tags, stages),
       writtenByToken: issuanceToken !== undefined && Object.hasOwn(stages, issuanceToken),
+      ...(current && { current }),
     };
   }
 
@@ -154,11 +157,7 @@ export class SecretsManagerSvidStore implements SvidStore {
    * needs the ARN). Throws SvidUnavailable when there is none: never issued, or scheduled for deletion.
    */
   async read(secretId: string): Promise<SpireSvidSecret> {
-    return (await this.current(secretId)).secret;
-  }
-
-  async current(secretId: string): Promise<{ versionId: string; secret: SpireSvidSecret }> {
-    let value: { SecretBinary?: Uint8Array; SecretString?: string; VersionId?: string };
+    let value: { SecretBinary?: Uint8Array; SecretString?: string };
     try {
       value = await transient('GetSecretValue', () =>
         this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT })),
@@ -173,7 +172,7 @@ export class SecretsManagerSvidStore implements SvidStore {
       throw error;
     }
     const bytes = value.SecretBinary ?? new TextEncoder().encode(value.SecretString ?? '');
-    return { versionId: value.VersionId ?? '', secret: decodeSpireSvidSecret(bytes) };
+    return decodeSpireSvidSecret(bytes);
   }
 
   isComplete(svid: StoredSvid, placement: SvidPlacement): boolean {
@@ -269,7 +268,7 @@ export class SecretsManagerSvidStore implements SvidStore {
           ClientRequestToken: write.issuanceToken,
           KmsKeyId: this.writer().kmsKeyId,
           SecretBinary: value,
-          Tags: [...svidTags(write)].map(([Key, Value]) => ({ Key, Value })),
+          Tags: [...svidTags(write), pendingOf(write)].map(([Key, Value]) => ({ Key, Value })),
         }),
       ),
     );
@@ -300,7 +299,11 @@ export class SecretsManagerSvidStore implements SvidStore {
     const policyKnown =
       isCommitted(current, described.VersionIdsToStages ?? {}) &&
       current.get(SVID_TAG.readersDigest) === digest(policy);
-    if (!stages && !(await this.putValue(arn, write.issuanceToken, value))) return result;
+    if (!stages) {
+      // Which certificate the new version holds, told before it is stored: a cut after the value is repairable.
+      await this.tagged(arn, [pendingOf(write)]);
+      if (!(await this.putValue(arn, write.issuanceToken, value))) return result;
+    }
     if (!policyKnown) await this.putPolicy(arn, policy);
     await this.commit(arn, write.issuanceToken, svidTags(write), policy, current);
     return result;
@@ -347,12 +350,16 @@ export class SecretsManagerSvidStore implements SvidStore {
     const commit = commitOf(versionId, wanted);
     if (changed.length === 0 && current.get(SVID_TAG.committed) === commit) return [];
     const written: [string, string][] = [...changed, [SVID_TAG.committed, commit]];
+    await this.tagged(arn, written);
+    return written;
+  }
+
+  private async tagged(arn: string, tags: [string, string][]): Promise<void> {
     await transient('TagResource', () =>
       this.client.send(
-        new TagResourceCommand({ SecretId: arn, Tags: written.map(([Key, Value]) => ({ Key, Value })) }),
+        new TagResourceCommand({ SecretId: arn, Tags: tags.map(([Key, Value]) => ({ Key, Value })) }),
       ),
     );
-    return written;
   }
 
   private async uncommit(arn: string): Promise<void> {
@@ -409,10 +416,39 @@ const digest = (text: string): string => createHash('sha256').update(text).diges
 /** What the readers-digest tag records of a resource policy. */
 export const policyDigest = digest;
 
-/** The tags a commit vouches for: every SVID tag but the commit itself. */
+/** The tags a commit vouches for: every SVID tag but the commit and the pending record. */
 const COMMITTED_TAGS = Object.values(SVID_TAG)
-  .filter((key) => key !== SVID_TAG.committed)
+  .filter((key) => key !== SVID_TAG.committed && key !== SVID_TAG.pending)
   .sort();
+
+/** A short digest of the SPIFFE ID: the whole ID (up to 2,048 characters) does not fit a tag beside the rest. */
+const spiffeDigest = (spiffeId: string): string => digest(spiffeId).slice(0, 16);
+
+const pendingOf = (write: SvidWrite): [string, string] => [
+  SVID_TAG.pending,
+  [write.issuanceToken, write.serial, write.notAfter, spiffeDigest(write.spiffeId)].join('/'),
+];
+
+/** The committed tags, or else the pending record of the current version (checked against the SPIFFE ID tag). */
+function currentCertificate(
+  tags: Map<string, string>,
+  stages: Record<string, string[]>,
+): CurrentCertificate | undefined {
+  const versionId = currentVersion(stages);
+  const spiffeId = tags.get(SVID_TAG.spiffeId) ?? '';
+  if (versionId === undefined) return undefined;
+  if (isCommitted(tags, stages)) {
+    return {
+      versionId,
+      spiffeId,
+      serial: tags.get(SVID_TAG.serial) ?? '',
+      notAfter: tags.get(SVID_TAG.notAfter) ?? '',
+    };
+  }
+  const [token, serial, notAfter, ofSpiffeId] = (tags.get(SVID_TAG.pending) ?? '').split('/');
+  if (token !== versionId || !serial || !notAfter || ofSpiffeId !== spiffeDigest(spiffeId)) return undefined;
+  return { versionId, spiffeId, serial, notAfter };
+}
 
 /** `<version id>/<digest of the committed tags>`: 101 characters for a UUID version id, within a tag's 256. */
 const commitOf = (versionId: string, tags: Map<string, string>): string =>

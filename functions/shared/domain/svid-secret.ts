@@ -35,6 +35,11 @@ export const SVID_TAG = {
    * leaves a commit that names another version or other tags, so the SVID is not taken as complete.
    */
   committed: 'trust-bridge:committed',
+  /**
+   * `<version id>/<serial>/<not-after>/<digest of the SPIFFE ID>` of the version a write is about to store, tagged
+   * before its value: a write cut off after the value still says which certificate it holds, without reading it.
+   */
+  pending: 'trust-bridge:pending',
 } as const;
 
 export const MANAGED_BY_VALUE = 'trust-bridge';

@@ -52,7 +52,18 @@ export interface SvidWrite extends SvidPlacement {
 
 /** What a repair writes: the policy of the placement, and tags that describe the version already current. */
 export interface SvidRepair extends SvidPlacement {
-  /** The current version, as `current` read it: a repair never writes a version. */
+  /** The current version, as `find` told it: a repair never writes a version. */
+  versionId: string;
+  spiffeId: string;
+  serial: string;
+  notAfter: string;
+}
+
+/**
+ * The certificate the current version holds, as the tags tell it without reading the value: the committed tags,
+ * or the pending record of the write that stored it.
+ */
+export interface CurrentCertificate {
   versionId: string;
   spiffeId: string;
   serial: string;
@@ -68,19 +79,18 @@ export interface SvidStore {
   listOwned(): Promise<StoredSvid[]>;
   /**
    * The SVID stored under this name. `writtenByToken` is true when a labelled version (current or
-   * previous) was written by this issuance token. Throws SecretNotOwned for a secret without our marker.
+   * previous) was written by this issuance token. `current` is undefined when the tags do not tell which
+   * certificate the current version holds (a version written by someone else, or before commits existed). Throws SecretNotOwned for a secret without our marker.
    */
   find(
     secretName: string,
     issuanceToken?: string,
-  ): Promise<(StoredSvid & { writtenByToken: boolean }) | undefined>;
+  ): Promise<(StoredSvid & { writtenByToken: boolean; current?: CurrentCertificate }) | undefined>;
   /**
    * The current value of an SVID secret, by name or full ARN (a cross-account read needs the ARN).
    * Throws SvidUnavailable when there is none: not issued yet, or scheduled for deletion.
    */
   read(secretId: string): Promise<SpireSvidSecret>;
-  /** As `read`, with the id of the version read (what a repair commits to). */
-  current(secretId: string): Promise<{ versionId: string; secret: SpireSvidSecret }>;
   /**
    * True when the stored SVID can be trusted from its listing alone: committed, with the resource policy this
    * placement needs (its readers and the issuer). Decided from the tags, with no call.
