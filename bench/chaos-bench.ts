@@ -647,8 +647,11 @@ export const chaosBenchCommand = async (argv: string[]): Promise<number> => {
   const [accounts, secrets, seed, kills] = [values.accounts, values.secrets, values.seed, values.kills].map(
     Number,
   );
-  if ([accounts, secrets, seed, kills].some((n) => !Number.isInteger(n) || (n ?? 0) < 0)) {
-    console.error(`--accounts, --secrets, --seed and --kills take whole numbers\n\n${CHAOS_USAGE}`);
+  const whole = (n: number | undefined, least: number) => Number.isInteger(n) && (n ?? 0) >= least;
+  if (!whole(accounts, 1) || !whole(secrets, 1) || !whole(seed, 0) || !whole(kills, 0)) {
+    console.error(
+      `--accounts and --secrets take whole numbers from 1, --seed and --kills from 0\n\n${CHAOS_USAGE}`,
+    );
     return 2;
   }
   const all: ChaosFigures[] = [];

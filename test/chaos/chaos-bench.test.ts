@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
-import { type ChaosFigures, invariantsHeld, runChaos } from '../../bench/chaos-bench';
+import { describe, expect, it, jest } from '@jest/globals';
+import { type ChaosFigures, chaosBenchCommand, invariantsHeld, runChaos } from '../../bench/chaos-bench';
 
 /**
  * The chaos bench on a tiny fleet: faults were really injected (or the CLI really killed), and every invariant
@@ -51,4 +51,15 @@ describe('chaos on a tiny fleet', () => {
     },
     180_000,
   );
+});
+
+it('a fleet of no accounts, or a kill count that is no number, is a usage error', async () => {
+  const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    expect(await chaosBenchCommand(['--accounts', '0'])).toBe(2);
+    expect(await chaosBenchCommand(['--kills', 'many'])).toBe(2);
+    expect(String(errors.mock.calls[0]?.[0])).toContain('--accounts and --secrets take whole numbers from 1');
+  } finally {
+    errors.mockRestore();
+  }
 });
