@@ -82,9 +82,18 @@ class Findings {
   readonly failuresByError: Record<string, number> = {};
   readonly problems: string[] = [];
 
-  note(kind: 'duplicateVersions' | 'regressions' | 'unauditedFailures' | 'incomplete', problem: string) {
+  /** The accounts named in the problems, whose audited failures are listed after them. */
+  readonly accounts = new Set<string>();
+
+  note(
+    kind: 'duplicateVersions' | 'regressions' | 'unauditedFailures' | 'incomplete',
+    problem: string,
+    accountId?: string,
+  ) {
     this[kind] += 1;
-    if (this.problems.length < 10) this.problems.push(problem);
+    if (this.problems.length >= 10) return;
+    this.problems.push(problem);
+    if (accountId) this.accounts.add(accountId);
   }
 }
 
@@ -212,32 +221,46 @@ const checkSvids = async (
     const name = svidSecretName(CONFIG.SVID_SECRET_PREFIX, ENVIRONMENT, service);
     const stored = await storedVersions(store, name);
     if (!stored?.current) {
-      findings.note('incomplete', `${accountId}: no current SVID in ${name}`);
+      findings.note('incomplete', `${accountId}: no current SVID in ${name}`, accountId);
       continue;
-    }
-    if (stored.versionIds.length > expectedVersions) {
-      findings.note(
-        'duplicateVersions',
-        `${accountId}: ${name} has ${stored.versionIds.length} versions, ${expectedVersions} expected`,
-      );
     }
     const current = await certificateOf(store, name, stored.current);
     const newest = written?.get(name)?.at(-1);
-    if (newest !== undefined ? newest !== stored.current : await newerThan(store, name, stored, current)) {
-      findings.note(
-        'regressions',
-        `${accountId}: ${name} AWSCURRENT ${stored.current} is not its newest version`,
-      );
-    }
+    const regressed =
+      newest !== undefined ? newest !== stored.current : await newerThan(store, name, stored, current);
     const described = await store.send(new DescribeSecretCommand({ SecretId: name }));
     const serial = described.Tags?.find((t) => t.Key === SVID_TAG.serial)?.Value;
     const policy = await store.send(new GetResourcePolicyCommand({ SecretId: name }));
-    if (!policy.ResourcePolicy || serial !== current.serialNumber.toLowerCase()) {
-      findings.note(
-        'incomplete',
-        `${accountId}: ${name} ${policy.ResourcePolicy ? '' : 'has no resource policy '}${serial === current.serialNumber.toLowerCase() ? '' : `serial tag ${serial} is not the certificate's`}`.trim(),
+    const problems = [
+      ...(stored.versionIds.length > expectedVersions
+        ? [
+            [
+              'duplicateVersions',
+              `${stored.versionIds.length} versions, ${expectedVersions} expected`,
+            ] as const,
+          ]
+        : []),
+      ...(regressed ? [['regressions', `AWSCURRENT is not its newest version`] as const] : []),
+      ...(policy.ResourcePolicy ? [] : [['incomplete', 'no resource policy'] as const]),
+      ...(serial === current.serialNumber.toLowerCase()
+        ? []
+        : [['incomplete', `serial tag ${serial} is not the current certificate's`] as const]),
+    ];
+    if (problems.length === 0) continue;
+    // What a reader needs to trace it: each version (stages, serial), our tags, and the order versions were written.
+    const versions: string[] = [];
+    for (const id of stored.versionIds) {
+      const stages = described.VersionIdsToStages?.[id]?.join('+') || 'no stage';
+      versions.push(
+        `${id} (${stages}, serial ${(await certificateOf(store, name, id)).serialNumber.toLowerCase()})`,
       );
     }
+    const tags = (described.Tags ?? [])
+      .filter((t) => t.Key?.startsWith('trust-bridge:') && t.Key !== SVID_TAG.managedBy)
+      .map((t) => `${t.Key}=${t.Value}`);
+    const state = `versions ${versions.join(', ')}; tags ${tags.join(' ')}${written ? `; written in order ${(written.get(name) ?? []).join(', ')}` : ''}`;
+    for (const [kind, problem] of problems)
+      findings.note(kind, `${accountId}: ${name}: ${problem}; ${state}`, accountId);
   }
 };
 
@@ -267,7 +290,7 @@ const checkSyncedSecrets = async (fleet: Fleet, version: number, findings: Findi
       const name = syncedSecretName(prefix, keywhizName);
       const stored = await storedVersions(store, name);
       if (!stored?.current) {
-        findings.note('incomplete', `${accountId}: ${name} was never synced`);
+        findings.note('incomplete', `${accountId}: ${name} was never synced`, accountId);
         continue;
       }
       const contents = new Map<string, string>();
@@ -280,6 +303,7 @@ const checkSyncedSecrets = async (fleet: Fleet, version: number, findings: Findi
         findings.note(
           'duplicateVersions',
           `${accountId}: ${name} has ${stored.versionIds.length} versions for ${distinct} contents`,
+          accountId,
         );
       }
       const expected = contentOf(service, keywhizName, version);
@@ -288,9 +312,10 @@ const checkSyncedSecrets = async (fleet: Fleet, version: number, findings: Findi
         findings.note(
           'regressions',
           `${accountId}: ${name} AWSCURRENT holds older content than a stored version`,
+          accountId,
         );
       } else {
-        findings.note('incomplete', `${accountId}: ${name} does not hold Keywhiz's v${version}`);
+        findings.note('incomplete', `${accountId}: ${name} does not hold Keywhiz's v${version}`, accountId);
       }
     }
   }
@@ -311,9 +336,12 @@ const checkAudited = async (
     .filter((e) => e['detail-type'] === failedType)
     .map((e) => e.detail as { runId?: string; accountId?: string; error?: string });
   const audited = new Set(failures.map((detail) => `${detail.runId} ${detail.accountId}`));
-  for (const { error } of failures) {
+  for (const { runId, accountId, error } of failures) {
     const name = error ?? 'unnamed';
     findings.failuresByError[name] = (findings.failuresByError[name] ?? 0) + 1;
+    if (accountId && findings.accounts.has(accountId)) {
+      findings.problems.push(`${accountId}: audited '${failedType}' in run ${runId}: ${name}`);
+    }
   }
   for (const run of runs) {
     if (!('cause' in run)) continue;
