@@ -15,6 +15,7 @@ import { printListing } from './table';
 export const EXECUTIONS_USAGE = `trust-bridge executions [options]
   Lists the workflows' executions, newest first: the runs of rotate-svids and sync-secrets (with --all, their
   chunk executions too), with their error, and whether a run replays another or was redriven.
+  Locally, a run whose process died (killed, crashed) shows as ABORTED (ProcessDied); \`replay\` re-runs it.
 
   --state-machine M    rotate or sync (default: both)
   --status S           only runs in this status: ${RUN_STATUSES.join(', ')}
