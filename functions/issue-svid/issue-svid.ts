@@ -49,13 +49,15 @@ export const issueSvid =
 
     const stored = await svids.find(subject.secretName, token);
     if (stored && stored.deletedAt === undefined && !svids.isComplete(stored, placement)) {
-      // The listing's tags cannot be trusted: judge the certificate the current version holds.
+      // Its tags cannot be trusted: judge the certificate the current version holds.
       const current = stored.current;
       const ownWrite = current?.versionId === token;
       const fresh =
         current !== undefined &&
         !force &&
         current.spiffeId === subject.spiffeId &&
+        // An SVID moving to another account is reissued: the old account's readers may hold its key.
+        stored.accountId === item.accountId &&
         !isRenewalDue(current.notAfter, now(), config.RENEW_BEFORE_HOURS);
       if (current && (ownWrite || fresh)) {
         // A write cut off, or readers changed: finish it without a new certificate.
