@@ -570,7 +570,7 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
     expect(keywhiz.calls.list).toBe(3);
   });
 
-  it.each([400, 404, 429])('does not retry HTTP %i', async (status) => {
+  it.each([400, 404])('does not retry HTTP %i', async (status) => {
     const fault = await faultyKeywhiz((_req, res) => json(res, status, { code: status, message: 'no' }));
     const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
 
@@ -578,6 +578,99 @@ describe('KeywhizClient when Keywhiz misbehaves', () => {
       new InvalidKeywhizResponse(`GET /secrets: Keywhiz answered HTTP ${status} "no"`),
     );
     expect(keywhiz.calls.list).toBe(1);
+  });
+
+  it('does not retry a 403', async () => {
+    const fault = await faultyKeywhiz((_req, res) => json(res, 403, { code: 403, message: 'no' }));
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
+
+    await expect(keywhiz.list()).rejects.toBeInstanceOf(SecretAccessDenied);
+    expect(keywhiz.calls.list).toBe(1);
+  });
+
+  it('retries a 429 after its Retry-After (seconds or a date) plus jitter, then succeeds', async () => {
+    const retryAfters = ['1', 'Wed, 21 Oct 2015 07:28:00 GMT', undefined];
+    const fault = await faultyKeywhiz((_req, res) => {
+      if (retryAfters.length === 0) return json(res, 200, [deliver('a')]);
+      const retryAfter = retryAfters.shift();
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        ...(retryAfter && { 'retry-after': retryAfter }),
+      });
+      res.end(JSON.stringify({ code: 429, message: 'Too Many Requests' }));
+    });
+    const sleeps: number[] = [];
+    const keywhiz = client(alpha, {
+      baseUrl: fault.url,
+      serverSpiffeId: faultId,
+      serverCaPem: bundlePem,
+      maxAttempts: 4,
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0.5,
+    });
+
+    expect((await keywhiz.list()).map((s) => s.name)).toEqual(['a']);
+    expect(keywhiz.calls.list).toBe(4);
+    // 1 s asked, then a date gone by, then nothing asked: the jitter alone (50, 100, 200 ms).
+    expect(sleeps).toEqual([1050, 100, 200]);
+  });
+
+  it('leaves a Retry-After over 5 s to the workflow: KeywhizUnavailable at once, no sleep', async () => {
+    const fault = await faultyKeywhiz((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
+      res.end(JSON.stringify({ code: 429, message: 'slow down' }));
+    });
+    const sleeps: number[] = [];
+    const keywhiz = client(alpha, {
+      baseUrl: fault.url,
+      serverSpiffeId: faultId,
+      serverCaPem: bundlePem,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
+
+    await expect(keywhiz.list()).rejects.toThrow(
+      new KeywhizUnavailable(
+        `GET /secrets on ${fault.url}: Keywhiz throttled this service and asks it to wait 60 s, more than the 5 s a call waits (last: HTTP 429 "slow down"); the step is retried later`,
+      ),
+    );
+    expect(sleeps).toEqual([]);
+    expect(keywhiz.calls.list).toBe(1);
+  });
+
+  it('retries throttling, a 503 and a timeout within one call, as the chaos bench injects them', async () => {
+    const faults = ['429', '503', 'stall'];
+    const fault = await faultyKeywhiz((_req, res, body) => {
+      const next = faults.shift();
+      if (next === 'stall') return;
+      if (next) return json(res, Number(next), { code: Number(next), message: 'chaos' });
+      json(res, 200, (JSON.parse(body) as { secrets: string[] }).secrets.map(deliver));
+    });
+    const keywhiz = client(alpha, {
+      baseUrl: fault.url,
+      serverSpiffeId: faultId,
+      serverCaPem: bundlePem,
+      timeoutMs: 200,
+      maxAttempts: 4,
+    });
+
+    const { secrets, failed } = await keywhiz.fetch(['a', 'b']);
+    expect([...secrets.keys()]).toEqual(['a', 'b']);
+    expect(failed.size).toBe(0);
+    expect(keywhiz.calls).toEqual({ list: 0, batch: 4, single: 0 });
+  });
+
+  it('retries a 429 from the Keywhiz dev server (its beforeAnswer hook, which the chaos bench uses)', async () => {
+    await write('alpha', 'db-password', 'alpha-db-value');
+    let throttles = 2;
+    server.beforeAnswer = () => (throttles-- > 0 ? 429 : undefined);
+    try {
+      const keywhiz = client(alpha);
+      const { secrets } = await keywhiz.fetch(['db-password']);
+      expect(Buffer.from(secrets.get('db-password')?.content ?? []).toString()).toBe('alpha-db-value');
+      expect(keywhiz.calls).toEqual({ list: 0, batch: 3, single: 0 });
+    } finally {
+      server.beforeAnswer = undefined;
+    }
   });
 
   it('rejects a body that is not JSON or not the documented shape', async () => {
@@ -682,6 +775,40 @@ describe('KeywhizClient when one secret fails on its own', () => {
       'GET /secret/broken',
       'GET /secret/c',
     ]);
+  });
+
+  it('a throttled single request is retried; the one that fails on its own (500) still fails alone', async () => {
+    let throttles = 2;
+    const fault = await scripted(
+      () => [500, { code: 500, message: 'There was an error processing your request' }],
+      (name) =>
+        name === 'broken'
+          ? [500, { code: 500, message: 'cannot build it' }]
+          : name === 'a' && throttles-- > 0
+            ? [429, { code: 429, message: 'Too Many Requests' }]
+            : ok(name),
+    );
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
+
+    const { secrets, failed } = await keywhiz.fetch(['a', 'broken', 'c']);
+
+    expect([...secrets.keys()]).toEqual(['a', 'c']);
+    expect([...failed.keys()]).toEqual(['broken']);
+    expect(keywhiz.calls).toEqual({ list: 0, batch: 1, single: 3 + 3 + 1 });
+  });
+
+  it('throttling that outlasts the retries fails the whole fetch (retried by the workflow), not one secret', async () => {
+    const fault = await scripted(
+      () => [403, { code: 403, message: 'denied' }],
+      (name) => (name === 'b' ? [429, { code: 429, message: 'Too Many Requests' }] : ok(name)),
+    );
+    const keywhiz = client(alpha, { baseUrl: fault.url, serverSpiffeId: faultId, serverCaPem: bundlePem });
+
+    await expect(keywhiz.fetch(['a', 'b', 'c'])).rejects.toThrow(
+      new KeywhizUnavailable(
+        `GET /secret/b on ${fault.url}: no good answer after 3 attempts (last: HTTP 429 "Too Many Requests")`,
+      ),
+    );
   });
 
   it('a batch 403 falls back to single requests; the refused one fails alone, a deleted one is left out', async () => {

@@ -39,7 +39,10 @@ export class StoreThrottled extends TrustBridgeError {}
 /** EventBridge kept rejecting audit entries after our own retries. Retryable at the step. */
 export class AuditDeliveryFailed extends TrustBridgeError {}
 
-/** Keywhiz did not answer within our retries (timeouts, transport errors, 5xx). Retryable; nothing changed. */
+/**
+ * Keywhiz did not answer within our retries (timeouts, transport errors, 5xx, throttling with 429), or asked us to
+ * wait longer than a call may. Retryable at the step (it fails before any write); nothing changed.
+ */
 export class KeywhizUnavailable extends TrustBridgeError {}
 
 /** Keywhiz answered 403: the secret is not assigned to the caller's client (its SPIFFE ID). */

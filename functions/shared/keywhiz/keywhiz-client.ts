@@ -48,6 +48,13 @@ export interface KeywhizClientOptions {
 const BATCH_SIZE = 100;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 2000;
+/** Keywhiz (Dropwizard) throttling: retried like a 5xx, never a failure of one secret. */
+const THROTTLED = 429;
+/**
+ * The longest Retry-After the client waits. A longer one ends its retries with KeywhizUnavailable, and the wait is
+ * left to the workflow's Retry of the whole step, so that one call cannot spend the Lambda's time sleeping.
+ */
+const RETRY_AFTER_CAP_MS = 5000;
 /** A batch of 100 secrets of 64 KB is about 9 MB of base64; anything far beyond is not Keywhiz talking. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 /**
@@ -81,6 +88,8 @@ const CLIENT_REFUSED =
 interface Answer {
   status: number;
   body: Buffer;
+  /** The Retry-After header, as sent. */
+  retryAfter?: string;
 }
 
 type CallKind = 'list' | 'batch' | 'single';
@@ -250,9 +259,10 @@ export class KeywhizClient implements SecretSource {
   }
 
   /**
-   * One call with bounded retries of 5xx (other than `answers`), timeouts and transport errors, with
-   * full-jitter exponential backoff. Any other status is returned for the caller to judge; so is the last 5xx
-   * when `answerLast5xx` (the server answered, it could not serve this one request).
+   * One call with bounded retries of 429, 5xx (other than `answers`), timeouts and transport errors, with
+   * full-jitter exponential backoff (after a 429, on top of its Retry-After, up to RETRY_AFTER_CAP_MS). Any other
+   * status is returned for the caller to judge; so is the last 5xx when `answerLast5xx` (the server answered, it
+   * could not serve this one request). A last 429 is not: throttling says nothing about the one request.
    */
   async #call(
     kind: CallKind,
@@ -267,10 +277,13 @@ export class KeywhizClient implements SecretSource {
     for (let attempt = 1; ; attempt++) {
       this.calls[kind]++;
       let answered: Answer | undefined;
+      let askedToWaitMs: number | undefined;
       try {
         const answer = await this.#attempt(method, path, payload);
-        if (answer.status < 500 || answers.has(answer.status)) return answer;
-        answered = answer;
+        const throttled = answer.status === THROTTLED;
+        if (!throttled && (answer.status < 500 || answers.has(answer.status))) return answer;
+        if (throttled) askedToWaitMs = retryAfterMs(answer.retryAfter) ?? 0;
+        else answered = answer;
         last = `HTTP ${answer.status}${errorMessage(answer.body)}`;
       } catch (error) {
         if (error instanceof TrustBridgeError) throw error;
@@ -294,13 +307,22 @@ export class KeywhizClient implements SecretSource {
         }
         last = code === (error as Error).message ? code : `${code}: ${(error as Error).message}`;
       }
+      const call = `${method} ${this.#prefix}${path} on ${this.#origin}`;
       if (attempt >= this.#maxAttempts) {
         if (answered && answerLast5xx) return answered;
         throw new KeywhizUnavailable(
-          `${method} ${this.#prefix}${path} on ${this.#origin}: no good answer after ${attempt} attempt${attempt === 1 ? '' : 's'} (last: ${last})`,
+          `${call}: no good answer after ${attempt} attempt${attempt === 1 ? '' : 's'} (last: ${last})`,
         );
       }
-      await this.#sleep(fullJitterMs(attempt - 1, BACKOFF_BASE_MS, BACKOFF_CAP_MS, this.#random));
+      if (askedToWaitMs !== undefined && askedToWaitMs > RETRY_AFTER_CAP_MS) {
+        throw new KeywhizUnavailable(
+          `${call}: Keywhiz throttled this service and asks it to wait ${Math.ceil(askedToWaitMs / 1000)} s, more than the ${RETRY_AFTER_CAP_MS / 1000} s a call waits (last: ${last}); the step is retried later`,
+        );
+      }
+      // Jitter on top of Retry-After too: agents told the same wait must not all come back at once.
+      await this.#sleep(
+        (askedToWaitMs ?? 0) + fullJitterMs(attempt - 1, BACKOFF_BASE_MS, BACKOFF_CAP_MS, this.#random),
+      );
     }
   }
 
@@ -342,7 +364,14 @@ export class KeywhizClient implements SecretSource {
             }
           });
           res.on('end', () =>
-            settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })),
+            settle(() => {
+              const retryAfter = res.headers['retry-after'];
+              resolve({
+                status: res.statusCode ?? 0,
+                body: Buffer.concat(chunks),
+                ...(retryAfter !== undefined && { retryAfter }),
+              });
+            }),
           );
           res.on('error', fail);
         },
@@ -416,6 +445,15 @@ function serverIdentityCheck(expected: string): (host: string, cert: PeerCertifi
       code: 'ERR_TLS_CERT_ALTNAME_INVALID',
     });
   };
+}
+
+/** A Retry-After header in milliseconds from now: delta-seconds or an HTTP date; undefined if absent or unreadable. */
+function retryAfterMs(header: string | undefined): number | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /** The `message` of a Dropwizard error body ({"code":…, "message":…}), short; never the body itself. */

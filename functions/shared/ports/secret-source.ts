@@ -38,7 +38,7 @@ export interface FetchedSecrets {
 export interface SecretSource {
   /**
    * `GET /secrets`: every secret assigned to the caller, metadata only.
-   * Throws KeywhizUnavailable (after bounded, jittered retries of 5xx and transport errors),
+   * Throws KeywhizUnavailable (after bounded, jittered retries of 429, 5xx, timeouts and transport errors),
    * SecretAccessDenied (401: no Keywhiz client has this SPIFFE ID; 403) or InvalidKeywhizResponse.
    */
   list(): Promise<KeywhizSecretInfo[]>;
@@ -46,7 +46,7 @@ export interface SecretSource {
    * The content of the named secrets: `POST /batchsecret`, falling back to `GET /secret/{name}` one by one when
    * the batch fails (403, 404, 500, a malformed answer, no batch endpoint). A secret that fails on its own is in
    * `failed`, the others are delivered. Throws only for what fails every secret alike: SecretAccessDenied (401),
-   * KeywhizUnavailable (transport errors and timeouts after the retries), InvalidConfiguration (TLS trust).
+   * KeywhizUnavailable (429, transport errors and timeouts after the retries), InvalidConfiguration (TLS trust).
    */
   fetch(names: string[]): Promise<FetchedSecrets>;
   /** Ends the connections; the source is not used afterwards. */
