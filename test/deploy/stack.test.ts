@@ -62,6 +62,8 @@ const wildcardExceptions: { reason: string; resource: RegExp; actions: string[] 
       'secretsmanager:CreateSecret',
       'secretsmanager:PutSecretValue',
       'secretsmanager:TagResource',
+      'secretsmanager:UntagResource',
+      'secretsmanager:GetResourcePolicy',
       'secretsmanager:PutResourcePolicy',
       'secretsmanager:RestoreSecret',
       'secretsmanager:DeleteSecret',
