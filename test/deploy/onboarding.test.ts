@@ -190,7 +190,6 @@ describe('trust and wildcards', () => {
         'secretsmanager:TagResource',
         'secretsmanager:PutSecretValue',
         'secretsmanager:UpdateSecretVersionStage',
-        'secretsmanager:UntagResource',
         'secretsmanager:DeleteSecret',
         'secretsmanager:RestoreSecret',
       ],
