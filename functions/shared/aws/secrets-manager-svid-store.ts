@@ -190,14 +190,11 @@ export class SecretsManagerSvidStore implements SvidStore {
   }
 
   async repair(repair: SvidRepair): Promise<{ repaired: SvidRepairs }> {
-    const described = this.described.has(repair.secretName)
-      ? this.described.get(repair.secretName)
-      : await this.describe(repair.secretName);
-    this.described.delete(repair.secretName);
+    const described = await this.describedOnce(repair.secretName);
     if (!described) throw new SvidUnavailable(`no SVID secret ${repair.secretName} to repair`);
     const current = ownedTags(repair.secretName, described.Tags);
     const stages = described.VersionIdsToStages ?? {};
-    // A write since the value was read owns the secret now: it commits its own version.
+    // A write since `find` owns the secret now: it commits its own version.
     if (currentVersion(stages) !== repair.versionId) return { repaired: [] };
     const arn = described.ARN as string;
     const policy = this.policyFor(repair.accountId, repair.readerRoles);
@@ -222,10 +219,7 @@ export class SecretsManagerSvidStore implements SvidStore {
   async put(write: SvidWrite): Promise<{ arn: string; versionId: string }> {
     const value = encodeSpireSvidSecret(write.secret);
     const policy = this.policyFor(write.accountId, write.readerRoles);
-    const described = this.described.has(write.secretName)
-      ? this.described.get(write.secretName)
-      : await this.describe(write.secretName);
-    this.described.delete(write.secretName);
+    const described = await this.describedOnce(write.secretName);
     if (described) return this.update(described, write, value, policy);
     try {
       return await this.create(write, value, policy);
@@ -250,6 +244,14 @@ export class SecretsManagerSvidStore implements SvidStore {
     const described = await this.describe(secretName);
     if (!described) return undefined;
     return scheduleDeletion(this.client, secretName, described, recoveryWindowDays);
+  }
+
+  /** What `find` just described, taken once; else a fresh DescribeSecret. */
+  private async describedOnce(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
+    const remembered = this.described.has(secretName);
+    const described = remembered ? this.described.get(secretName) : await this.describe(secretName);
+    this.described.delete(secretName);
+    return described;
   }
 
   private describe(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
