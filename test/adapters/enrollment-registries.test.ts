@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpsEnrollmentRegistry } from '../../functions/shared/aws/https-enrollment-registry';
+import { ENROLLMENTS_MAX_BYTES } from '../../functions/shared/domain/enrollment';
 import {
   EnrollmentsUnavailable,
   InvalidConfiguration,
@@ -16,6 +17,31 @@ const invalid = (message: string) => ({ name: InvalidEnrollment.name, message })
 /** The endpoint, not the registry, failed: a retryable error. */
 const unavailable = (message: string) => ({ name: EnrollmentsUnavailable.name, message });
 const expected = [{ ...payments, secrets: false, readerRoles: [] }];
+const MiB = 1024 * 1024;
+
+/** n records as a large registry holds them: every field set, two reader roles each. */
+const realistic = (n: number) =>
+  Array.from({ length: n }, (_, i) => {
+    const service = `service-${String(i).padStart(6, '0')}`;
+    return {
+      service,
+      environment: ['prod', 'staging', 'dev'][i % 3],
+      accountId: String(100_000_000_000 + i),
+      identity: true,
+      secrets: true,
+      readerRoles: [`${service}-api-lambda`, `${service}-worker-lambda`],
+    };
+  });
+/** The same records written out as YAML by hand, as an operator would. */
+const asYaml = (records: ReturnType<typeof realistic>) =>
+  `enrollments:\n${records
+    .map(
+      (r) =>
+        `  - service: ${r.service}\n    environment: ${r.environment}\n    accountId: '${r.accountId}'\n` +
+        `    identity: true\n    secrets: true\n    readerRoles:\n` +
+        r.readerRoles.map((role) => `      - ${role}\n`).join(''),
+    )
+    .join('\n')}`;
 
 describe('FileEnrollmentRegistry', () => {
   let dir: string;
@@ -84,6 +110,70 @@ describe('FileEnrollmentRegistry', () => {
     await expect(broken.list()).rejects.toThrow(/syntax\.json: syntax error at line 3, column 17: /);
   });
 
+  it('refuses a file over the size limit unread, naming the file', async () => {
+    const path = join(dir, 'huge.yaml');
+    await writeFile(path, 'enrollments:\n');
+    await truncate(path, 40 * MiB);
+    await expect(new FileEnrollmentRegistry(path).list()).rejects.toMatchObject(
+      invalid(
+        `${path}: 40 MiB, over the 32 MiB an enrollment registry may hold; refused before parsing. ` +
+          '100,000 records take about 21 MB of YAML: look for padding or repeated records',
+      ),
+    );
+  });
+
+  it('admits 100,000 realistic records: 26.7 MB as indented JSON, 20.7 MB as YAML', async () => {
+    const records = realistic(100_000);
+    const json = JSON.stringify({ enrollments: records }, null, 2);
+    expect(Buffer.byteLength(json)).toBeLessThan(ENROLLMENTS_MAX_BYTES * 0.85);
+    expect(Buffer.byteLength(asYaml(records))).toBeLessThan(ENROLLMENTS_MAX_BYTES * 0.65);
+
+    const enrollments = await (await file('fleet.json', json)).list();
+    expect(enrollments).toHaveLength(100_000);
+    expect(enrollments[99_999]).toEqual(records[99_999]);
+  }, 60_000);
+
+  it('reads YAML written as the realistic records are', async () => {
+    const records = realistic(3);
+    expect(await (await file('three.yaml', asYaml(records))).list()).toEqual(records);
+  });
+
+  it('refuses a YAML alias bomb with a clear error naming the file', async () => {
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
+    const bomb = [
+      'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+      ...levels.slice(1).map((l, i) => `${l}: &${l} [${Array(9).fill(`*${levels[i]}`).join(', ')}]`),
+      'enrollments: []',
+    ].join('\n');
+    const registry = await file('bomb.yaml', bomb);
+    await expect(registry.list()).rejects.toMatchObject(
+      invalid(
+        `${join(dir, 'bomb.yaml')}: its YAML aliases expand too far (an alias bomb?): an alias may stand for ` +
+          'at most 100 nodes in all. Write the values out instead of using aliases',
+      ),
+    );
+  });
+
+  it('takes a few aliases, and names the file of an alias without its anchor', async () => {
+    const roles = await file(
+      'aliases.yaml',
+      'enrollments:\n' +
+        '  - { service: a, environment: prod, accountId: "111122223333", readerRoles: &roles [r1, r2] }\n' +
+        '  - { service: b, environment: prod, accountId: "111122223333", readerRoles: *roles }\n',
+    );
+    expect((await roles.list()).map((e) => e.readerRoles)).toEqual([
+      ['r1', 'r2'],
+      ['r1', 'r2'],
+    ]);
+
+    const dangling = await file('dangling.yaml', 'enrollments: *records\n');
+    await expect(dangling.list()).rejects.toMatchObject(
+      invalid(
+        `${join(dir, 'dangling.yaml')}: Unresolved alias (the anchor must be set before the alias): records`,
+      ),
+    );
+  });
+
   it('refuses a file that is neither YAML nor JSON', async () => {
     const registry = await file('enrollments.txt', 'enrollments: []\n');
     await expect(registry.list()).rejects.toThrow(/ends in \.yaml, \.yml or \.json/);
@@ -131,6 +221,51 @@ describe('HttpsEnrollmentRegistry', () => {
     ['HTTP 404', answering('{"enrollments":[]}', { status: 404 }), `${shown}: answered HTTP 404`],
   ])('rejects %s with a clear InvalidEnrollment', async (_, { fetch }, message) => {
     await expect(new HttpsEnrollmentRegistry(url, { fetch }).list()).rejects.toMatchObject(invalid(message));
+  });
+
+  it('refuses a response declaring more than the size limit without reading its body', async () => {
+    let pulled = 0;
+    const body = new ReadableStream({
+      pull: (controller) => {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(MiB));
+        if (pulled === 40) controller.close();
+      },
+    });
+    const fetch = (async () =>
+      new Response(body, { headers: { 'content-length': String(40 * MiB) } })) as typeof globalThis.fetch;
+    await expect(new HttpsEnrollmentRegistry(url, { fetch }).list()).rejects.toMatchObject(
+      invalid(
+        `${shown}: 40 MiB, over the 32 MiB an enrollment registry may hold; refused before parsing. ` +
+          '100,000 records take about 21 MB of YAML: look for padding or repeated records',
+      ),
+    );
+    expect(pulled).toBeLessThanOrEqual(1);
+  });
+
+  it('stops reading a response without a length once it passes the size limit', async () => {
+    let pulled = 0;
+    let cancelled = false;
+    const body = new ReadableStream({
+      // 40 MiB of blanks in all, unless the reader stops first.
+      pull: (controller) => {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(MiB).fill(0x20));
+        if (pulled === 40) controller.close();
+      },
+      cancel: () => {
+        cancelled = true;
+      },
+    });
+    const fetch = (async () => new Response(body)) as typeof globalThis.fetch;
+    const error = await new HttpsEnrollmentRegistry(url, { fetch }).list().catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidEnrollment);
+    expect((error as Error).message).toMatch(
+      `${shown}: more than the 32 MiB an enrollment registry may hold`,
+    );
+    expect(cancelled).toBe(true);
+    expect(pulled).toBeLessThan(40);
   });
 
   it('reports HTTP 503 as a retryable EnrollmentsUnavailable', async () => {

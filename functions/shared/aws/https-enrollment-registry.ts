@@ -1,4 +1,9 @@
-import { type Enrollment, parseEnrollments } from '../domain/enrollment';
+import {
+  type Enrollment,
+  ENROLLMENTS_MAX_BYTES,
+  parseEnrollments,
+  registryTooLarge,
+} from '../domain/enrollment';
 import { EnrollmentsUnavailable, InvalidConfiguration, InvalidEnrollment } from '../domain/errors';
 import type { EnrollmentRegistry } from '../ports/enrollment-registry';
 
@@ -51,7 +56,7 @@ export class HttpsEnrollmentRegistry implements EnrollmentRegistry {
           `${this.shownUrl}: answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
         );
       }
-      const text = await response.text();
+      const text = await readBounded(response, this.shownUrl);
       try {
         body = JSON.parse(text);
       } catch {
@@ -72,3 +77,18 @@ export class HttpsEnrollmentRegistry implements EnrollmentRegistry {
     return parseEnrollments(body, this.shownUrl);
   }
 }
+
+/** The body as text, refused once it passes ENROLLMENTS_MAX_BYTES: a declared length first, then as it arrives. */
+const readBounded = async (response: Response, source: string): Promise<string> => {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > ENROLLMENTS_MAX_BYTES) throw registryTooLarge(source, declared);
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  // Leaving the loop by the throw cancels the stream, so the rest is never downloaded.
+  for await (const chunk of response.body ?? []) {
+    bytes += chunk.byteLength;
+    if (bytes > ENROLLMENTS_MAX_BYTES) throw registryTooLarge(source);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+};

@@ -32,6 +32,22 @@ export type Enrollment = z.infer<typeof enrollmentSchema>;
 export const enrollmentKey = (e: Pick<Enrollment, 'service' | 'environment'>): string =>
   `${e.service}/${e.environment}`;
 
+/**
+ * The largest registry read, as a file or as a response. 100,000 realistic records (two reader roles each) take
+ * 20.7 MB as YAML and 26.7 MB as indented JSON; more would only cost memory and time before any check ran.
+ */
+export const ENROLLMENTS_MAX_BYTES = 32 * 1024 * 1024;
+
+/** A registry over ENROLLMENTS_MAX_BYTES, named by its file or URL; `bytes` when its whole size is known. */
+export const registryTooLarge = (source: string, bytes?: number): InvalidEnrollment =>
+  new InvalidEnrollment(
+    `${source}: ${bytes === undefined ? 'more than' : `${mebibytes(bytes)} MiB, over`} the ` +
+      `${mebibytes(ENROLLMENTS_MAX_BYTES)} MiB an enrollment registry may hold; refused before parsing. ` +
+      '100,000 records take about 21 MB of YAML: look for padding or repeated records',
+  );
+
+const mebibytes = (bytes: number): string => String(Math.round((bytes / 1024 / 1024) * 10) / 10);
+
 /** At most this many problems are spelled out in one InvalidEnrollment message. */
 const MAX_PROBLEMS_LISTED = 20;
 
