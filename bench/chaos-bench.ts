@@ -85,6 +85,15 @@ class Findings {
   /** The accounts named in the problems, whose audited failures are listed after them. */
   readonly accounts = new Set<string>();
 
+  /** A run that still failed after its one replay: what it failed with, and for which accounts. */
+  unconverged(run: ExecutionRecord): void {
+    const accounts = replayItemsOf(run.cause)?.accounts ?? [];
+    this.problems.push(
+      `${run.name} ended ${run.status} (${run.error ?? 'no error'})${accounts.length > 0 ? ` for ${accounts.length} account(s): ${accounts.slice(0, 5).join(', ')}` : ''}`,
+    );
+    for (const accountId of accounts.slice(0, 5)) this.accounts.add(accountId);
+  }
+
   note(
     kind: 'duplicateVersions' | 'regressions' | 'unauditedFailures' | 'incomplete',
     problem: string,
@@ -409,7 +418,9 @@ const underFaults = async (options: ChaosOptions): Promise<ChaosFigures> => {
       const phaseRuns = await runWithOneReplay(stack, start);
       runs.push(...phaseRuns);
       replays += phaseRuns.length - 1;
-      phases.push(phaseRuns.at(-1)?.status === 'SUCCEEDED');
+      const last = phaseRuns.at(-1);
+      phases.push(last?.status === 'SUCCEEDED');
+      if (last && last.status !== 'SUCCEEDED') findings.unconverged(last);
     };
     if (workflow === 'rotation') {
       await phase(() => stack.rotate());

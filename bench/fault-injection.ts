@@ -18,7 +18,7 @@ export type FaultedService = 'ca' | 'secretsManager' | 'eventBridge' | 'keywhiz'
  */
 const SDK_MAX_ATTEMPTS = 3;
 
-/** A small seeded generator (mulberry32): the same seed gives the same faults, calls in the same order. */
+/** A small seeded generator (mulberry32). */
 export const seededRandom = (seed: number): (() => number) => {
   let state = seed >>> 0;
   return () => {
@@ -35,6 +35,26 @@ const ERROR_NAMES: Record<Exclude<FaultedService, 'keywhiz'>, Record<'throttle' 
   ca: { throttle: 'ThrottlingException', serverError: 'InternalFailure' },
   secretsManager: { throttle: 'ThrottlingException', serverError: 'InternalServiceError' },
   eventBridge: { throttle: 'ThrottlingException', serverError: 'InternalException' },
+};
+
+/** FNV-1a: a call key as 32 bits. */
+const hash = (text: string): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+};
+
+/**
+ * What a call is about, so the same call draws the same fault in every run of a seed: the operation and the
+ * secret it names. Calls that name none (IssueCertificate, PutEvents) share a key per operation, so which of them
+ * draws a fault still depends on their order.
+ */
+const callKey = (command: unknown): string => {
+  const input = (command as { input?: Record<string, unknown> }).input ?? {};
+  const target = String(input.SecretId ?? input.Name ?? input.CertificateArn ?? '');
+  // A secret's ARN ends in a random suffix of its own: the name inside it is what stays from run to run.
+  const secretName = /:secret:(.+)-[A-Za-z0-9]{6}$/.exec(target)?.[1];
+  return `${(command as object).constructor.name} ${secretName ?? target}`;
 };
 
 interface Sendable {
@@ -55,7 +75,9 @@ export class FaultInjector {
     keywhiz: 0,
   };
   readonly faults: Record<Fault, number> = { throttle: 0, serverError: 0, timeout: 0 };
-  readonly #random: () => number;
+  readonly #seed: number;
+  /** Calls so far per call key: the n-th call with a key draws the same fault whatever else runs beside it. */
+  readonly #calls = new Map<string, number>();
   readonly #injected = new WeakSet<object>();
   #enabled = true;
 
@@ -63,7 +85,7 @@ export class FaultInjector {
     seed: number,
     private readonly rates: FaultRates = CHAOS_RATES,
   ) {
-    this.#random = seededRandom(seed);
+    this.#seed = seed;
   }
 
   /** Faults stop (true) or resume (false): a fleet is set up and checked without them. */
@@ -81,7 +103,7 @@ export class FaultInjector {
     const faulty = async (command: never) => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const fault = this.#draw(service);
+          const fault = this.#draw(service, callKey(command));
           if (fault === 'throttle' || fault === 'serverError') throw this.#error(service, fault);
           const answer = await send(command);
           if (fault === 'timeout') throw this.#error(service, fault);
@@ -97,8 +119,8 @@ export class FaultInjector {
 
   /** Keywhiz throttles with 429, fails with 503, and stalls past the client's timeout before answering. */
   wrapKeywhiz(keywhiz: KeywhizDevServer, clientTimeoutMs: number): void {
-    keywhiz.beforeAnswer = async () => {
-      const fault = this.#draw('keywhiz');
+    keywhiz.beforeAnswer = async ({ endpoint, service, names }) => {
+      const fault = this.#draw('keywhiz', `${endpoint} ${service} ${names.join(',')}`);
       if (fault === 'throttle') return 429;
       if (fault === 'serverError') return 503;
       if (fault === 'timeout') await new Promise((resolve) => setTimeout(resolve, clientTimeoutMs + 100));
@@ -106,10 +128,13 @@ export class FaultInjector {
     };
   }
 
-  #draw(service: FaultedService): Fault | undefined {
+  #draw(service: FaultedService, key: string): Fault | undefined {
     if (!this.#enabled) return undefined;
     this.attempts[service] += 1;
-    const r = this.#random();
+    const call = `${service} ${key}`;
+    const n = (this.#calls.get(call) ?? 0) + 1;
+    this.#calls.set(call, n);
+    const r = seededRandom(this.#seed ^ hash(`${call} ${n}`))();
     const { throttle, serverError, timeout } = this.rates;
     const fault: Fault | undefined =
       r < throttle
