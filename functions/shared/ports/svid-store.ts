@@ -11,7 +11,7 @@ export interface SpireSvidSecret {
   federatedBundles: Record<string, string>;
 }
 
-/** What the store knows about an SVID without reading its value (from tags). */
+/** What the store knows about an SVID without reading its value (from tags and version stages). */
 export interface StoredSvid {
   secretName: string;
   arn: string;
@@ -80,7 +80,8 @@ export interface SvidStore {
   /**
    * The SVID stored under this name. `writtenByToken` is true when a labelled version (current or
    * previous) was written by this issuance token. `current` is undefined when the tags do not tell which
-   * certificate the current version holds (a version written by someone else, or before commits existed). Throws SecretNotOwned for a secret without our marker.
+   * certificate the current version holds (a version written by someone else, or before commits existed).
+   * Throws SecretNotOwned for a secret without our marker.
    */
   find(
     secretName: string,
