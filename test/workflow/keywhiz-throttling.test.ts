@@ -1,3 +1,4 @@
+import { SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { SECRET_DETAIL_TYPES } from '../../functions/shared/domain/audit';
 import { LEDGER, PAYMENTS, SAMPLE_SECRETS, startSyncStack, type SyncStack } from '../support/sync-run';
@@ -60,5 +61,37 @@ describe('a throttling Keywhiz, on the local engine', () => {
     expect(failures.map((e) => [e.detail.keywhizName, e.detail.error])).toEqual([
       ['stripe-api-key', 'KeywhizUnavailable'],
     ]);
+  });
+
+  test("Keywhiz's throttling has its own Retry budget: it does not spend the one Secrets Manager's throttling needs", async () => {
+    s = await startSyncStack({ env: { KEYWHIZ_MAX_ATTEMPTS: '1' } });
+    // The agent's first 3 runs fail on its own store (StoreThrottled), the next 2 on Keywhiz (KeywhizUnavailable):
+    // 5 failures, more than the 4 retries one shared budget would allow.
+    s.store(P).failNext(
+      'ListSecrets',
+      new SecretsManagerServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'Rate exceeded',
+      }),
+      3,
+    );
+    // Once the store's throttles are spent (its 4th listing, made as the agent asks Keywhiz for its own), Keywhiz
+    // throttles the next 2 runs.
+    let throttled = 0;
+    s.keywhiz.beforeAnswer = ({ service, endpoint }) => {
+      if (service !== 'payments' || endpoint !== 'list') return undefined;
+      if ((s?.calls(P).ListSecrets ?? 0) < 4 || throttled >= 2) return undefined;
+      throttled += 1;
+      return 429;
+    };
+
+    const run = await s.stack.sync();
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(throttled).toBe(2);
+    expect(s.calls(P).ListSecrets).toBe(6);
+    for (const name of SAMPLE_SECRETS.payments) expect(await s.versionCount(PAYMENTS, name)).toBe(1);
   });
 });
