@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   SecretsManagerClient,
@@ -14,7 +15,9 @@ import { mockDeployedStacks } from '../support/deployed-stacks';
 import { type SvidStatus, statusCommand } from '../../cli/status';
 import { type SvidVerification, verifyCommand } from '../../cli/verify';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
-import { encodeSpireSvidSecret, MANAGED_BY_VALUE, SVID_TAG } from '../../functions/shared/domain/svid-secret';
+import { SecretsManagerSvidStore } from '../../functions/shared/aws/secrets-manager-svid-store';
+import { MANAGED_BY_VALUE, SVID_TAG } from '../../functions/shared/domain/svid-secret';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
 
 // aws-sdk-client-mock is typed against another @smithy/types than the clients hoist: cast for the type checker only.
@@ -191,37 +194,39 @@ describe('status and verify --aws', () => {
 
   it('verify checks the SPIFFE ID against the stack’s TrustDomain output (--trust-domain overrides it)', async () => {
     const spiffeId = 'spiffe://corp.example/prod/payments';
-    const ca = await SoftwareCertificateAuthority.open(
-      mkdtempSync(join(tmpdir(), 'trust-bridge-verify-aws-')),
-      'corp.example',
-    );
+    const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-verify-aws-'));
+    const ca = await SoftwareCertificateAuthority.open(join(dir, 'ca'), 'corp.example');
     const { csrPem, privateKeyPem } = await createSvidKeyAndCsr(spiffeId);
     const issued = await ca.issue({ csrPem, spiffeId, notBefore: new Date() });
     const leaf = new X509Certificate(issued.certificatePem);
-    const svidTags = {
-      ...tags,
-      [SVID_TAG.spiffeId]: spiffeId,
-      [SVID_TAG.serial]: leaf.serialNumber.toLowerCase(),
-      [SVID_TAG.notAfter]: new Date(leaf.validTo).toISOString(),
-    };
-    secretsManager.on(ListSecrets).resolves({
-      SecretList: [
-        {
-          Name: 'trust-bridge/svid/prod/payments',
-          ARN: PAYMENTS_ARN,
-          Tags: Object.entries(svidTags).map(([Key, Value]) => ({ Key, Value })),
-        },
-      ],
-    } as never);
-    secretsManager.on(GetSecretValue, { SecretId: PAYMENTS_ARN } as never).resolves({
-      SecretBinary: encodeSpireSvidSecret({
+    // A complete SVID, as the issuer writes it (value, policy, tags, commit), answered through the mock.
+    const written = new LocalSecretsManager({ dataDir: dir, accountId: '000000000000', region: 'eu-west-1' });
+    await new SecretsManagerSvidStore(written, {
+      kmsKeyId: 'alias/trust-bridge-svids',
+      issuerRoleArn: 'arn:aws:iam::000000000000:role/trust-bridge-issue-svid',
+    }).put({
+      secretName: 'trust-bridge/svid/prod/payments',
+      service: 'payments',
+      environment: 'prod',
+      accountId: P,
+      readerRoles: [`arn:aws:iam::${P}:role/payments`],
+      issuanceToken: '11111111-2222-4333-8444-555555555555',
+      spiffeId,
+      serial: leaf.serialNumber.toLowerCase(),
+      notAfter: new Date(leaf.validTo).toISOString(),
+      secret: {
         spiffeID: spiffeId,
         x509SVID: [issued.certificatePem, ...issued.chainPem].join(''),
         x509SVIDKey: privateKeyPem,
         bundle: (await ca.bundle()).join(''),
         federatedBundles: {},
-      }),
-    } as never);
+      },
+    });
+    for (const command of [ListSecretsCommand, GetSecretValueCommand, GetResourcePolicyCommand]) {
+      secretsManager
+        .on(command as never)
+        .callsFake((input: object) => written.send(new (command as new (i: object) => object)(input)));
+    }
     deployed('trust-bridge-prod', stackOutputs(PROD_TABLE, 'trust-bridge/svid/', 'corp.example'));
     const spiffeCheck = async (...extra: string[]) => {
       const out: string[] = [];
