@@ -382,15 +382,18 @@ describe('on the local Secrets Manager', () => {
     expect(calls() - before).toBe(1);
   });
 
-  test.each(['ThrottlingException', 'InternalServiceError'])('%s becomes StoreThrottled', async (name) => {
-    sm.failNext('CreateSecret', throttled(name));
-    const w = secretWrite('api-key');
-    await expect(store.write(w)).rejects.toThrow(StoreThrottled);
-    sm.failNext('ListSecrets', throttled(name));
-    await expect(store.listSynced(PREFIX)).rejects.toMatchObject({ name: 'StoreThrottled' });
-    // The retry the workflow makes then succeeds.
-    await expect(store.write(w)).resolves.toMatchObject({ created: true });
-  });
+  test.each(['ThrottlingException', 'InternalServiceError', 'TimeoutError'])(
+    '%s becomes StoreThrottled',
+    async (name) => {
+      sm.failNext('CreateSecret', throttled(name));
+      const w = secretWrite('api-key');
+      await expect(store.write(w)).rejects.toThrow(StoreThrottled);
+      sm.failNext('ListSecrets', throttled(name));
+      await expect(store.listSynced(PREFIX)).rejects.toMatchObject({ name: 'StoreThrottled' });
+      // The retry the workflow makes then succeeds.
+      await expect(store.write(w)).resolves.toMatchObject({ created: true });
+    },
+  );
 });
 
 // aws-sdk-client-mock is typed against older @smithy/types; seen through this narrower interface.

@@ -20,9 +20,15 @@ export const MANAGED_BY_TAG = SVID_TAG.managedBy;
 /**
  * Errors that say "not now" rather than "no": the state machine retries them with backoff.
  * LimitExceededException is left out on purpose: in Secrets Manager it means a quota (secrets, versions
- * kept for 24 hours), which a retry within minutes cannot clear.
+ * kept for 24 hours), which a retry within minutes cannot clear. A timed-out call (the SDK's TimeoutError) may
+ * have been carried out: every write is idempotent by its ClientRequestToken or its content, so it is retried too.
  */
-const TRANSIENT = new Set(['ThrottlingException', 'TooManyRequestsException', 'InternalServiceError']);
+const TRANSIENT = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'InternalServiceError',
+  'TimeoutError',
+]);
 
 /** Runs one call; throttling and server-side failures become StoreThrottled, which the workflow retries. */
 export async function transient<T>(operation: string, call: () => Promise<T>): Promise<T> {
