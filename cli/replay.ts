@@ -17,8 +17,8 @@ import {
   type WorkflowRuns,
 } from './runs/workflow-runs';
 import type { LocalStack } from '../local-stack/stack';
-import { envOf, openLocalStack, STACK_OPTIONS } from './rotate';
-import { DEFAULT_KEYWHIZ_DIR } from './sync';
+import { openLocalStack, STACK_OPTIONS } from './rotate';
+import { syncStackOptions } from './sync';
 import { printListing } from './table';
 
 export const REPLAY_USAGE = `trust-bridge replay <execution>... | --failed [options]
@@ -87,18 +87,7 @@ export const replayCommand = async (
   const { values, target, refs, since, workflows } = parsed;
   // Locally the stack is opened only to change something: listing and --dry-run leave the data directory alone.
   let stack: Promise<LocalStack | { exitCode: number }> | undefined;
-  const openStack = () =>
-    (stack ??= openLocalStack(
-      {
-        dataDir: values['data-dir'],
-        enrollmentsPath: values.enrollments,
-        keywhizDir: values['keywhiz-dir'],
-        defaults: { keywhizDir: DEFAULT_KEYWHIZ_DIR },
-        reconfigure: values.reconfigure,
-        env: envOf(process.env),
-      },
-      REPLAY_USAGE,
-    ));
+  const openStack = () => (stack ??= openLocalStack(syncStackOptions(values), REPLAY_USAGE));
   const runs = openRuns(target, {
     openStack: async () => {
       const opened = await openStack();

@@ -6,7 +6,6 @@ import { type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stac
 import { startWebhookServer } from '../local-stack/webhook-server';
 import {
   DEFAULT_DATA_DIR,
-  envOf,
   massRetirement,
   openLocalStack,
   rotateAndReport,
@@ -19,6 +18,7 @@ import {
   SYNC_OUTCOMES,
   SYNC_STACK_OPTIONS,
   syncAndReport,
+  syncStackOptions,
 } from './sync';
 import { SPAN_UNIT_MS, type SpanUnit, spanMs } from './span';
 
@@ -100,12 +100,7 @@ export const startCommand = async (argv: string[]): Promise<number> => {
   const dataDir = values['data-dir'];
   const stack = await openLocalStack(
     {
-      dataDir,
-      enrollmentsPath: values.enrollments,
-      keywhizDir: values['keywhiz-dir'],
-      defaults: { keywhizDir: DEFAULT_KEYWHIZ_DIR },
-      reconfigure: values.reconfigure,
-      env: envOf(process.env),
+      ...syncStackOptions(values),
       realDelays: values.serve,
       onExecutionRecorded: (record) => {
         if (isWebhookSync(record)) console.log(webhookSyncLine(record));

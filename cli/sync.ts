@@ -15,6 +15,21 @@ export const SYNC_STACK_OPTIONS = {
   'keywhiz-dir': { type: 'string' },
 } as const;
 
+/** What SYNC_STACK_OPTIONS parse to, as the local stack takes it (the data directory's files unless given). */
+export const syncStackOptions = (values: {
+  'data-dir': string;
+  enrollments?: string | undefined;
+  'keywhiz-dir'?: string | undefined;
+  reconfigure: boolean;
+}) => ({
+  dataDir: values['data-dir'],
+  enrollmentsPath: values.enrollments,
+  keywhizDir: values['keywhiz-dir'],
+  defaults: { keywhizDir: DEFAULT_KEYWHIZ_DIR },
+  reconfigure: values.reconfigure,
+  env: envOf(process.env),
+});
+
 export const KEYWHIZ_DIR_USAGE = `  --keywhiz-dir DIR    the Keywhiz secrets to serve, <dir>/<service>/<secret-name> (default: the data
                        directory's; for a new one samples/keywhiz)`;
 
@@ -54,17 +69,7 @@ export const syncCommand = async (argv: string[]): Promise<number> => {
     );
     return 2;
   }
-  const stack = await openLocalStack(
-    {
-      dataDir: values['data-dir'],
-      enrollmentsPath: values.enrollments,
-      keywhizDir: values['keywhiz-dir'],
-      defaults: { keywhizDir: DEFAULT_KEYWHIZ_DIR },
-      reconfigure: values.reconfigure,
-      env: envOf(process.env),
-    },
-    SYNC_USAGE,
-  );
+  const stack = await openLocalStack(syncStackOptions(values), SYNC_USAGE);
   if ('exitCode' in stack) return stack.exitCode;
   try {
     return await syncAndReport(stack, parsed.data, values['data-dir']);

@@ -222,11 +222,15 @@ describe('status and verify --aws', () => {
         federatedBundles: {},
       },
     });
-    for (const command of [ListSecretsCommand, GetSecretValueCommand, GetResourcePolicyCommand]) {
-      secretsManager
-        .on(command as never)
-        .callsFake((input: object) => written.send(new (command as new (i: object) => object)(input)));
-    }
+    secretsManager
+      .on(ListSecrets)
+      .callsFake((input) => written.send(new ListSecretsCommand(input as never) as never));
+    secretsManager
+      .on(GetSecretValue)
+      .callsFake((input) => written.send(new GetSecretValueCommand(input as never) as never));
+    secretsManager
+      .on(GetResourcePolicyCommand as never)
+      .callsFake((input) => written.send(new GetResourcePolicyCommand(input as never) as never));
     deployed('trust-bridge-prod', stackOutputs(PROD_TABLE, 'trust-bridge/svid/', 'corp.example'));
     const spiffeCheck = async (...extra: string[]) => {
       const out: string[] = [];
