@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { readIfPresent } from './read-if-present';
 
 /**
  * One data directory, one writer: a process that opens the local stack holds `<dataDir>/writer.lock`, a file
@@ -145,14 +146,8 @@ const createWhole = async (path: string, writer: DataDirWriter): Promise<boolean
 
 /** The holder a lock file names; undefined when there is no file. */
 const readWriter = async (path: string): Promise<DataDirWriter | undefined> => {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  return parseWriter(path, text);
+  const text = await readIfPresent(path);
+  return text === undefined ? undefined : parseWriter(path, text);
 };
 
 const parseWriter = (path: string, text: string): DataDirWriter => {

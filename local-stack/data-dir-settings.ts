@@ -1,5 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { readIfPresent } from './read-if-present';
 
 /**
  * What a data directory was created with: its enrollment registry and Keywhiz directory, as absolute paths in
@@ -87,13 +88,8 @@ export const settleDataDirSettings = async (
 /** The settings a data directory remembers; undefined before its first use. */
 export const readDataDirSettings = async (dataDir: string): Promise<Partial<DataDirSettings> | undefined> => {
   const path = settingsFileOf(dataDir);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readIfPresent(path);
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionRecord, RunningExecution } from '../engine';
 import { dataDirWriter, type DataDirWriter } from './data-dir-lock';
+import { type Warn, warnOnStderr } from './stand-ins/damaged-files';
 
 /**
  * The local stack's execution history: one JSON file per execution (children included) at
@@ -17,10 +18,6 @@ export const executionRecordsDir = (dataDir: string): string => join(dataDir, 'e
 /** A running execution's record names the hold (data-dir-lock) of the process running it. */
 export type RunningExecutionRecord = RunningExecution & { writer: Pick<DataDirWriter, 'pid' | 'token'> };
 export type StoredExecutionRecord = ExecutionRecord | RunningExecutionRecord;
-
-/** Where a record that cannot be read is reported; it is then skipped. */
-export type Warn = (message: string) => void;
-export const warnOnStderr: Warn = (message) => console.warn(`warning: ${message}`);
 
 /** The error name an execution ABORTED by its process's death carries. */
 export const PROCESS_DIED = 'ProcessDied';

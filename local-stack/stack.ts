@@ -21,7 +21,8 @@ import type { SyncRequest } from '../functions/shared/domain/sync';
 import { createHandler as summarizeRotation } from '../functions/summarize-rotation/summarize-rotation';
 import { createHandler as summarizeSync } from '../functions/summarize-sync/summarize-sync';
 import { createHandler as syncAgent } from '../functions/sync-agent/sync-agent';
-import { settleExecutionRecords, type Warn, writeExecutionRecord } from './execution-records';
+import { settleExecutionRecords, writeExecutionRecord } from './execution-records';
+import type { Warn } from './stand-ins/damaged-files';
 import { type LocalDependencies, type LocalOptions, localDependencies } from './local-dependencies';
 import { DEFAULT_WEBHOOK_SYNC_CONCURRENCY, WebhookSyncQueue } from './webhook-sync-queue';
 

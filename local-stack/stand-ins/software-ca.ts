@@ -8,8 +8,9 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readIfPresent } from '../read-if-present';
 import * as x509 from '@peculiar/x509';
 import { CertificateRequestFailed, InvalidConfiguration } from '../../functions/shared/domain/errors';
 import { parseSpiffeId } from '../../functions/shared/domain/spiffe-id';
@@ -340,13 +341,4 @@ function randomSerial(): Buffer {
   const bytes = Buffer.from(getRandomValues(new Uint8Array(16)));
   bytes[0] = (bytes[0] ?? 0) & 0x7f || 0x01;
   return bytes;
-}
-
-async function readIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
 }

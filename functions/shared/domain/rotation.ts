@@ -51,40 +51,26 @@ export interface RotationPlan {
   skipped: number;
 }
 
+/** The SVID an outcome is about. */
+interface SvidOutcomeSubject {
+  accountId: string;
+  service: string;
+  environment: string;
+  spiffeId: string;
+  secretName: string;
+}
+
 /** What happened to one work item. Names, serials and dates only. */
 export type SvidOutcome =
-  | {
-      status: 'issued' | 'skipped';
-      accountId: string;
-      service: string;
-      environment: string;
-      spiffeId: string;
-      secretName: string;
-      serial: string;
-      notAfter: string;
-    }
-  | {
+  | (SvidOutcomeSubject & { status: 'issued' | 'skipped'; serial: string; notAfter: string })
+  | (SvidOutcomeSubject & {
       /** Fresh, but its policy or tags were not (a write cut off, or readers changed): rewritten, no new certificate. */
       status: 'repaired';
-      accountId: string;
-      service: string;
-      environment: string;
-      spiffeId: string;
-      secretName: string;
       serial: string;
       notAfter: string;
       repaired: ('policy' | 'tags')[];
-    }
-  | {
-      status: 'deleted';
-      accountId: string;
-      service: string;
-      environment: string;
-      spiffeId: string;
-      secretName: string;
-      reason: Retirement['reason'];
-      deletionDate: string;
-    }
+    })
+  | (SvidOutcomeSubject & { status: 'deleted'; reason: Retirement['reason']; deletionDate: string })
   | {
       /** Written by the state machine's Catch: the item and the error as Step Functions reports it. */
       status: 'failed';
