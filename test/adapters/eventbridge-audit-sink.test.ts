@@ -114,18 +114,21 @@ describe('EventBridgeAuditSink', () => {
     expect(sleeps[0]).toBeLessThanOrEqual(100);
   });
 
-  it('retries a throttled call as a whole', async () => {
-    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-    eventBridge
-      .on(PutEvents)
-      .rejectsOnce(throttled)
-      .resolves(reply({ FailedEntryCount: 0, Entries: [] }));
+  it.each(['ThrottlingException', 'TimeoutError'])(
+    'retries a call that failed with %s as a whole',
+    async (name) => {
+      const throttled = Object.assign(new Error('Rate exceeded'), { name });
+      eventBridge
+        .on(PutEvents)
+        .rejectsOnce(throttled)
+        .resolves(reply({ FailedEntryCount: 0, Entries: [] }));
 
-    await sink().publish(events(3));
+      await sink().publish(events(3));
 
-    expect(eventBridge.commandCalls(PutEvents)).toHaveLength(2);
-    expect(sentEntries(1).map(serviceOf)).toEqual(['svc-0', 'svc-1', 'svc-2']);
-  });
+      expect(eventBridge.commandCalls(PutEvents)).toHaveLength(2);
+      expect(sentEntries(1).map(serviceOf)).toEqual(['svc-0', 'svc-1', 'svc-2']);
+    },
+  );
 
   it('throws a call error that no retry can heal, without retrying', async () => {
     const denied = Object.assign(new Error('not authorized'), {

@@ -19,13 +19,18 @@ export interface EventBridgeAuditSinkOptions {
 
 /** Per-entry codes AWS documents as transient; others (AccessDenied, MalformedDetail…) will not heal. */
 const RETRYABLE_ENTRY_CODES = new Set(['InternalFailure', 'ThrottlingException']);
-/** Whole-call errors worth another round; anything else is a bug or a permission problem, thrown as is. */
+/**
+ * Whole-call errors worth another round; anything else is a bug or a permission problem, thrown as is. A timed-out
+ * call (the SDK's TimeoutError) may have been delivered: a round again may deliver twice, and consumers keep one
+ * per eventId.
+ */
 const RETRYABLE_CALL_ERRORS = new Set([
   'ThrottlingException',
   'TooManyRequestsException',
   'InternalException',
   'InternalFailure',
   'ServiceUnavailable',
+  'TimeoutError',
 ]);
 /** Defence in depth for the no-secrets rule: PEM armour or a key label never leaves the process. */
 const KEY_MATERIAL = /-----BEGIN|PRIVATE KEY/i;
