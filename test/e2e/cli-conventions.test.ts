@@ -1,23 +1,15 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { main } from '../../cli/main';
+import { capturePrinted } from '../support/printed';
 
 /** What a shell user relies on: exit 2 for a usage error, and quiet when the reader of a pipe goes away. */
 
 const BIN = fileURLToPath(new URL('../../bin/trust-bridge.js', import.meta.url));
 
 describe('a usage error exits 2, naming the problem', () => {
-  let printed: string[];
-  beforeEach(() => {
-    printed = [];
-    const capture = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
-    jest.spyOn(console, 'log').mockImplementation(capture);
-    jest.spyOn(console, 'error').mockImplementation(capture);
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
+  const printed = capturePrinted();
 
   // executions and replay answer their parse errors themselves: they are run through the bin below, since their
   // `instanceof Error` check cannot see node's errors across jest's module realm.

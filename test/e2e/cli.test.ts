@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { main } from '../../cli/main';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { capturePrinted } from '../support/printed';
 
 /** The operator's command line on the embedded default, run in-process over a copy of the samples. */
 
@@ -24,7 +25,7 @@ const SAMPLE_SECRETS = [
 let root: string;
 let dataDir: string;
 let keywhizDir: string;
-let printed: string[];
+const printed = capturePrinted();
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'trust-bridge-cli-'));
@@ -34,17 +35,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  printed = [];
-  const capture = (...args: unknown[]) => {
-    printed.push(args.map(String).join(' '));
-  };
-  jest.spyOn(console, 'log').mockImplementation(capture);
-  jest.spyOn(console, 'error').mockImplementation(capture);
-});
-afterEach(() => {
-  jest.restoreAllMocks();
 });
 
 const output = () => printed.join('\n').split('\n');
@@ -103,7 +93,7 @@ describe('trust-bridge sync before any rotation', () => {
 
     // The printed command, once the SVIDs exist, syncs exactly the failed accounts.
     expect(await main(['rotate', '--once', '--data-dir', fresh])).toBe(0);
-    printed = [];
+    printed.length = 0;
     const replayed = [
       'replay',
       String(failedRun),
@@ -221,7 +211,7 @@ describe('trust-bridge start, sync and start --serve on one data dir', () => {
       ['sync-secrets', 'SUCCEEDED'],
       ['rotate-svids', 'SUCCEEDED'],
     ]);
-    printed = [];
+    printed.length = 0;
     expect(await main(['status', '--data-dir', dataDir])).toBe(0);
     const status = tableRows('ACCOUNT', 'SPIFFE ID');
     expect(status.map((r) => [r[0], r[6]])).toEqual([

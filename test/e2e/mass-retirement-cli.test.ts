@@ -2,30 +2,20 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { main } from '../../cli/main';
 import { ROTATE_USAGE } from '../../cli/rotate';
 import { START_USAGE } from '../../cli/start';
+import { capturePrinted } from '../support/printed';
 
 let root: string;
-let printed: string[];
+const printed = capturePrinted();
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'trust-bridge-mass-retirement-'));
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  printed = [];
-  const capture = (...args: unknown[]) => {
-    printed.push(args.map(String).join(' '));
-  };
-  jest.spyOn(console, 'log').mockImplementation(capture);
-  jest.spyOn(console, 'error').mockImplementation(capture);
-});
-afterEach(() => {
-  jest.restoreAllMocks();
 });
 
 const records = Array.from({ length: 4 }, (_, i) => ({
@@ -42,14 +32,14 @@ it('rotate refuses to retire every SVID of an emptied registry, and does it with
   expect(await main(['rotate', '--once', ...stack])).toBe(0);
 
   await writeFile(enrollments, JSON.stringify({ enrollments: [] }));
-  printed = [];
+  printed.length = 0;
   expect(await main(['rotate', '--once', ...stack])).toBe(1);
   const refused = printed.join('\n');
   expect(refused).toMatch(/REFUSED \(empty-registry\): would retire 4 of 4 SVIDs/);
   expect(refused).toMatch(/FAILED in .* \(0 issued, 0 skipped, 0 deleted, 0 failed\)/);
   expect(refused).toMatch(/MassRetirementRefused: .*would retire 4 of the 4 stored SVIDs/);
 
-  printed = [];
+  printed.length = 0;
   expect(await main(['rotate', '--once', '--allow-mass-retirement', ...stack])).toBe(0);
   expect(printed.join('\n')).toMatch(/SUCCEEDED in .* \(0 issued, 0 skipped, 4 deleted, 0 failed\)/);
 }, 120_000);
@@ -61,7 +51,7 @@ it('start takes --allow-mass-retirement too, and both commands say what it does'
   expect(await main(['rotate', ...stack])).toBe(0);
 
   await writeFile(enrollments, JSON.stringify({ enrollments: [] }));
-  printed = [];
+  printed.length = 0;
   expect(await main(['start', '--allow-mass-retirement', ...stack])).toBe(0);
   expect(printed.join('\n')).toMatch(/SUCCEEDED in .* \(0 issued, 0 skipped, 4 deleted, 0 failed\)/);
 
