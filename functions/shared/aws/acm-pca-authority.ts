@@ -11,6 +11,7 @@ import type { AcmPcaApi } from './clients';
 import { CaThrottled, CertificateNotYetIssued, CertificateRequestFailed } from '../domain/errors';
 import { svidValidity } from '../domain/svid-profile';
 import type { CertificateAuthority, IssuedCertificate, SigningRequest } from '../ports/certificate-authority';
+import { isTransientAwsError } from './transient-errors';
 
 /** The passthrough template that makes PCA issue our SVID profile with the SPIFFE ID as URI SAN. */
 export const SVID_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/EndEntityCertificate_APIPassthrough/V1';
@@ -26,18 +27,6 @@ export interface AcmPcaAuthorityOptions {
   pollIntervalMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
-
-/** PCA's errors that mean "too fast" or "briefly unavailable": the step retries them with backoff. */
-const TRANSIENT_ERRORS = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalServerError',
-  'RequestTimeout',
-  'TimeoutError',
-]);
 
 /** ACM Private CA behind the CertificateAuthority port. */
 export class AcmPcaAuthority implements CertificateAuthority {
@@ -168,8 +157,8 @@ function mapError(action: string, error: unknown): Error {
   if (error instanceof CertificateRequestFailed) return error;
   const name = errorName(error);
   const message = `ACM PCA ${action} failed: ${name}: ${(error as Error)?.message ?? String(error)}`;
-  const fault = (error as { $fault?: string })?.$fault;
-  if (TRANSIENT_ERRORS.has(name) || fault === 'server') return new CaThrottled(message, { cause: error });
+  // IssueCertificate is idempotent by its token, so a timed-out one is retried too.
+  if (isTransientAwsError(error)) return new CaThrottled(message, { cause: error });
   if (name === 'RequestInProgressException') return new CertificateNotYetIssued(message, { cause: error });
   // MalformedCSR, InvalidArgs, InvalidArn, InvalidState, ResourceNotFound, RequestFailed and
   // LimitExceeded (a CA quota such as certificates per CA, not a rate) do not heal by retrying.

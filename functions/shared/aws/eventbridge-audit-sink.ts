@@ -9,6 +9,7 @@ import {
 } from './clients';
 import type { AuditSink } from '../ports/audit-sink';
 import { fullJitterMs } from '../domain/backoff';
+import { isTransientAwsError, TRANSIENT_ERROR_NAMES } from './transient-errors';
 
 export interface EventBridgeAuditSinkOptions {
   busName: string;
@@ -19,19 +20,6 @@ export interface EventBridgeAuditSinkOptions {
 
 /** Per-entry codes AWS documents as transient; others (AccessDenied, MalformedDetail…) will not heal. */
 const RETRYABLE_ENTRY_CODES = new Set(['InternalFailure', 'ThrottlingException']);
-/**
- * Whole-call errors worth another round; anything else is a bug or a permission problem, thrown as is. A timed-out
- * call (the SDK's TimeoutError) may have been delivered: a round again may deliver twice, and consumers keep one
- * per eventId.
- */
-const RETRYABLE_CALL_ERRORS = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'InternalException',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'TimeoutError',
-]);
 /** Defence in depth for the no-secrets rule: PEM armour or a key label never leaves the process. */
 const KEY_MATERIAL = /-----BEGIN|PRIVATE KEY/i;
 const BACKOFF_BASE_MS = 100;
@@ -61,7 +49,7 @@ export class EventBridgeAuditSink implements AuditSink {
       const retry =
         attempt >= this.maxAttempts
           ? []
-          : failures.filter((f) => RETRYABLE_ENTRY_CODES.has(f.code) || RETRYABLE_CALL_ERRORS.has(f.code));
+          : failures.filter((f) => RETRYABLE_ENTRY_CODES.has(f.code) || TRANSIENT_ERROR_NAMES.has(f.code));
       undelivered.push(...failures.filter((f) => !retry.includes(f)).map((f) => f.code));
       pending = retry.map((f) => f.entry);
       if (pending.length > 0) {
@@ -88,14 +76,12 @@ export class EventBridgeAuditSink implements AuditSink {
         return code ? [{ entry, code }] : [];
       });
     } catch (error) {
+      // Anything else is a bug or a permission problem, thrown as is. A timed-out call may have been delivered: a
+      // round again may deliver twice, and consumers keep one per eventId.
+      if (!isTransientAwsError(error)) throw error;
       const name = (error as Error).name;
-      const retryable =
-        RETRYABLE_CALL_ERRORS.has(name) ||
-        (error as { $fault?: string }).$fault === 'server' ||
-        Boolean((error as { $retryable?: unknown }).$retryable);
-      if (!retryable) throw error;
       // Marked with a retryable name whatever the service called it, so the round retries it.
-      const code = RETRYABLE_CALL_ERRORS.has(name) ? name : 'InternalFailure';
+      const code = TRANSIENT_ERROR_NAMES.has(name) ? name : 'InternalFailure';
       return entries.map((entry) => ({ entry, code }));
     }
   }

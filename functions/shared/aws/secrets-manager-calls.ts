@@ -8,6 +8,7 @@ import {
 import type { SecretsManagerApi } from './clients';
 import { SecretNotOwned, StoreThrottled } from '../domain/errors';
 import { MANAGED_BY_VALUE, SVID_TAG } from '../domain/svid-secret';
+import { isTransientAwsError } from './transient-errors';
 
 /**
  * What the Secrets Manager adapters (SVIDs, synced Keywhiz secrets) share: how a failed call is told
@@ -17,28 +18,15 @@ import { MANAGED_BY_VALUE, SVID_TAG } from '../domain/svid-secret';
 /** Our ownership marker, on SVIDs and synced secrets alike: a secret without it is never written or deleted. */
 export const MANAGED_BY_TAG = SVID_TAG.managedBy;
 
-/**
- * Errors that say "not now" rather than "no": the state machine retries them with backoff.
- * LimitExceededException is left out on purpose: in Secrets Manager it means a quota (secrets, versions
- * kept for 24 hours), which a retry within minutes cannot clear. A timed-out call (the SDK's TimeoutError) may
- * have been carried out: every write is idempotent by its ClientRequestToken or its content, so it is retried too.
- */
-const TRANSIENT = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'InternalServiceError',
-  'TimeoutError',
-]);
-
 /** Runs one call; throttling and server-side failures become StoreThrottled, which the workflow retries. */
 export async function transient<T>(operation: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-    if (TRANSIENT.has(e.name ?? '') || (e.$metadata?.httpStatusCode ?? 0) >= 500 || e.$retryable) {
+    // Every write is idempotent by its ClientRequestToken or its content, so a timed-out one is retried too.
+    if (isTransientAwsError(error)) {
       throw new StoreThrottled(
-        `Secrets Manager ${operation} was throttled or failed on the server (${e.name})`,
+        `Secrets Manager ${operation} was throttled or failed on the server (${(error as Error).name})`,
         { cause: error },
       );
     }
