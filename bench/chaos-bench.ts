@@ -20,6 +20,7 @@ import { readExecutionRecords } from '../local-stack/execution-records';
 import { readAuditLog } from '../local-stack/stand-ins/local-event-bus';
 import { LocalSecretsManager } from '../local-stack/stand-ins/local-secrets-manager';
 import { createLocalStack, type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stack';
+import { SDK_MAX_ATTEMPTS } from '../functions/shared/aws/clients';
 import { FaultInjector, seededRandom } from './fault-injection';
 import { markdownTable, peakRssMb, WRITE_OPERATIONS } from './rotation-bench';
 
@@ -664,11 +665,11 @@ const report = (all: ChaosFigures[]): string =>
 
 export const CHAOS_USAGE = `trust-bridge bench chaos [--accounts N] [--secrets N] [--seed S] [--kills K] [--json]
   Seeded fault injection on the embedded default: the CA, Secrets Manager, EventBridge and Keywhiz throttle
-  30 % of calls, fail 10 % with a 5xx and time out on 2 % (the call carried out, its answer lost), behind the AWS
-  SDK's own 3 attempts; then the CLI SIGKILLed K times at seeded points (default 3) and rerun. For a rotation of
-  N accounts (default 1,000) and a sync of N secrets (default 1,000): whether each converges within the retries
-  plus at most one replay, duplicate versions, regressions to older content and failures not audited (each
-  must be 0), and what convergence took. Exits 1 when an invariant does not hold.`;
+  30 % of calls, fail 10 % with a 5xx and time out on 2 % (the call carried out, its answer lost), behind the
+  retries every function's SDK client makes (${SDK_MAX_ATTEMPTS} attempts); then the CLI SIGKILLed K times at
+  seeded points (default 3) and rerun. For a rotation of N accounts (default 1,000) and a sync of N secrets
+  (default 1,000): whether each converges within the retries plus at most one replay, duplicate versions,
+  regressions to older content and failures not audited (each must be 0), and what convergence took. Exits 1 when an invariant does not hold.`;
 
 /** `trust-bridge bench chaos` (`npm run chaos`). */
 export const chaosBenchCommand = async (argv: string[]): Promise<number> => {

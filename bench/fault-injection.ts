@@ -1,3 +1,4 @@
+import { SDK_MAX_ATTEMPTS } from '../functions/shared/aws/clients';
 import type { KeywhizDevServer } from '../local-stack/stand-ins/keywhiz-dev-server';
 
 /** What a chaos run injects per call: the shares of calls throttled, failed with a 5xx, and timed out. */
@@ -11,12 +12,6 @@ export const CHAOS_RATES: FaultRates = { throttle: 0.3, serverError: 0.1, timeou
 
 type Fault = keyof FaultRates;
 export type FaultedService = 'ca' | 'secretsManager' | 'eventBridge' | 'keywhiz';
-
-/**
- * The AWS SDK's standard retry mode, which every Lambda's client runs with: 3 attempts for throttling,
- * 5xx and timeouts. The stand-ins are called without the SDK's middleware, so the injector plays that part.
- */
-const SDK_MAX_ATTEMPTS = 3;
 
 /** A small seeded generator (mulberry32). */
 export const seededRandom = (seed: number): (() => number) => {
@@ -97,7 +92,11 @@ export class FaultInjector {
     return Object.values(this.attempts).reduce((a, b) => a + b, 0);
   }
 
-  /** Replaces `client.send` with one that fails as `rates` say, behind the SDK's retries. */
+  /**
+   * Replaces `client.send` with one that fails as `rates` say, behind the SDK's retries: the stand-ins are called
+   * without the SDK's middleware, so the injector plays its standard mode with the attempts every function's client
+   * is configured with (SDK_MAX_ATTEMPTS).
+   */
   wrap(service: Exclude<FaultedService, 'keywhiz'>, client: Sendable): void {
     const send = client.send.bind(client);
     const faulty = async (command: never) => {

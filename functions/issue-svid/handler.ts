@@ -3,11 +3,12 @@ import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AcmPcaAuthority } from '../shared/aws/acm-pca-authority';
 import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './issue-svid';
 
 const config = loadConfig('issue-svid', settings);
-const region = { region: config.AWS_REGION };
+const region = sdkClientConfig(config.AWS_REGION);
 
 export const handler = createHandler({
   config,

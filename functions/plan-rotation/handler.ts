@@ -4,11 +4,12 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeAuditSink } from '../shared/aws/eventbridge-audit-sink';
 import { HttpsEnrollmentRegistry } from '../shared/aws/https-enrollment-registry';
 import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './plan-rotation';
 
 const config = loadConfig('plan-rotation', settings);
-const region = { region: config.AWS_REGION };
+const region = sdkClientConfig(config.AWS_REGION);
 
 export const handler = createHandler({
   config,

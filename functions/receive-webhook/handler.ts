@@ -5,11 +5,12 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbDeliveryLog } from '../shared/aws/dynamodb-delivery-log';
 import { EventBridgeSecretChanges } from '../shared/aws/eventbridge-secret-changes';
 import { SecretsManagerWebhookKeys } from '../shared/aws/secrets-manager-webhook-keys';
+import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './receive-webhook';
 
 const config = loadConfig('receive-webhook', settings);
-const region = { region: config.AWS_REGION };
+const region = sdkClientConfig(config.AWS_REGION);
 
 export const handler = createHandler({
   logger: new Logger({ serviceName: 'receive-webhook' }),

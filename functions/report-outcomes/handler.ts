@@ -3,11 +3,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDbAccountStatusLog } from '../shared/aws/dynamodb-account-status';
 import { EventBridgeAuditSink } from '../shared/aws/eventbridge-audit-sink';
+import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './report-outcomes';
 
 const config = loadConfig('report-outcomes', settings);
-const region = { region: config.AWS_REGION };
+const region = sdkClientConfig(config.AWS_REGION);
 
 export const handler = createHandler({
   config,

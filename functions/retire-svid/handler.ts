@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './retire-svid';
 
@@ -9,6 +10,6 @@ const config = loadConfig('retire-svid', settings);
 export const handler = createHandler({
   config,
   logger: new Logger({ serviceName: 'retire-svid' }),
-  svids: new SecretsManagerSvidStore(new SecretsManagerClient({ region: config.AWS_REGION }), {}),
+  svids: new SecretsManagerSvidStore(new SecretsManagerClient(sdkClientConfig(config.AWS_REGION)), {}),
   now: () => new Date(),
 });

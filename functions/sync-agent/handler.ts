@@ -4,13 +4,14 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeAuditSink } from '../shared/aws/eventbridge-audit-sink';
 import { SecretsManagerSecretStore } from '../shared/aws/secrets-manager-secret-store';
 import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { keywhizSecretSource } from '../shared/keywhiz/keywhiz-client';
 import { SecretsManagerKeywhizServerCa } from '../shared/keywhiz/keywhiz-server-ca';
 import { createHandler, settings } from './sync-agent';
 
 const config = loadConfig('sync-agent', settings);
-const region = { region: config.AWS_REGION };
+const region = sdkClientConfig(config.AWS_REGION);
 // One client: the agent reads its SVID in the central account by ARN, and Keywhiz's CA and writes in its own account.
 const secretsManager = new SecretsManagerClient(region);
 const store = new SecretsManagerSecretStore(secretsManager, { kmsKeyId: config.SYNC_KMS_KEY_ID });

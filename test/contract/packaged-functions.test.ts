@@ -5,6 +5,8 @@
  * account, which no other contract file uses.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +34,7 @@ import {
   MOTO_DEFAULT_ACCOUNT_ID as ACCOUNT,
   MOTO_REGION as REGION,
   motoClientConfig,
+  motoEndpoint,
   motoEnvironment,
 } from '../support/moto';
 import { invoke, lambdaContext, type PackagedFunction, unzipFunction } from '../support/packaged-function';
@@ -155,6 +158,72 @@ describe('issue-svid', () => {
       error: { message: expect.stringMatching(/^issue-svid: invalid configuration: CENTRAL_ACCOUNT_ID: /) },
     });
   });
+});
+
+/**
+ * moto behind a proxy that answers each operation's first `failures` attempts with a 500, as an overloaded service
+ * would, and counts the attempts per operation (its X-Amz-Target).
+ */
+const failingMoto = async (failures: number) => {
+  const upstream = new URL(motoEndpoint());
+  const attempts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const operation = String(req.headers['x-amz-target'] ?? `${req.method} ${req.url}`);
+    const n = (attempts.get(operation) ?? 0) + 1;
+    attempts.set(operation, n);
+    if (n <= failures) {
+      req.resume();
+      res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ __type: 'InternalFailure', message: 'injected by the test proxy' }));
+      return;
+    }
+    const forwarded = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    attempts,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+};
+
+describe("a function's SDK clients", () => {
+  it('retry a failing call where it failed, up to 5 attempts, so the step itself succeeds', async () => {
+    const proxy = await failingMoto(4);
+    try {
+      const service = `retried${randomUUID().slice(0, 8)}`;
+      const issued = await invoke(
+        zips.issueSvid!,
+        environmentOf('IssueSvidLambdaFunction', { CA_ARN: await caArn(), AWS_ENDPOINT_URL: proxy.url }),
+        {
+          runId: 'run-1',
+          force: false,
+          item: { action: 'issue', accountId: '111122223333', service, environment: 'prod', readerRoles: [] },
+        },
+        lambdaContext('issue-svid', ACCOUNT, REGION),
+      );
+      expect(issued).toMatchObject({ ok: true, result: { status: 'issued' } });
+      // Every operation the step made (the CA's and Secrets Manager's) failed 4 times and was then answered.
+      expect(proxy.attempts.get('ACMPrivateCA.IssueCertificate')).toBe(5);
+      expect(proxy.attempts.get('secretsmanager.CreateSecret')).toBe(5);
+      expect(new Set(proxy.attempts.values())).toEqual(new Set([5]));
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
 });
 
 describe('retire-svid', () => {
