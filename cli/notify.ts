@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerWebhookKeys } from '../functions/shared/aws/secrets-manager-webhook-keys';
+import { SecretsManagerWebhookKeys } from '../functions/shared/ports/webhook-keys/secrets-manager-webhook-keys';
 import { localConfig } from '../local-stack/local-config';
 import {
   parseSecretChange,

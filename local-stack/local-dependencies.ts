@@ -1,21 +1,24 @@
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { AcmPcaAuthority } from '../functions/shared/aws/acm-pca-authority';
-import { EventBridgeAuditSink } from '../functions/shared/aws/eventbridge-audit-sink';
-import { EventBridgeSecretChanges } from '../functions/shared/aws/eventbridge-secret-changes';
-import { SecretsManagerSecretStore } from '../functions/shared/aws/secrets-manager-secret-store';
-import { SecretsManagerSvidStore } from '../functions/shared/aws/secrets-manager-svid-store';
-import { SecretsManagerWebhookKeys } from '../functions/shared/aws/secrets-manager-webhook-keys';
+import { AcmPcaAuthority } from '../functions/shared/ports/certificate-authority/acm-pca-authority';
+import { EventBridgeAuditSink } from '../functions/shared/ports/audit-sink/eventbridge-audit-sink';
+import { EventBridgeSecretChanges } from '../functions/shared/ports/secret-changes/eventbridge-secret-changes';
+import { SecretsManagerSecretStore } from '../functions/shared/ports/secret-store/secrets-manager-secret-store';
+import { SecretsManagerSvidStore } from '../functions/shared/ports/svid-store/secrets-manager-svid-store';
+import { SecretsManagerWebhookKeys } from '../functions/shared/ports/webhook-keys/secrets-manager-webhook-keys';
 import type { Config } from '../functions/shared/config';
 import { InvalidConfiguration } from '../functions/shared/domain/errors';
 import { lockDataDir } from './data-dir-lock';
 import { type DataDirSettings, type SettingsRequest, settleDataDirSettings } from './data-dir-settings';
 import { localConfig } from './local-config';
 import type { Dependencies } from '../functions/shared/dependencies';
-import type { KeywhizServerCa, SecretSourceFactory } from '../functions/shared/ports/secret-source';
+import type {
+  KeywhizServerCa,
+  SecretSourceFactory,
+} from '../functions/shared/ports/secret-source/secret-source';
 import { svidSubject } from '../functions/shared/domain/svid-subject';
-import { keywhizSecretSource } from '../functions/shared/keywhiz/keywhiz-client';
-import { SecretsManagerKeywhizServerCa } from '../functions/shared/keywhiz/keywhiz-server-ca';
+import { keywhizSecretSource } from '../functions/shared/ports/secret-source/keywhiz-client';
+import { SecretsManagerKeywhizServerCa } from '../functions/shared/ports/secret-source/keywhiz-server-ca';
 import { FileAccountStatusLog } from './stand-ins/file-account-status';
 import { FileDeliveryLog } from './stand-ins/file-delivery-log';
 import { FileEnrollmentRegistry } from './stand-ins/file-enrollment-registry';

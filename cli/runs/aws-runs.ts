@@ -8,7 +8,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { AuditEvent } from '../../functions/shared/domain/audit';
-import type { AuditSink } from '../../functions/shared/ports/audit-sink';
+import type { AuditSink } from '../../functions/shared/ports/audit-sink/audit-sink';
 import { type DeployedStack, STATE_MACHINE_OUTPUTS } from '../deployed-stack';
 import { ambiguous, newestFirst } from './local-runs';
 import {

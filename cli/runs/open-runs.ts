@@ -1,6 +1,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-audit-sink';
+import { EventBridgeAuditSink } from '../../functions/shared/ports/audit-sink/eventbridge-audit-sink';
 import type { LocalStack } from '../../local-stack/stack';
 import { awsClientConfig, type OpsTarget } from '../ops-options';
 import { spanMs } from '../span';

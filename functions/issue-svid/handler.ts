@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AcmPcaAuthority } from '../shared/aws/acm-pca-authority';
-import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { AcmPcaAuthority } from '../shared/ports/certificate-authority/acm-pca-authority';
+import { SecretsManagerSvidStore } from '../shared/ports/svid-store/secrets-manager-svid-store';
 import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './issue-svid';

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { EventBridgeAuditSink } from '../shared/aws/eventbridge-audit-sink';
-import { HttpsEnrollmentRegistry } from '../shared/aws/https-enrollment-registry';
-import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { EventBridgeAuditSink } from '../shared/ports/audit-sink/eventbridge-audit-sink';
+import { HttpsEnrollmentRegistry } from '../shared/ports/enrollment-registry/https-enrollment-registry';
+import { SecretsManagerSvidStore } from '../shared/ports/svid-store/secrets-manager-svid-store';
 import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './plan-rotation';

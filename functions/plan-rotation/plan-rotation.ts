@@ -14,7 +14,7 @@ import {
   rotationRequestSchema,
 } from '../shared/domain/rotation';
 import { svidSubject } from '../shared/domain/svid-subject';
-import type { StoredSvid } from '../shared/ports/svid-store';
+import type { StoredSvid } from '../shared/ports/svid-store/svid-store';
 import { parseRunRequest, withinPlanBudget } from '../shared/domain/run-request';
 import { stepHandler } from '../shared/step-handler';
 

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { HttpsEnrollmentRegistry } from '../shared/aws/https-enrollment-registry';
+import { HttpsEnrollmentRegistry } from '../shared/ports/enrollment-registry/https-enrollment-registry';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './plan-sync';
 

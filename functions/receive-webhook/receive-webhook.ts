@@ -11,9 +11,9 @@ import {
   WEBHOOK_MAX_BODY_BYTES,
   WEBHOOK_MAX_SKEW_SECONDS,
 } from '../shared/domain/webhook';
-import type { DeliveryLog } from '../shared/ports/delivery-log';
-import type { SecretChanges } from '../shared/ports/secret-changes';
-import type { WebhookKeys } from '../shared/ports/webhook-keys';
+import type { DeliveryLog } from '../shared/ports/delivery-log/delivery-log';
+import type { SecretChanges } from '../shared/ports/secret-changes/secret-changes';
+import type { WebhookKeys } from '../shared/ports/webhook-keys/webhook-keys';
 
 export const settings = settingsOf(
   'AWS_REGION',

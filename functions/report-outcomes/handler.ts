@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { DynamoDbAccountStatusLog } from '../shared/aws/dynamodb-account-status';
-import { EventBridgeAuditSink } from '../shared/aws/eventbridge-audit-sink';
+import { DynamoDbAccountStatusLog } from '../shared/ports/account-status/dynamodb-account-status';
+import { EventBridgeAuditSink } from '../shared/ports/audit-sink/eventbridge-audit-sink';
 import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './report-outcomes';

@@ -1,6 +1,7 @@
 import { settingsOf } from '../shared/config';
 import type { StepDependencies } from '../shared/dependencies';
-import { type AccountStatusEntry, boundedMessage, recordStatus } from '../shared/domain/account-status';
+import { type AccountStatusEntry, boundedMessage } from '../shared/domain/account-status';
+import { recordStatus } from '../shared/ports/account-status/account-status';
 import { type CaughtError, causeMessage } from '../shared/domain/caught-error';
 import { type AgentOutcome, SYNC_COUNT_FIELDS, type SyncChunkSummary } from '../shared/domain/sync';
 import { chunkFailedEvent, secretFailedEvent } from '../shared/domain/sync-audit-events';

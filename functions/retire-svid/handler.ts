@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { SecretsManagerSvidStore } from '../shared/ports/svid-store/secrets-manager-svid-store';
 import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings } from './retire-svid';

@@ -1,4 +1,4 @@
-import * as z from './zod';
+import * as z from './domain/zod';
 import { InvalidConfiguration } from './domain/errors';
 
 const name = z.string().check(z.minLength(1, 'must not be empty'));

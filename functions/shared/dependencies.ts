@@ -1,16 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type * as z from './zod';
+import type * as z from './domain/zod';
 import type { Config } from './config';
-import type { AccountStatusLog } from './ports/account-status';
-import type { AuditSink } from './ports/audit-sink';
-import type { CertificateAuthority } from './ports/certificate-authority';
-import type { DeliveryLog } from './ports/delivery-log';
-import type { EnrollmentRegistry } from './ports/enrollment-registry';
-import type { SecretChanges } from './ports/secret-changes';
-import type { SecretSourceFactory } from './ports/secret-source';
-import type { SecretStoreFactory } from './ports/secret-store';
-import type { SvidStore } from './ports/svid-store';
-import type { WebhookKeys } from './ports/webhook-keys';
+import type { AccountStatusLog } from './ports/account-status/account-status';
+import type { AuditSink } from './ports/audit-sink/audit-sink';
+import type { CertificateAuthority } from './ports/certificate-authority/certificate-authority';
+import type { DeliveryLog } from './ports/delivery-log/delivery-log';
+import type { EnrollmentRegistry } from './ports/enrollment-registry/enrollment-registry';
+import type { SecretChanges } from './ports/secret-changes/secret-changes';
+import type { SecretSourceFactory } from './ports/secret-source/secret-source';
+import type { SecretStoreFactory } from './ports/secret-store/secret-store';
+import type { SvidStore } from './ports/svid-store/svid-store';
+import type { WebhookKeys } from './ports/webhook-keys/webhook-keys';
 
 /** The ports a step may be given: AWS adapters in its handler.ts, the local stand-ins in the embedded default. */
 export interface Ports {

@@ -1,13 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { EventBridgeAuditSink } from '../shared/aws/eventbridge-audit-sink';
-import { SecretsManagerSecretStore } from '../shared/aws/secrets-manager-secret-store';
-import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { EventBridgeAuditSink } from '../shared/ports/audit-sink/eventbridge-audit-sink';
+import { SecretsManagerSecretStore } from '../shared/ports/secret-store/secrets-manager-secret-store';
+import { SecretsManagerSvidStore } from '../shared/ports/svid-store/secrets-manager-svid-store';
 import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
-import { keywhizSecretSource } from '../shared/keywhiz/keywhiz-client';
-import { SecretsManagerKeywhizServerCa } from '../shared/keywhiz/keywhiz-server-ca';
+import { keywhizSecretSource } from '../shared/ports/secret-source/keywhiz-client';
+import { SecretsManagerKeywhizServerCa } from '../shared/ports/secret-source/keywhiz-server-ca';
 import { createHandler, settings } from './sync-agent';
 
 const config = loadConfig('sync-agent', settings);

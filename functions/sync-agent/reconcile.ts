@@ -7,7 +7,7 @@ import {
 } from '../shared/domain/keywhiz';
 import { isMassRemoval, percent } from '../shared/domain/mass-removal';
 import { findNameCollisions, syncedSecretName } from '../shared/domain/synced-secret-name';
-import type { SyncedSecret } from '../shared/ports/secret-store';
+import type { SyncedSecret } from '../shared/ports/secret-store/secret-store';
 
 export interface NamedSecret {
   keywhizName: string;

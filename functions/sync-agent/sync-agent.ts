@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import type * as z from '../shared/zod';
+import type * as z from '../shared/domain/zod';
 import { KEYWHIZ, settingsOf, SVID_NAMING } from '../shared/config';
 import type { AuditEvent } from '../shared/domain/audit';
 import { InvalidRunRequest, RETRYABLE_ERRORS, SecretNotOwned } from '../shared/domain/errors';
@@ -18,10 +18,14 @@ import {
 } from '../shared/domain/sync-audit-events';
 import { syncedSecretPrefix } from '../shared/domain/synced-secret-name';
 import { svidSubject } from '../shared/domain/svid-subject';
-import type { AuditSink } from '../shared/ports/audit-sink';
-import type { SecretSourceFactory } from '../shared/ports/secret-source';
-import type { SecretStore, SecretStoreFactory, SyncedSecret } from '../shared/ports/secret-store';
-import type { SvidStore } from '../shared/ports/svid-store';
+import type { AuditSink } from '../shared/ports/audit-sink/audit-sink';
+import type { SecretSourceFactory } from '../shared/ports/secret-source/secret-source';
+import type {
+  SecretStore,
+  SecretStoreFactory,
+  SyncedSecret,
+} from '../shared/ports/secret-store/secret-store';
+import type { SvidStore } from '../shared/ports/svid-store/svid-store';
 import { stepHandler } from '../shared/step-handler';
 import {
   type Failure,

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerSvidStore } from '../shared/aws/secrets-manager-svid-store';
+import { SecretsManagerSvidStore } from '../shared/ports/svid-store/secrets-manager-svid-store';
 import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
 import { createHandler, settings, SVID_EXPIRY_METRICS } from './watch-svid-expiry';

@@ -8,7 +8,10 @@ import {
   statusWrites,
 } from '../../functions/shared/domain/account-status';
 import { accountIdSchema } from '../../functions/shared/domain/enrollment';
-import type { AccountStatusListing, AccountStatusLog } from '../../functions/shared/ports/account-status';
+import type {
+  AccountStatusListing,
+  AccountStatusLog,
+} from '../../functions/shared/ports/account-status/account-status';
 import { parseJson, type Warn, warnOnStderr } from './damaged-files';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeliveryLog } from '../../functions/shared/ports/delivery-log';
+import type { DeliveryLog } from '../../functions/shared/ports/delivery-log/delivery-log';
 
 /**
  * Delivery ids as files under `<dataDir>/webhook/deliveries/`, one per id, named by the SHA-256 of the id.

@@ -8,7 +8,7 @@ import {
   registryTooLarge,
 } from '../../functions/shared/domain/enrollment';
 import { InvalidEnrollment } from '../../functions/shared/domain/errors';
-import type { EnrollmentRegistry } from '../../functions/shared/ports/enrollment-registry';
+import type { EnrollmentRegistry } from '../../functions/shared/ports/enrollment-registry/enrollment-registry';
 
 /** YAML 1.2's JSON schema for .json files, so a YAML-only scalar such as `yes` is an error there. */
 const SCHEMA_BY_EXTENSION: Record<string, 'core' | 'json'> = {

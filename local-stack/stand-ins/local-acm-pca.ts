@@ -9,7 +9,7 @@ import {
 import type { AcmPcaApi } from '../../functions/shared/aws/clients';
 import { CertificateRequestFailed } from '../../functions/shared/domain/errors';
 import { SVID_LIFETIME_MS } from '../../functions/shared/domain/svid-profile';
-import type { IssuedCertificate } from '../../functions/shared/ports/certificate-authority';
+import type { IssuedCertificate } from '../../functions/shared/ports/certificate-authority/certificate-authority';
 import type { SoftwareCertificateAuthority } from './software-ca';
 
 const SVID_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/EndEntityCertificate_APIPassthrough/V1';

@@ -40,7 +40,7 @@ import {
   type UpdateSecretVersionStageCommandInput,
 } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
-import * as z from '../../functions/shared/zod';
+import * as z from '../../functions/shared/domain/zod';
 import { parseJson, type Warn, warnOnStderr } from './damaged-files';
 
 /** What a Secrets Manager adapter needs: the SDK client and LocalSecretsManager both satisfy it. */

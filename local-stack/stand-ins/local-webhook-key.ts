@@ -1,6 +1,6 @@
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
-import { SecretsManagerWebhookKeys } from '../../functions/shared/aws/secrets-manager-webhook-keys';
+import { SecretsManagerWebhookKeys } from '../../functions/shared/ports/webhook-keys/secrets-manager-webhook-keys';
 import type { Config } from '../../functions/shared/config';
 import { newWebhookKey } from '../../functions/shared/domain/webhook';
 import { LocalSecretsManager } from './local-secrets-manager';

@@ -26,7 +26,7 @@ import type {
   CertificateAuthority,
   IssuedCertificate,
   SigningRequest,
-} from '../../functions/shared/ports/certificate-authority';
+} from '../../functions/shared/ports/certificate-authority/certificate-authority';
 
 const ROOT_KEY_FILE = 'root.key';
 const ROOT_CERT_FILE = 'root.pem';

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDbAccountStatusLog } from '../../functions/shared/aws/dynamodb-account-status';
+import { DynamoDbAccountStatusLog } from '../../functions/shared/ports/account-status/dynamodb-account-status';
 import type { AccountStatusEntry } from '../../functions/shared/domain/account-status';
 import { FileAccountStatusLog } from '../../local-stack/stand-ins/file-account-status';
 

@@ -16,7 +16,10 @@ import {
 import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import * as x509 from '@peculiar/x509';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AcmPcaAuthority, SVID_TEMPLATE_ARN } from '../../functions/shared/aws/acm-pca-authority';
+import {
+  AcmPcaAuthority,
+  SVID_TEMPLATE_ARN,
+} from '../../functions/shared/ports/certificate-authority/acm-pca-authority';
 import {
   CaThrottled,
   CertificateNotYetIssued,

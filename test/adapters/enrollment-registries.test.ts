@@ -2,7 +2,7 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { HttpsEnrollmentRegistry } from '../../functions/shared/aws/https-enrollment-registry';
+import { HttpsEnrollmentRegistry } from '../../functions/shared/ports/enrollment-registry/https-enrollment-registry';
 import { ENROLLMENTS_MAX_BYTES } from '../../functions/shared/domain/enrollment';
 import {
   EnrollmentsUnavailable,

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-audit-sink';
+import { EventBridgeAuditSink } from '../../functions/shared/ports/audit-sink/eventbridge-audit-sink';
 import { AUDIT_SOURCE, type AuditEvent, SVID_DETAIL_TYPES } from '../../functions/shared/domain/audit';
 import { AuditDeliveryFailed } from '../../functions/shared/domain/errors';
 

@@ -26,12 +26,18 @@ import {
   parseSecretListing,
 } from '../../functions/shared/domain/keywhiz-responses';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
-import { KeywhizClient, keywhizSecretSource } from '../../functions/shared/keywhiz/keywhiz-client';
-import { SecretsManagerKeywhizServerCa } from '../../functions/shared/keywhiz/keywhiz-server-ca';
+import {
+  KeywhizClient,
+  keywhizSecretSource,
+} from '../../functions/shared/ports/secret-source/keywhiz-client';
+import { SecretsManagerKeywhizServerCa } from '../../functions/shared/ports/secret-source/keywhiz-server-ca';
 import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz-dev-server';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
-import type { KeywhizCredentials, KeywhizServerCa } from '../../functions/shared/ports/secret-source';
+import type {
+  KeywhizCredentials,
+  KeywhizServerCa,
+} from '../../functions/shared/ports/secret-source/secret-source';
 
 const FIXTURES = new URL('../fixtures/keywhiz/', import.meta.url);
 /** The team's originals, beside the repository on its machines and in CI. */

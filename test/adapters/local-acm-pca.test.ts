@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IssueCertificateCommand } from '@aws-sdk/client-acm-pca';
 import { describe, expect, test } from '@jest/globals';
-import { AcmPcaAuthority } from '../../functions/shared/aws/acm-pca-authority';
+import { AcmPcaAuthority } from '../../functions/shared/ports/certificate-authority/acm-pca-authority';
 import { CertificateRequestFailed } from '../../functions/shared/domain/errors';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { checkX509Svid } from '../../functions/shared/domain/svid-rules';

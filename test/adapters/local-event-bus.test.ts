@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
-import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-audit-sink';
+import { EventBridgeAuditSink } from '../../functions/shared/ports/audit-sink/eventbridge-audit-sink';
 import { skippedSvidEvent } from '../support/audit-events';
 import { LocalEventBus, readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
 

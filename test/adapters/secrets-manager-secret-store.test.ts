@@ -18,7 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   SecretsManagerSecretStore,
   SYNCED_SECRET_TAG,
-} from '../../functions/shared/aws/secrets-manager-secret-store';
+} from '../../functions/shared/ports/secret-store/secrets-manager-secret-store';
 import { SecretNotOwned, SecretTooLarge, StoreThrottled } from '../../functions/shared/domain/errors';
 import { type KeywhizSecretInfo, recordedChecksum } from '../../functions/shared/domain/keywhiz';
 import { reconcile } from '../../functions/sync-agent/reconcile';
@@ -28,7 +28,7 @@ import {
   syncedSecretPrefix,
 } from '../../functions/shared/domain/synced-secret-name';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
-import type { SecretWrite, SyncedSecret } from '../../functions/shared/ports/secret-store';
+import type { SecretWrite, SyncedSecret } from '../../functions/shared/ports/secret-store/secret-store';
 
 const ACCOUNT = '111122223333';
 const PREFIX = syncedSecretPrefix('trust-bridge/secrets/', 'prod', 'payments');

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
-import { SecretsManagerSvidStore } from '../../functions/shared/aws/secrets-manager-svid-store';
+import { SecretsManagerSvidStore } from '../../functions/shared/ports/svid-store/secrets-manager-svid-store';
 import {
   InvalidConfiguration,
   SecretNotOwned,
@@ -27,7 +27,7 @@ import {
 } from '../../functions/shared/domain/errors';
 import { decodeSpireSvidSecret, encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
-import type { SvidWrite } from '../../functions/shared/ports/svid-store';
+import type { SvidWrite } from '../../functions/shared/ports/svid-store/svid-store';
 
 const ISSUER = 'arn:aws:iam::000000000000:role/trust-bridge-issue-svid';
 const NAME = 'trust-bridge/svid/prod/payments';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { DescribeSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
-import { SecretsManagerSvidStore } from '../../functions/shared/aws/secrets-manager-svid-store';
-import type { SvidWrite } from '../../functions/shared/ports/svid-store';
+import { SecretsManagerSvidStore } from '../../functions/shared/ports/svid-store/secrets-manager-svid-store';
+import type { SvidWrite } from '../../functions/shared/ports/svid-store/svid-store';
 import {
   LocalSecretsManager,
   type SecretsManagerOperation,

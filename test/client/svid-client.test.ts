@@ -17,7 +17,7 @@ import {
   SvidUnavailable,
   X509Svid,
 } from '../../client';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store';
+import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
 import { secretBinary, secretText, TestTrustDomains } from './test-svids';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:trust-bridge/svid/prod/payments-AbCdEf';

@@ -21,7 +21,10 @@ import {
 } from '@aws-sdk/client-acm-pca';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import * as x509 from '@peculiar/x509';
-import { AcmPcaAuthority, SVID_TEMPLATE_ARN } from '../../functions/shared/aws/acm-pca-authority';
+import {
+  AcmPcaAuthority,
+  SVID_TEMPLATE_ARN,
+} from '../../functions/shared/ports/certificate-authority/acm-pca-authority';
 import type { AcmPcaApi } from '../../functions/shared/aws/clients';
 import { CertificateRequestFailed } from '../../functions/shared/domain/errors';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';

@@ -25,11 +25,11 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { DynamoDbAccountStatusLog } from '../../functions/shared/aws/dynamodb-account-status';
-import { DynamoDbDeliveryLog } from '../../functions/shared/aws/dynamodb-delivery-log';
+import { DynamoDbAccountStatusLog } from '../../functions/shared/ports/account-status/dynamodb-account-status';
+import { DynamoDbDeliveryLog } from '../../functions/shared/ports/delivery-log/dynamodb-delivery-log';
 import { type AccountStatusEntry, InvalidAccountStatus } from '../../functions/shared/domain/account-status';
-import type { AccountStatusLog } from '../../functions/shared/ports/account-status';
-import type { DeliveryLog } from '../../functions/shared/ports/delivery-log';
+import type { AccountStatusLog } from '../../functions/shared/ports/account-status/account-status';
+import type { DeliveryLog } from '../../functions/shared/ports/delivery-log/delivery-log';
 import { FileAccountStatusLog } from '../../local-stack/stand-ins/file-account-status';
 import { FileDeliveryLog } from '../../local-stack/stand-ins/file-delivery-log';
 import { readCloudFormationYaml } from '../support/cloudformation-yaml';

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { EventBridgeApi } from '../../functions/shared/aws/clients';
-import { EventBridgeAuditSink } from '../../functions/shared/aws/eventbridge-audit-sink';
+import { EventBridgeAuditSink } from '../../functions/shared/ports/audit-sink/eventbridge-audit-sink';
 import { SVID_DETAIL_TYPES } from '../../functions/shared/domain/audit';
 import { skippedSvidEvent } from '../support/audit-events';
 import { LocalEventBus, readAuditLog } from '../../local-stack/stand-ins/local-event-bus';

@@ -17,8 +17,8 @@ import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
 import {
   SecretsManagerSecretStore,
   SYNCED_SECRET_TAG,
-} from '../../functions/shared/aws/secrets-manager-secret-store';
-import { SecretsManagerSvidStore } from '../../functions/shared/aws/secrets-manager-svid-store';
+} from '../../functions/shared/ports/secret-store/secrets-manager-secret-store';
+import { SecretsManagerSvidStore } from '../../functions/shared/ports/svid-store/secrets-manager-svid-store';
 import { SecretNotOwned, SvidUnavailable } from '../../functions/shared/domain/errors';
 import { recordedChecksum } from '../../functions/shared/domain/keywhiz';
 import {
@@ -26,8 +26,12 @@ import {
   syncedSecretName,
   syncedSecretPrefix,
 } from '../../functions/shared/domain/synced-secret-name';
-import type { SecretWrite } from '../../functions/shared/ports/secret-store';
-import type { CurrentCertificate, StoredSvid, SvidWrite } from '../../functions/shared/ports/svid-store';
+import type { SecretWrite } from '../../functions/shared/ports/secret-store/secret-store';
+import type {
+  CurrentCertificate,
+  StoredSvid,
+  SvidWrite,
+} from '../../functions/shared/ports/svid-store/svid-store';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 import { awsOrMotoGap, type Backend, backendPair } from './backends';
 

@@ -253,7 +253,7 @@ describe("each account's sync agent (onboarding template)", () => {
 
   /** Every Secrets Manager call the agent's store makes, read from the store's own source. */
   const storeActions = [
-    '../../functions/shared/aws/secrets-manager-secret-store.ts',
+    '../../functions/shared/ports/secret-store/secrets-manager-secret-store.ts',
     '../../functions/shared/aws/secrets-manager-calls.ts',
   ]
     .flatMap((path) => [

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { STACK_OUTPUTS, STATE_MACHINE_OUTPUTS, type StackOutput } from '../../cli/deployed-stack';
-import { DynamoDbDeliveryLog } from '../../functions/shared/aws/dynamodb-delivery-log';
+import { DynamoDbDeliveryLog } from '../../functions/shared/ports/delivery-log/dynamodb-delivery-log';
 import { SETTINGS } from '../../functions/shared/config';
 import { LOCAL_ENV } from '../../local-stack/local-config';
 import { syncRequestSchema } from '../../functions/shared/domain/sync';

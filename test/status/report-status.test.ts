@@ -5,7 +5,7 @@ import { reportSyncOutcomes } from '../../functions/report-sync-outcomes/report-
 import { localConfig } from '../../local-stack/local-config';
 import type { AuditEvent } from '../../functions/shared/domain/audit';
 import type { AccountStatusEntry } from '../../functions/shared/domain/account-status';
-import type { AccountStatusLog } from '../../functions/shared/ports/account-status';
+import type { AccountStatusLog } from '../../functions/shared/ports/account-status/account-status';
 
 const AT = new Date('2025-03-01T12:00:00.000Z');
 const P = '111122223333';

@@ -15,7 +15,7 @@ import { mockDeployedStacks } from '../support/deployed-stacks';
 import { type SvidStatus, statusCommand } from '../../cli/status';
 import { type SvidVerification, verifyCommand } from '../../cli/verify';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
-import { SecretsManagerSvidStore } from '../../functions/shared/aws/secrets-manager-svid-store';
+import { SecretsManagerSvidStore } from '../../functions/shared/ports/svid-store/secrets-manager-svid-store';
 import { MANAGED_BY_VALUE, SVID_TAG } from '../../functions/shared/domain/svid-secret';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';

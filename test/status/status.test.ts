@@ -16,7 +16,7 @@ import { type SvidStatus, statusCommand } from '../../cli/status';
 import { type SvidVerification, verifyCommand } from '../../cli/verify';
 import { encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store';
+import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
 import {
   LEDGER,

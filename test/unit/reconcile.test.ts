@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { guardDeletions, reconcile } from '../../functions/sync-agent/reconcile';
 import type { KeywhizSecretInfo } from '../../functions/shared/domain/keywhiz';
-import type { SyncedSecret } from '../../functions/shared/ports/secret-store';
+import type { SyncedSecret } from '../../functions/shared/ports/secret-store/secret-store';
 
 const PREFIX = 'trust-bridge/keywhiz/prod/payments/';
 const listed = (name: string, extra: Partial<KeywhizSecretInfo> = {}): KeywhizSecretInfo => ({

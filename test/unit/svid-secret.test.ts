@@ -5,7 +5,7 @@ import {
   encodeSpireSvidSecret,
   svidSecretName,
 } from '../../functions/shared/domain/svid-secret';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store';
+import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 

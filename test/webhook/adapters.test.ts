@@ -20,9 +20,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDbDeliveryLog } from '../../functions/shared/aws/dynamodb-delivery-log';
-import { EventBridgeSecretChanges } from '../../functions/shared/aws/eventbridge-secret-changes';
-import { SecretsManagerWebhookKeys } from '../../functions/shared/aws/secrets-manager-webhook-keys';
+import { DynamoDbDeliveryLog } from '../../functions/shared/ports/delivery-log/dynamodb-delivery-log';
+import { EventBridgeSecretChanges } from '../../functions/shared/ports/secret-changes/eventbridge-secret-changes';
+import { SecretsManagerWebhookKeys } from '../../functions/shared/ports/webhook-keys/secrets-manager-webhook-keys';
 import { localConfig } from '../../local-stack/local-config';
 import {
   SECRET_CHANGE_SOURCE,

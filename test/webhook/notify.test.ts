@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { main } from '../../cli/main';
 import { notifyCommand } from '../../cli/notify';
 import { createHandler } from '../../functions/receive-webhook/receive-webhook';
-import { EventBridgeSecretChanges } from '../../functions/shared/aws/eventbridge-secret-changes';
-import { SecretsManagerWebhookKeys } from '../../functions/shared/aws/secrets-manager-webhook-keys';
+import { EventBridgeSecretChanges } from '../../functions/shared/ports/secret-changes/eventbridge-secret-changes';
+import { SecretsManagerWebhookKeys } from '../../functions/shared/ports/webhook-keys/secrets-manager-webhook-keys';
 import { localConfig } from '../../local-stack/local-config';
 import { signWebhook } from '../../functions/shared/domain/webhook';
 import { FileDeliveryLog } from '../../local-stack/stand-ins/file-delivery-log';

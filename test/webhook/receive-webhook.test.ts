@@ -4,8 +4,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { lambdaContext } from '../../engine/task-binding';
 import { createHandler, type WebhookDependencies } from '../../functions/receive-webhook/receive-webhook';
 import { type SecretChange, signWebhook } from '../../functions/shared/domain/webhook';
-import type { DeliveryLog } from '../../functions/shared/ports/delivery-log';
-import type { SecretChanges } from '../../functions/shared/ports/secret-changes';
+import type { DeliveryLog } from '../../functions/shared/ports/delivery-log/delivery-log';
+import type { SecretChanges } from '../../functions/shared/ports/secret-changes/secret-changes';
 
 const currentKey = new Uint8Array(32).fill(0x11);
 const previousKey = new Uint8Array(32).fill(0x22);

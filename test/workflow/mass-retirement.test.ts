@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
-import { HttpsEnrollmentRegistry } from '../../functions/shared/aws/https-enrollment-registry';
+import { HttpsEnrollmentRegistry } from '../../functions/shared/ports/enrollment-registry/https-enrollment-registry';
 import { enrollment, type EnrollmentRecord, startLocalStack } from '../support/local-run';
 
 const account = (i: number) => String(100_000_000_000 + i);

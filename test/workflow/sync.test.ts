@@ -9,10 +9,10 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
-import { SYNCED_SECRET_TAG } from '../../functions/shared/aws/secrets-manager-secret-store';
+import { SYNCED_SECRET_TAG } from '../../functions/shared/ports/secret-store/secrets-manager-secret-store';
 import { SECRET_DETAIL_TYPES } from '../../functions/shared/domain/audit';
 import { InvalidEnrollment } from '../../functions/shared/domain/errors';
-import { KeywhizClient } from '../../functions/shared/keywhiz/keywhiz-client';
+import { KeywhizClient } from '../../functions/shared/ports/secret-source/keywhiz-client';
 import { ensureDevServerCa } from '../../local-stack/stand-ins/keywhiz-dev-server';
 import {
   LEDGER,

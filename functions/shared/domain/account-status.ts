@@ -1,6 +1,4 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
-import * as z from '../zod';
-import type { AccountStatusLog } from '../ports/account-status';
+import * as z from './zod';
 import { accountIdSchema } from './enrollment';
 import { TrustBridgeError } from './errors';
 
@@ -89,29 +87,6 @@ export const statusWrites = (
     writes.set(`${entry.accountId} ${item}`, { accountId: entry.accountId, item, entry });
   });
   return [...writes.values()];
-};
-
-/**
- * Records the entries, and only logs when that fails. The status is a view for operators: the audit events,
- * already published, are the record of the run, and the next run writes the status again. Failing the step
- * instead would fail a run whose work succeeded, and its Retry would publish every audit event twice.
- */
-export const recordStatus = async (
-  log: AccountStatusLog,
-  logger: Pick<Logger, 'warn'>,
-  entries: AccountStatusEntry[],
-): Promise<void> => {
-  if (entries.length === 0) return;
-  try {
-    await log.record(entries);
-  } catch (error) {
-    const e = error instanceof Error ? error : new Error(String(error));
-    logger.warn('account status not recorded', {
-      errorName: e.name,
-      errorMessage: e.message,
-      entries: entries.length,
-    });
-  }
 };
 
 /** The status of one (account, environment, service), folded from its records. */

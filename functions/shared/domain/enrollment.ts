@@ -1,4 +1,4 @@
-import * as z from '../zod';
+import * as z from './zod';
 import { InvalidEnrollment } from './errors';
 
 /** An AWS account id: exactly twelve digits. */

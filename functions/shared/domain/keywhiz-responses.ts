@@ -1,4 +1,4 @@
-import * as z from '../zod';
+import * as z from './zod';
 import { InvalidKeywhizResponse } from './errors';
 import { KEYWHIZ_NAME_MAX, type KeywhizSecret, type KeywhizSecretInfo } from './keywhiz';
 

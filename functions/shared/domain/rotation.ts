@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from '../zod';
+import * as z from './zod';
 import { replayOfSchema } from './run-request';
 import { accountIdSchema } from './enrollment';
 

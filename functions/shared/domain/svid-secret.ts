@@ -1,4 +1,4 @@
-import type { SpireSvidSecret } from '../ports/svid-store';
+import type { SpireSvidSecret } from '../ports/svid-store/svid-store';
 import { InvalidConfiguration } from './errors';
 
 /** Characters Secrets Manager accepts in a secret name, and its length limit. */

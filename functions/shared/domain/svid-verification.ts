@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import type { SpireSvidSecret, StoredSvid } from '../ports/svid-store';
+import type { SpireSvidSecret, StoredSvid } from '../ports/svid-store/svid-store';
 import { parseSpiffeId } from './spiffe-id';
 import {
   chainViolations,

@@ -1,4 +1,4 @@
-import * as z from '../zod';
+import * as z from './zod';
 import { replayOfSchema } from './run-request';
 import { accountIdSchema, type Enrollment, nameSegmentSchema } from './enrollment';
 import { KEYWHIZ_NAME_MAX } from './keywhiz';

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import * as z from '../zod';
+import * as z from './zod';
 import { enrollmentSchema } from './enrollment';
 import { InvalidConfiguration, TrustBridgeError } from './errors';
 import { KEYWHIZ_NAME_MAX } from './keywhiz';

@@ -1,15 +1,15 @@
 import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { type AuditEvent, auditSourceOf } from '../domain/audit';
-import { AuditDeliveryFailed } from '../domain/errors';
+import { type AuditEvent, auditSourceOf } from '../../domain/audit';
+import { AuditDeliveryFailed } from '../../domain/errors';
 import {
   type EventBridgeApi,
   PUT_EVENTS_MAX_BYTES,
   PUT_EVENTS_MAX_ENTRIES,
   putEventsEntrySize,
-} from './clients';
-import type { AuditSink } from '../ports/audit-sink';
-import { fullJitterMs } from '../domain/backoff';
-import { isTransientAwsError, TRANSIENT_ERROR_NAMES } from './transient-errors';
+} from '../../aws/clients';
+import type { AuditSink } from './audit-sink';
+import { fullJitterMs } from '../../domain/backoff';
+import { isTransientAwsError, TRANSIENT_ERROR_NAMES } from '../../aws/transient-errors';
 
 export interface EventBridgeAuditSinkOptions {
   busName: string;

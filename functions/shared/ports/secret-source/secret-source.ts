@@ -1,4 +1,4 @@
-import type { KeywhizSecret, KeywhizSecretInfo } from '../domain/keywhiz';
+import type { KeywhizSecret, KeywhizSecretInfo } from '../../domain/keywhiz';
 
 /** The mTLS identity a sync agent shows Keywhiz: its own service's SVID, read from the central store. */
 export interface KeywhizCredentials {

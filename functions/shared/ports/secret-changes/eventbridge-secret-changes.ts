@@ -4,9 +4,9 @@ import {
   SECRET_CHANGED_DETAIL_TYPE,
   type SecretChange,
   SecretChangeNotAnnounced,
-} from '../domain/webhook';
-import type { SecretChanges } from '../ports/secret-changes';
-import type { EventBridgeApi } from './clients';
+} from '../../domain/webhook';
+import type { SecretChanges } from './secret-changes';
+import type { EventBridgeApi } from '../../aws/clients';
 
 /** Puts each accepted change on an EventBridge bus as one `Keywhiz Secret Changed` event. */
 export class EventBridgeSecretChanges implements SecretChanges {

@@ -1,4 +1,4 @@
-import type { Enrollment } from '../domain/enrollment';
+import type { Enrollment } from '../../domain/enrollment';
 
 /** Where the enrollments come from: a local file, or an HTTPS JSON endpoint on AWS. */
 export interface EnrollmentRegistry {

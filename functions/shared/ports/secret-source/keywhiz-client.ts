@@ -1,25 +1,25 @@
 import { Agent, request } from 'node:https';
 import type { PeerCertificate } from 'node:tls';
-import type { Config } from '../config';
+import type { Config } from '../../config';
 import {
   InvalidConfiguration,
   InvalidKeywhizResponse,
   KeywhizUnavailable,
   SecretAccessDenied,
   TrustBridgeError,
-} from '../domain/errors';
-import type { KeywhizSecret, KeywhizSecretInfo } from '../domain/keywhiz';
-import { parseBatchDelivery, parseSecretDelivery, parseSecretListing } from '../domain/keywhiz-responses';
-import { parseSpiffeId } from '../domain/spiffe-id';
-import { spiffeIdOf } from '../domain/svid-rules';
+} from '../../domain/errors';
+import type { KeywhizSecret, KeywhizSecretInfo } from '../../domain/keywhiz';
+import { parseBatchDelivery, parseSecretDelivery, parseSecretListing } from '../../domain/keywhiz-responses';
+import { parseSpiffeId } from '../../domain/spiffe-id';
+import { spiffeIdOf } from '../../domain/svid-rules';
 import type {
   FetchedSecrets,
   KeywhizCredentials,
   KeywhizServerCa,
   SecretSource,
   SecretSourceFactory,
-} from '../ports/secret-source';
-import { fullJitterMs } from '../domain/backoff';
+} from './secret-source';
+import { fullJitterMs } from '../../domain/backoff';
 
 export interface KeywhizClientOptions {
   /** Keywhiz's client API, https only, e.g. https://keywhiz.example.org:4444 */

@@ -11,10 +11,10 @@ import {
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { fitsTagValue, recordedChecksum, SECRET_VALUE_MAX_BYTES, secretTooLarge } from '../domain/keywhiz';
-import { keywhizNameOf, secretVersionToken } from '../domain/synced-secret-name';
-import { MANAGED_BY_VALUE, SVID_TAG } from '../domain/svid-secret';
-import type { SecretsManagerApi } from './clients';
+import { fitsTagValue, recordedChecksum, SECRET_VALUE_MAX_BYTES, secretTooLarge } from '../../domain/keywhiz';
+import { keywhizNameOf, secretVersionToken } from '../../domain/synced-secret-name';
+import { MANAGED_BY_VALUE, SVID_TAG } from '../../domain/svid-secret';
+import type { SecretsManagerApi } from '../../aws/clients';
 import {
   isOwned,
   MANAGED_BY_TAG,
@@ -23,8 +23,8 @@ import {
   transient,
   scheduleDeletion,
   describeSecret,
-} from './secrets-manager-calls';
-import type { SecretStore, SecretWrite, SyncedSecret } from '../ports/secret-store';
+} from '../../aws/secrets-manager-calls';
+import type { SecretStore, SecretWrite, SyncedSecret } from './secret-store';
 
 /** Tag keys on a synced Keywhiz secret: what the next sync needs to know without reading the value. */
 export const SYNCED_SECRET_TAG = {

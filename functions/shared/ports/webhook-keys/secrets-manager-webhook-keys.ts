@@ -1,8 +1,8 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { InvalidConfiguration } from '../domain/errors';
-import { parseWebhookKey } from '../domain/webhook';
-import type { WebhookKeys } from '../ports/webhook-keys';
-import type { SecretsManagerApi } from './clients';
+import { InvalidConfiguration } from '../../domain/errors';
+import { parseWebhookKey } from '../../domain/webhook';
+import type { WebhookKeys } from './webhook-keys';
+import type { SecretsManagerApi } from '../../aws/clients';
 
 export interface SecretsManagerWebhookKeysOptions {
   /** The secret whose value is the key as hex digits (see parseWebhookKey); rotated by putting a new version. */

@@ -3,9 +3,9 @@ import {
   ENROLLMENTS_MAX_BYTES,
   parseEnrollments,
   registryTooLarge,
-} from '../domain/enrollment';
-import { EnrollmentsUnavailable, InvalidConfiguration, InvalidEnrollment } from '../domain/errors';
-import type { EnrollmentRegistry } from '../ports/enrollment-registry';
+} from '../../domain/enrollment';
+import { EnrollmentsUnavailable, InvalidConfiguration, InvalidEnrollment } from '../../domain/errors';
+import type { EnrollmentRegistry } from './enrollment-registry';
 
 export interface HttpsEnrollmentRegistryOptions {
   fetch?: typeof fetch;

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../domain/audit';
+import type { AuditEvent } from '../../domain/audit';
 
 /** EventBridge on AWS; an in-process bus with an audit log at home. */
 export interface AuditSink {

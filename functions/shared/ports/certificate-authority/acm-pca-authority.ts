@@ -7,11 +7,11 @@ import {
   type SigningAlgorithm,
 } from '@aws-sdk/client-acm-pca';
 import * as x509 from '@peculiar/x509';
-import type { AcmPcaApi } from './clients';
-import { CaThrottled, CertificateNotYetIssued, CertificateRequestFailed } from '../domain/errors';
-import { svidValidity } from '../domain/svid-profile';
-import type { CertificateAuthority, IssuedCertificate, SigningRequest } from '../ports/certificate-authority';
-import { isTransientAwsError } from './transient-errors';
+import type { AcmPcaApi } from '../../aws/clients';
+import { CaThrottled, CertificateNotYetIssued, CertificateRequestFailed } from '../../domain/errors';
+import { svidValidity } from '../../domain/svid-profile';
+import type { CertificateAuthority, IssuedCertificate, SigningRequest } from './certificate-authority';
+import { isTransientAwsError } from '../../aws/transient-errors';
 
 /** The passthrough template that makes PCA issue our SVID profile with the SPIFFE ID as URI SAN. */
 export const SVID_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/EndEntityCertificate_APIPassthrough/V1';

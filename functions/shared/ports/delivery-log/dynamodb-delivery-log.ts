@@ -1,5 +1,5 @@
 import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { DeliveryLog } from '../ports/delivery-log';
+import type { DeliveryLog } from './delivery-log';
 
 /** The slice of the DynamoDB client the delivery log uses. */
 export type DynamoDbApi = Pick<DynamoDBClient, 'send'>;

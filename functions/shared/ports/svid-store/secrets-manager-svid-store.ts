@@ -15,15 +15,15 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { InvalidConfiguration, SvidUnavailable } from '../domain/errors';
+import { InvalidConfiguration, SvidUnavailable } from '../../domain/errors';
 import {
   decodeSpireSvidSecret,
   encodeSpireSvidSecret,
   MANAGED_BY_VALUE,
   SPIRE_SVID_VALUE,
   SVID_TAG,
-} from '../domain/svid-secret';
-import type { SecretsManagerApi } from './clients';
+} from '../../domain/svid-secret';
+import type { SecretsManagerApi } from '../../aws/clients';
 import {
   isOwned,
   ownedTags,
@@ -31,7 +31,7 @@ import {
   transient,
   scheduleDeletion,
   describeSecret,
-} from './secrets-manager-calls';
+} from '../../aws/secrets-manager-calls';
 import type {
   CurrentCertificate,
   SpireSvidSecret,
@@ -41,7 +41,7 @@ import type {
   SvidRepairs,
   SvidStore,
   SvidWrite,
-} from '../ports/svid-store';
+} from './svid-store';
 
 /** Writing needs the key and the issuer role; a store that only lists, reads or retires goes without them. */
 export interface SecretsManagerSvidStoreOptions {

@@ -10,10 +10,10 @@ import {
   AccountStatusNotRecorded,
   parseStatusEntry,
   statusWrites,
-} from '../domain/account-status';
-import type { AccountStatusListing, AccountStatusLog } from '../ports/account-status';
-import type { DynamoDbApi } from './dynamodb-delivery-log';
-import { fullJitterMs } from '../domain/backoff';
+} from '../../domain/account-status';
+import type { AccountStatusListing, AccountStatusLog } from './account-status';
+import type { DynamoDbApi } from '../delivery-log/dynamodb-delivery-log';
+import { fullJitterMs } from '../../domain/backoff';
 
 export interface DynamoDbAccountStatusLogOptions {
   /** Partition key `accountId` (S), sort key `item` (S): infra/account-status.yml. */

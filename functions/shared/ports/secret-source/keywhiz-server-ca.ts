@@ -1,9 +1,9 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import type { SecretsManagerApi } from '../aws/clients';
-import { transient } from '../aws/secrets-manager-calls';
-import { InvalidConfiguration } from '../domain/errors';
-import { parseServerCaBundle } from '../domain/keywhiz';
-import type { KeywhizServerCa } from '../ports/secret-source';
+import type { SecretsManagerApi } from '../../aws/clients';
+import { transient } from '../../aws/secrets-manager-calls';
+import { InvalidConfiguration } from '../../domain/errors';
+import { parseServerCaBundle } from '../../domain/keywhiz';
+import type { KeywhizServerCa } from './secret-source';
 
 /** Answers that mean the secret cannot be had as configured: a configuration error, not a passing failure. */
 const UNREADABLE: Record<string, string> = {
