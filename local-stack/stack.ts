@@ -6,39 +6,27 @@ import {
   type StatePayloadObserver,
   type TaskHandler,
 } from '../engine';
-import { createHandler as issueSvid } from '../functions/issue-svid/issue-svid';
-import { createHandler as loadChunk } from '../functions/load-chunk/load-chunk';
-import { createHandler as loadSyncChunk } from '../functions/load-sync-chunk/load-sync-chunk';
-import { createHandler as planRotation } from '../functions/plan-rotation/plan-rotation';
-import { createHandler as planSync } from '../functions/plan-sync/plan-sync';
 import { createHandler as receiveWebhook } from '../functions/receive-webhook/receive-webhook';
-import { createHandler as reportOutcomes } from '../functions/report-outcomes/report-outcomes';
-import { createHandler as reportSyncOutcomes } from '../functions/report-sync-outcomes/report-sync-outcomes';
-import { createHandler as retireSvid } from '../functions/retire-svid/retire-svid';
 import type { Dependencies } from '../functions/shared/dependencies';
 import type { RotationRequest } from '../functions/shared/domain/rotation';
 import type { SyncRequest } from '../functions/shared/domain/sync';
-import { createHandler as summarizeRotation } from '../functions/summarize-rotation/summarize-rotation';
-import { createHandler as summarizeSync } from '../functions/summarize-sync/summarize-sync';
-import { createHandler as syncAgent } from '../functions/sync-agent/sync-agent';
 import { settleExecutionRecords, writeExecutionRecord } from './execution-records';
 import type { Warn } from './stand-ins/damaged-files';
 import { type LocalDependencies, type LocalOptions, localDependencies } from './local-dependencies';
 import { DEFAULT_WEBHOOK_SYNC_CONCURRENCY, WebhookSyncQueue } from './webhook-sync-queue';
 
-/** Each `${Placeholder}` of the state machines, and the step that serves it (as serverless.yml binds them on AWS). */
-const FUNCTIONS = {
-  PlanRotationFunctionArn: { name: 'plan-rotation', create: planRotation },
-  LoadChunkFunctionArn: { name: 'load-chunk', create: loadChunk },
-  IssueSvidFunctionArn: { name: 'issue-svid', create: issueSvid },
-  RetireSvidFunctionArn: { name: 'retire-svid', create: retireSvid },
-  ReportOutcomesFunctionArn: { name: 'report-outcomes', create: reportOutcomes },
-  SummarizeRotationFunctionArn: { name: 'summarize-rotation', create: summarizeRotation },
-  PlanSyncFunctionArn: { name: 'plan-sync', create: planSync },
-  LoadSyncChunkFunctionArn: { name: 'load-sync-chunk', create: loadSyncChunk },
-  ReportSyncOutcomesFunctionArn: { name: 'report-sync-outcomes', create: reportSyncOutcomes },
-  SummarizeSyncFunctionArn: { name: 'summarize-sync', create: summarizeSync },
-} as const;
+/** The manifest serverless.yml binds too: each `${Placeholder}` naming a function, and the step serving it. */
+const STEPS = Object.entries(
+  JSON.parse(readFileSync(fileURLToPath(new URL('../statemachines/steps.json', import.meta.url)), 'utf8')),
+).filter((entry): entry is [string, string] => !entry[0].startsWith('$'));
+
+/** A step's Middy handler over the dependencies: what its module (functions/<step>/<step>.ts) exports. */
+const stepHandler = async (step: string): Promise<(deps: Dependencies) => TaskHandler> =>
+  (
+    (await import(`../functions/${step}/${step}.ts`)) as {
+      createHandler: (deps: Dependencies) => TaskHandler;
+    }
+  ).createHandler;
 
 export const ROTATE_SVIDS = 'rotate-svids';
 export const SYNC_SECRETS = 'sync-secrets';
@@ -144,17 +132,18 @@ const openEngine = async (options: LocalStackOptions, local: LocalDependencies) 
     SyncInvokerRoleName: local.config.SYNC_INVOKER_ROLE_NAME,
   };
   for (const name of MACHINES) substitutions[`${pascal(name)}StateMachineArn`] = engine.stateMachineArn(name);
-  for (const [placeholder, fn] of Object.entries(FUNCTIONS)) {
-    const arn = `arn:aws:lambda:${region}:${account}:function:trust-bridge-local-${fn.name}`;
-    substitutions[placeholder] = arn;
+  for (const [placeholder, step] of STEPS) {
     // Each handler is the Middy-wrapped Lambda handler, called as Lambda would call it.
-    engine.bindResource(arn, fn.create(deps) as TaskHandler);
+    const handler = (await stepHandler(step))(deps);
+    if (placeholder.endsWith('FunctionName')) {
+      // Deployed in every enrolled account under one name (the sync agent); locally one handler serves them all.
+      engine.bindResource(`arn:aws:lambda:${region}:*:function:${substitutions[placeholder]}`, handler);
+      continue;
+    }
+    const arn = `arn:aws:lambda:${region}:${account}:function:trust-bridge-local-${step}`;
+    substitutions[placeholder] = arn;
+    engine.bindResource(arn, handler);
   }
-  // The agent is deployed in every enrolled account under one name; locally one handler serves them all.
-  engine.bindResource(
-    `arn:aws:lambda:${region}:*:function:${local.config.SYNC_AGENT_FUNCTION_NAME}`,
-    syncAgent(deps) as TaskHandler,
-  );
   for (const name of MACHINES) engine.registerStateMachine(name, definition(name), { substitutions });
   engine.restoreExecutions(await settleExecutionRecords(options.dataDir, writer, options.warn));
   return { deps, engine };

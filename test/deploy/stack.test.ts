@@ -304,6 +304,25 @@ describe('state machines', () => {
     }
   });
 
+  it('bind each function placeholder to the function whose handler is the step statemachines/steps.json names', async () => {
+    const steps = (await readJson('statemachines/steps.json')) as Record<string, string>;
+    const bound = machines().flatMap(([id]) =>
+      Object.entries(substitutions(id)).filter(([placeholder]) => placeholder.endsWith('FunctionArn')),
+    );
+    expect(bound.map(([placeholder]) => placeholder).sort()).toEqual(
+      Object.keys(steps)
+        .filter((p) => p.endsWith('FunctionArn'))
+        .sort(),
+    );
+    for (const [placeholder, arn] of bound) {
+      const fn = resource(getAttTarget(arn) ?? '');
+      expect({ placeholder, handler: fn.Properties.Handler }).toEqual({
+        placeholder,
+        handler: `functions/${steps[placeholder]}/handler.handler`,
+      });
+    }
+  });
+
   it('reach each account’s sync agent by the names the onboarding template and the config use', () => {
     expect(substitutions('SyncSecretsChunkStateMachine')).toEqual(
       expect.objectContaining({
@@ -604,7 +623,7 @@ describe('the sync workflow across accounts', () => {
 
   it('invokes each agent with the role it is allowed to assume', () => {
     const definition = JSON.parse(stateMachineDefinition(resource('SyncSecretsChunkStateMachine')));
-    const task = definition.States['Sync Each Account'].ItemProcessor.States['Sync Account'];
+    const task = definition.States['Sync Each Account'].ItemProcessor.States['Sync Agent'];
     // The partition is bound to AWS::Partition, the same partition the role's policy names.
     const roleArn = (task.Credentials['RoleArn.$'] as string)
       .replace(

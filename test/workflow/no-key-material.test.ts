@@ -144,7 +144,7 @@ test('no secret value and no private key reaches a state payload, a log line or 
       'utf8',
     );
     const records = JSON.stringify(s.stack.engine.listExecutions());
-    expect(payloads.some((p) => p.startsWith('Sync Account output'))).toBe(true);
+    expect(payloads.some((p) => p.startsWith('Sync Agent output'))).toBe(true);
     expect(written.join('')).toContain('secrets synced');
     expect(auditLog).toContain('Secret Sync Failed');
 
