@@ -11,14 +11,14 @@ import {
   GetSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { ExecutionRecord, RunningExecution } from '../engine';
-import { replayItemsOf, replayNameOf } from '../cli/runs/workflow-runs';
 import { SECRET_DETAIL_TYPES, SVID_DETAIL_TYPES } from '../functions/shared/domain/audit';
+import { replayInputOf, replayNameOf } from '../functions/shared/domain/replay';
 import { decodeSpireSvidSecret, SVID_TAG, svidSecretName } from '../functions/shared/domain/svid-secret';
 import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
 import { localConfig } from '../local-stack/local-config';
 import { readExecutionRecords } from '../local-stack/execution-records';
 import { readAuditLog } from '../local-stack/stand-ins/local-event-bus';
-import { LocalSecretsManager } from '../local-stack/stand-ins/local-secrets-manager';
+import { LocalSecretsManager } from '../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import { createLocalStack, type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stack';
 import { SDK_MAX_ATTEMPTS } from '../functions/shared/aws/clients';
 import { FaultInjector, seededRandom } from './fault-injection';
@@ -88,7 +88,7 @@ class Findings {
 
   /** A run that still failed after its one replay: what it failed with, and for which accounts. */
   unconverged(run: ExecutionRecord): void {
-    const accounts = replayItemsOf(run.cause)?.accounts ?? [];
+    const accounts = replayInputOf(run.cause)?.accounts ?? [];
     this.problems.push(
       `${run.name} ended ${run.status} (${run.error ?? 'no error'})${accounts.length > 0 ? ` for ${accounts.length} account(s): ${accounts.slice(0, 5).join(', ')}` : ''}`,
     );
@@ -155,7 +155,7 @@ const writeContents = (keywhizDir: string, targets: Fleet['targets'], version: n
 
 /** A failed run re-run once, as `trust-bridge replay` does: its failed accounts, or a redrive. */
 const replayOnce = (stack: LocalStack, original: ExecutionRecord): Promise<ExecutionRecord> => {
-  const items = replayItemsOf(original.cause);
+  const items = replayInputOf(original.cause);
   if (!items) return stack.redrive(original.executionArn);
   return stack.engine.startExecution(
     original.stateMachineName,
@@ -355,7 +355,7 @@ const checkAudited = async (
   }
   for (const run of runs) {
     if (!('cause' in run)) continue;
-    for (const accountId of replayItemsOf(run.cause)?.accounts ?? []) {
+    for (const accountId of replayInputOf(run.cause)?.accounts ?? []) {
       if (!audited.has(`${run.name} ${accountId}`)) {
         findings.note(
           'unauditedFailures',

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
+import { replayInputOf } from '../functions/shared/domain/replay';
 import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
 import { progress } from './progress';
 import { openRuns, parseSince } from './runs/open-runs';
 import {
   CHUNK_MACHINES,
-  replayItemsOf,
   RUN_STATUSES,
   type RunStatus,
   WORKFLOWS,
@@ -112,7 +112,7 @@ const executionCells = (run: WorkflowRun): string[] => [
 
 const errorOf = (run: WorkflowRun): string => {
   if (run.error === undefined) return '';
-  const items = replayItemsOf(run.cause);
+  const items = replayInputOf(run.cause);
   return items ? `${run.error} (${items.accounts.length} accounts)` : run.error;
 };
 

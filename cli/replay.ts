@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type AuditEvent, OPS_DETAIL_TYPES } from '../functions/shared/domain/audit';
+import { type ReplayInput, replayInputOf, replayNameOf } from '../functions/shared/domain/replay';
 import { nameOf, workflowsOf } from './executions';
 import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
 import { progress } from './progress';
@@ -8,10 +9,7 @@ import { newestFirst } from './runs/local-runs';
 import { openRuns, parseSince } from './runs/open-runs';
 import {
   CHUNK_MACHINES,
-  type ReplayItems,
-  replayItemsOf,
   type RunStatus,
-  replayNameOf,
   siblingExecutionArn,
   type WorkflowRun,
   type WorkflowRuns,
@@ -59,7 +57,7 @@ const WAIT_POLL_MS = 5000;
 /** What replay does to one failed run. */
 type Plan =
   | { action: 'none'; original: WorkflowRun; result: string; execution?: string }
-  | { action: 'replay'; original: WorkflowRun; execution: string; items: ReplayItems }
+  | { action: 'replay'; original: WorkflowRun; execution: string; items: ReplayInput }
   | { action: 'redrive'; original: WorkflowRun };
 
 /** One line of the report, as printed with --json. */
@@ -225,7 +223,7 @@ const planFor = async (runs: WorkflowRuns, original: WorkflowRun): Promise<Plan>
   if (original.status === 'RUNNING' || original.status === 'PENDING_REDRIVE') {
     return { action: 'none', original, result: `still ${original.status}` };
   }
-  const items = replayItemsOf(original.cause);
+  const items = replayInputOf(original.cause);
   if (!items) return { action: 'redrive', original };
   const execution = replayNameOf(original.name);
   const earlier = await runs.find(siblingExecutionArn(original.executionArn, execution));

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ExecutionRecord } from '../engine';
+import { replayInputOf } from '../functions/shared/domain/replay';
 import type { SyncSummary } from '../functions/shared/domain/sync';
 import { deployedSchedules } from '../local-stack/schedules';
 import { type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stack';
@@ -11,7 +12,6 @@ import {
   rotateAndReport,
   STACK_OPTIONS_USAGE,
 } from './rotate';
-import { parseReplay } from './table';
 import {
   DEFAULT_KEYWHIZ_DIR,
   KEYWHIZ_DIR_USAGE,
@@ -210,7 +210,7 @@ const webhookSyncLine = (record: ExecutionRecord): string => {
     const summary = record.output as SyncSummary;
     return `${head} (${SYNC_OUTCOMES.map((o) => `${summary[o]} ${o}`).join(', ')})`;
   }
-  const replay = parseReplay(record.cause) ? `; replay: trust-bridge replay ${record.name}` : '';
+  const replay = replayInputOf(record.cause) ? `; replay: trust-bridge replay ${record.name}` : '';
   return `${head}: ${record.error ?? 'failed'}${replay}`;
 };
 

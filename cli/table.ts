@@ -1,4 +1,5 @@
 import type { ExecutionRecord } from '../engine';
+import { replayInputOf } from '../functions/shared/domain/replay';
 import { type AuditLogEntry, readAuditLog } from '../local-stack/stand-ins/local-event-bus';
 
 /** Renders rows as an aligned plain-text table with a header line. */
@@ -26,12 +27,6 @@ export interface RunRow {
   outcome: string;
   /** How many items the event stands for (e.g. unchanged secrets); default 1. */
   count?: number;
-}
-
-/** The input that replays a failed run's accounts, as the run's failure cause carries it. */
-export interface ReplayInput {
-  accounts: string[];
-  secret?: string;
 }
 
 export interface RunReport {
@@ -65,23 +60,9 @@ export const printRunReport = (report: RunReport, print: (line: string) => void 
   if (execution.status === 'SUCCEEDED') return 0;
   print(`${execution.error ?? 'failed'}: ${execution.cause ?? ''}`);
   // The replay command reruns exactly the failed accounts, once, as a run linked to this one.
-  if (parseReplay(execution.cause))
+  if (replayInputOf(execution.cause))
     print(`replay the failed accounts: trust-bridge replay ${execution.name}`);
   return 1;
-};
-
-/** The replay input of a failed run's cause; undefined when the cause is not one (another error, or too long). */
-export const parseReplay = (cause: string | undefined): ReplayInput | undefined => {
-  try {
-    const parsed = JSON.parse(cause ?? '') as { accounts?: unknown; secret?: unknown };
-    if (!Array.isArray(parsed.accounts) || parsed.accounts.length === 0) return undefined;
-    return {
-      accounts: parsed.accounts.map(String),
-      ...(typeof parsed.secret === 'string' ? { secret: parsed.secret } : {}),
-    };
-  } catch {
-    return undefined;
-  }
 };
 
 /** Prints records as JSON (one array) with --json, otherwise as a table of the cells each record gives. */

@@ -8,13 +8,13 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { AuditEvent } from '../../functions/shared/domain/audit';
+import { isReplayName } from '../../functions/shared/domain/replay';
 import type { AuditSink } from '../../functions/shared/ports/audit-sink/audit-sink';
 import { type DeployedStack, STATE_MACHINE_OUTPUTS } from '../deployed-stack';
 import { ambiguous, newestFirst } from './local-runs';
 import {
   ALL_MACHINES,
   executionArnOf,
-  isReplayName,
   linksOf,
   type RunQuery,
   type RunStatus,

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import type { AuditEvent } from '../../functions/shared/domain/audit';
-import { parseReplay } from '../table';
 
 /** The workflows an operator starts, by the short name the CLI takes, and their chunk machines. */
 export const WORKFLOWS = { rotate: 'rotate-svids', sync: 'sync-secrets' } as const;
@@ -90,37 +88,3 @@ export const siblingExecutionArn = (executionArn: string, name: string): string 
 /** An execution's ARN from its state machine's ARN, as AWS forms it. */
 export const executionArnOf = (stateMachineArn: string, name: string): string =>
   `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-
-/** What re-runs a failed run's items: its cause's accounts, plus `secret` (sync) or `force` (rotation). */
-export interface ReplayItems {
-  accounts: string[];
-  secret?: string;
-  force?: boolean;
-}
-
-/** The replay input a failed run's cause carries; undefined when the failure lay outside the fan-out. */
-export const replayItemsOf = (cause: string | undefined): ReplayItems | undefined => {
-  const replay = parseReplay(cause);
-  if (!replay) return undefined;
-  const { force } = JSON.parse(cause ?? '{}') as { force?: unknown };
-  return { ...replay, ...(typeof force === 'boolean' ? { force } : {}) };
-};
-
-const EXECUTION_NAME_MAX = 80;
-const REPLAY_SUFFIX = '-replay';
-
-/** Whether a name is one replayNameOf gives. */
-export const isReplayName = (name: string): boolean => name.endsWith(REPLAY_SUFFIX);
-
-/**
- * The one name a replay of `name` gets, so a second replay of the same run finds the first. Over 80 characters,
- * the name is cut and a hash of the whole keeps it unique. The characters are the original's, which AWS took.
- */
-export const replayNameOf = (name: string): string => {
-  const plain = `${name}${REPLAY_SUFFIX}`;
-  if (plain.length <= EXECUTION_NAME_MAX) return plain;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  // Cut by code point, so a name with characters outside the BMP is never split inside one.
-  const head = [...name].slice(0, EXECUTION_NAME_MAX - REPLAY_SUFFIX.length - hash.length - 1).join('');
-  return `${head}-${hash}${REPLAY_SUFFIX}`;
-};

@@ -1,7 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { settingsOf } from '../shared/config';
 import type { ChunkSummary, RotationSummary } from '../shared/domain/rotation';
-import { failedAccountsOf, runFailure, sumCounts } from '../shared/domain/run-summary';
+import { runFailure } from '../shared/domain/replay';
+import { failedAccountsOf, sumCounts } from '../shared/domain/run-summary';
 import { stepHandler } from '../shared/step-handler';
 
 export const settings = settingsOf();

@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { settingsOf } from '../shared/config';
-import { failedAccountsOf, runFailure, sumCounts } from '../shared/domain/run-summary';
+import { runFailure } from '../shared/domain/replay';
+import { failedAccountsOf, sumCounts } from '../shared/domain/run-summary';
 import { SYNC_COUNT_FIELDS, type SyncChunkSummary, type SyncSummary } from '../shared/domain/sync';
 import { stepHandler } from '../shared/step-handler';
 

@@ -17,8 +17,8 @@ import { STATE_MACHINE_OUTPUTS } from '../../cli/deployed-stack';
 import { executionsCommand } from '../../cli/executions';
 import { main } from '../../cli/main';
 import { replayCommand } from '../../cli/replay';
-import { replayNameOf } from '../../cli/runs/workflow-runs';
 import { validateAuditEvent } from '../../events/schemas';
+import { replayNameOf } from '../../functions/shared/domain/replay';
 
 /**
  * The AWS side of `executions` and `replay`: the deployed stack's outputs (CloudFormation), Step Functions and the

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from './zod';
-import { replayOfSchema } from './run-request';
+import { type ReplayInput, replayOfSchema } from './replay';
 import { accountIdSchema } from './enrollment';
 
 /** Input of a rotation run: the schedule sends `{}`, an operator or a replay names accounts. */
@@ -84,12 +84,6 @@ export interface ChunkSummary {
   deleted: number;
   failed: number;
   failedAccounts: string[];
-}
-
-/** The replay input that re-runs exactly the failed accounts. */
-export interface ReplayInput {
-  accounts: string[];
-  force: boolean;
 }
 
 export interface RotationSummary extends Omit<ChunkSummary, 'failedAccounts'> {

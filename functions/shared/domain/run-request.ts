@@ -1,19 +1,6 @@
 import * as z from './zod';
 import { InvalidRunRequest, RunTooLarge } from './errors';
 
-/**
- * Set by `trust-bridge replay` on the run it starts: the execution whose failed items this run repeats. Only a
- * link for operators and the audit trail; planning ignores it.
- */
-export const replayOfSchema = z
-  .string()
-  .check(
-    z.regex(
-      /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/,
-      'must be an execution ARN',
-    ),
-  );
-
 /** Validates a run's execution input; `{}` when none was given. Throws InvalidRunRequest listing every problem. */
 export const parseRunRequest = <S extends z.ZodMiniType>(
   schema: S,

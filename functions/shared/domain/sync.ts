@@ -1,5 +1,5 @@
 import * as z from './zod';
-import { replayOfSchema } from './run-request';
+import { type ReplayInput, replayOfSchema } from './replay';
 import { accountIdSchema, type Enrollment, nameSegmentSchema } from './enrollment';
 import { KEYWHIZ_NAME_MAX } from './keywhiz';
 import type { SyncTarget } from './sync-audit-events';
@@ -86,15 +86,9 @@ export interface SyncChunkSummary extends Omit<AgentSyncCounts, 'failed'> {
   failedAccounts: string[];
 }
 
-/** The replay input that re-runs exactly the failed accounts (for the same secret, when the run had one). */
-export interface SyncReplayInput {
-  accounts: string[];
-  secret?: string;
-}
-
 export interface SyncSummary extends Omit<SyncChunkSummary, 'failedAccounts'> {
   runId: string;
-  replay: SyncReplayInput;
+  replay: ReplayInput;
   error?: 'AccountsFailed';
   cause?: string;
 }

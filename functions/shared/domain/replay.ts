@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { accountIdSchema } from './enrollment';
+import * as z from './zod';
+
+/**
+ * The input that re-runs exactly a failed run's accounts: a rotation's with its `force`, a sync's with the one
+ * `secret` it synced. The run's summary gives it as `replay`, its Fail state's cause carries it as JSON, and
+ * `trust-bridge replay` starts the same workflow with it (and `replayOf`).
+ */
+export const replayInputSchema = z.object({
+  accounts: z.array(accountIdSchema).check(z.minLength(1)),
+  secret: z.optional(z.string()),
+  force: z.optional(z.boolean()),
+});
+export type ReplayInput = z.infer<typeof replayInputSchema>;
+
+/**
+ * Set by `trust-bridge replay` on the run it starts: the execution whose failed items this run repeats. Only a
+ * link for operators and the audit trail; planning ignores it.
+ */
+export const replayOfSchema = z
+  .string()
+  .check(
+    z.regex(
+      /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/,
+      'must be an execution ARN',
+    ),
+  );
+
+/** Step Functions keeps at most 32,768 characters of a Fail state's cause. */
+const MAX_CAUSE = 32_768;
+
+/**
+ * What a run's Fail state reports when accounts failed: error AccountsFailed and, as the cause, the replay input
+ * as JSON (or a pointer to it when too long), so an operator can start exactly that.
+ */
+export const runFailure = (
+  replay: ReplayInput,
+  summaryState: string,
+): { error: 'AccountsFailed'; cause: string } => {
+  const replayJson = JSON.stringify(replay);
+  return {
+    error: 'AccountsFailed',
+    cause:
+      replayJson.length <= MAX_CAUSE
+        ? replayJson
+        : `${replay.accounts.length} accounts failed; the replay input is the 'replay' field of the output of state '${summaryState}'`,
+  };
+};
+
+/** The replay input a failed run's cause carries; undefined when it carries none (another error, or too long). */
+export const replayInputOf = (cause: string | undefined): ReplayInput | undefined => {
+  let json: unknown;
+  try {
+    json = JSON.parse(cause ?? '');
+  } catch {
+    return undefined;
+  }
+  const parsed = replayInputSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+};
+
+/** Step Functions takes execution names of at most 80 characters. */
+const EXECUTION_NAME_MAX = 80;
+const REPLAY_SUFFIX = '-replay';
+
+/** Whether a name is one replayNameOf gives. */
+export const isReplayName = (name: string): boolean => name.endsWith(REPLAY_SUFFIX);
+
+/**
+ * The one name a replay of `name` gets, so a second replay of the same run finds the first. Over 80 characters,
+ * the name is cut and a hash of the whole keeps it unique. The characters are the original's, which AWS took.
+ */
+export const replayNameOf = (name: string): string => {
+  const plain = `${name}${REPLAY_SUFFIX}`;
+  if (plain.length <= EXECUTION_NAME_MAX) return plain;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  // Cut by code point, so a name with characters outside the BMP is never split inside one.
+  const head = [...name].slice(0, EXECUTION_NAME_MAX - REPLAY_SUFFIX.length - hash.length - 1).join('');
+  return `${head}-${hash}${REPLAY_SUFFIX}`;
+};
