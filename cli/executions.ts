@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { replayInputOf } from '../functions/shared/domain/replay';
 import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
 import { progress } from './progress';
-import { openRuns, parseSince } from './runs/open-runs';
+import { formatRunDuration, parseSince } from './durations';
+import { openRuns } from './runs/open-runs';
 import {
   CHUNK_MACHINES,
   RUN_STATUSES,
@@ -105,7 +106,7 @@ const executionCells = (run: WorkflowRun): string[] => [
   run.machine,
   run.status,
   shortDate(run.startDate),
-  run.stopDate ? duration(Date.parse(run.stopDate) - Date.parse(run.startDate)) : '',
+  run.stopDate ? formatRunDuration(Date.parse(run.stopDate) - Date.parse(run.startDate)) : '',
   errorOf(run),
   noteOf(run),
 ];
@@ -128,10 +129,3 @@ const noteOf = (run: WorkflowRun): string =>
 export const nameOf = (executionArn: string): string => executionArn.slice(executionArn.lastIndexOf(':') + 1);
 
 const shortDate = (iso: string): string => `${iso.slice(0, 19).replace('T', ' ')}Z`;
-
-const duration = (ms: number): string => {
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-};

@@ -6,7 +6,8 @@ import { nameOf, workflowsOf } from './executions';
 import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
 import { progress } from './progress';
 import { newestFirst } from './runs/local-runs';
-import { openRuns, parseSince } from './runs/open-runs';
+import { parseSince } from './durations';
+import { openRuns } from './runs/open-runs';
 import {
   CHUNK_MACHINES,
   type RunStatus,

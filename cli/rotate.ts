@@ -125,7 +125,7 @@ export const rotateAndReport = async (
       headers: ['ACCOUNT', 'SPIFFE ID', 'SERIAL', 'NOT AFTER', 'STATUS'],
       rows: events.map((e) => rotationRow(e['detail-type'], e.detail as Record<string, string | undefined>)),
       outcomes: ['issued', 'skipped', 'deleted', 'failed'],
-      seconds: (Date.now() - started) / 1000,
+      ms: Date.now() - started,
     },
     print,
   );

@@ -20,13 +20,9 @@ import {
   syncAndReport,
   syncStackOptions,
 } from './sync';
-import { SPAN_UNIT_MS, type SpanUnit, spanMs } from './span';
+import { formatInterval, formatSeconds, parseInterval } from './durations';
 
 const DEFAULT_PORT = 8787;
-/** The units a schedule's interval is given and printed in. */
-const INTERVAL_UNITS: readonly SpanUnit[] = ['ms', 's', 'm', 'h'];
-/** setInterval takes at most 2^31-1 ms (about 24.8 days); more fires at once. */
-const MAX_INTERVAL_MS = 2 ** 31 - 1;
 
 export const START_USAGE = `trust-bridge start [options]
   The embedded default end to end: one SVID rotation, then one sync of the Keywhiz secrets into each
@@ -81,7 +77,7 @@ export const startCommand = async (argv: string[]): Promise<number> => {
         );
       return deployed?.everyMs;
     }
-    const ms = parseDuration(given);
+    const ms = parseInterval(given);
     if (ms === undefined)
       problems.push(`${flag} ${JSON.stringify(given)}: must be a duration like 30s, 5m or 1h`);
     return ms;
@@ -166,7 +162,7 @@ const serve = async (stack: LocalStack, o: ServeOptions): Promise<void> => {
       `edit a file under ${o.keywhizDir}/<service>/ then run: npx trust-bridge notify --secret NAME${notifyFlags.map((f) => ` ${f}`).join('')}`,
     );
     console.log(
-      `next rotation in ${formatDuration(o.rotateEveryMs)}, next full sync in ${formatDuration(o.syncEveryMs)}; Ctrl-C stops`,
+      `next rotation in ${formatInterval(o.rotateEveryMs)}, next full sync in ${formatInterval(o.syncEveryMs)}; Ctrl-C stops`,
     );
     const signal = await stopped.signal;
     console.log(`${signal}: stopping`);
@@ -204,25 +200,14 @@ const isWebhookSync = (record: ExecutionRecord): boolean =>
 
 const webhookSyncLine = (record: ExecutionRecord): string => {
   const input = record.input as { secret?: string; deliveryId: string };
-  const seconds = ((Date.parse(record.stopDate) - Date.parse(record.startDate)) / 1000).toFixed(1);
-  const head = `webhook sync of ${JSON.stringify(input.secret ?? '')} (delivery ${input.deliveryId}): ${record.status} in ${seconds} s`;
+  const took = formatSeconds(Date.parse(record.stopDate) - Date.parse(record.startDate));
+  const head = `webhook sync of ${JSON.stringify(input.secret ?? '')} (delivery ${input.deliveryId}): ${record.status} in ${took}`;
   if (record.status === 'SUCCEEDED') {
     const summary = record.output as SyncSummary;
     return `${head} (${SYNC_OUTCOMES.map((o) => `${summary[o]} ${o}`).join(', ')})`;
   }
   const replay = replayInputOf(record.cause) ? `; replay: trust-bridge replay ${record.name}` : '';
   return `${head}: ${record.error ?? 'failed'}${replay}`;
-};
-
-/** `30s`, `5m`, `1h`, `250ms`: a positive whole number and a unit; undefined for anything else. */
-export const parseDuration = (text: string): number | undefined => {
-  const ms = spanMs(text.trim(), INTERVAL_UNITS);
-  return ms !== undefined && ms > 0 && ms <= MAX_INTERVAL_MS ? ms : undefined;
-};
-
-const formatDuration = (ms: number): string => {
-  const unit = [...INTERVAL_UNITS].reverse().find((u) => ms % SPAN_UNIT_MS[u] === 0) ?? 'ms';
-  return `${ms / SPAN_UNIT_MS[unit]} ${unit}`;
 };
 
 const parsePort = (text: string): number | undefined => {

@@ -9,12 +9,13 @@ import type { Config } from '../functions/shared/config';
 import { localConfig } from '../local-stack/local-config';
 import { type FailureEntry, statusIndex } from '../functions/shared/domain/account-status';
 import { accountIdSchema } from '../functions/shared/domain/enrollment';
-import { formatDuration } from '../functions/shared/domain/svid-verification';
+import { formatDuration } from '../functions/shared/domain/duration';
 import { FileAccountStatusLog } from '../local-stack/stand-ins/file-account-status';
-import { LocalSecretsManager } from '../local-stack/stand-ins/local-secrets-manager';
+import { LocalSecretsManager } from '../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import type { AccountStatusLog } from '../functions/shared/ports/account-status/account-status';
 import type { StoredSvid, SvidStore } from '../functions/shared/ports/svid-store/svid-store';
 import { awsClientConfig, OPS_OPTIONS, OPS_OPTIONS_USAGE, type OpsTarget, opsTargetOf } from './ops-options';
+import { formatAgo } from './durations';
 import { progress } from './progress';
 import { NEAR_EXPIRY_MS } from '../functions/shared/domain/svid-expiry';
 import { envOf } from './rotate';
@@ -256,8 +257,7 @@ const svidStatus = (
 
 const ago = (at: string | undefined, now: Date): string => {
   if (at === undefined) return '-';
-  const elapsed = now.getTime() - Date.parse(at);
-  return elapsed < 60_000 ? 'just now' : `${formatDuration(elapsed)} ago`;
+  return formatAgo(now.getTime() - Date.parse(at));
 };
 
 /** A table cell stays readable; --json has the whole message. */

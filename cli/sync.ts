@@ -105,7 +105,7 @@ export const syncAndReport = async (
       headers: ['ACCOUNT', 'SERVICE', 'KEYWHIZ NAME', 'SECRETS MANAGER NAME', 'STATUS'],
       rows: events.map(syncRow),
       outcomes: SYNC_OUTCOMES,
-      seconds: (Date.now() - started) / 1000,
+      ms: Date.now() - started,
     },
     print,
   );

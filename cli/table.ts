@@ -1,5 +1,6 @@
 import type { ExecutionRecord } from '../engine';
 import { replayInputOf } from '../functions/shared/domain/replay';
+import { formatSeconds } from './durations';
 import { type AuditLogEntry, readAuditLog } from '../local-stack/stand-ins/local-event-bus';
 
 /** Renders rows as an aligned plain-text table with a header line. */
@@ -37,7 +38,8 @@ export interface RunReport {
   rows: RunRow[];
   /** The outcomes the summary line counts, in this order. */
   outcomes: readonly string[];
-  seconds: number;
+  /** How long the run took. */
+  ms: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export const printRunReport = (report: RunReport, print: (line: string) => void 
   );
   const { execution } = report;
   print(
-    `\n${report.kind} ${execution.name}: ${execution.status} in ${report.seconds.toFixed(1)} s (${counts.join(', ')})`,
+    `\n${report.kind} ${execution.name}: ${execution.status} in ${formatSeconds(report.ms)} (${counts.join(', ')})`,
   );
   if (execution.status === 'SUCCEEDED') return 0;
   print(`${execution.error ?? 'failed'}: ${execution.cause ?? ''}`);

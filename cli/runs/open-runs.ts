@@ -3,7 +3,6 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { EventBridgeAuditSink } from '../../functions/shared/ports/audit-sink/eventbridge-audit-sink';
 import type { LocalStack } from '../../local-stack/stack';
 import { awsClientConfig, type OpsTarget } from '../ops-options';
-import { spanMs } from '../span';
 import { AwsRuns } from './aws-runs';
 import { LocalRuns } from './local-runs';
 import type { WorkflowRuns } from './workflow-runs';
@@ -34,15 +33,4 @@ export const openRuns = (target: OpsTarget, options: RunsOptions = {}): Workflow
       }),
     stack,
   });
-};
-
-/** `--since`: a span back from now (30m, 24h, 7d) or an ISO-8601 time; an Error saying what is accepted. */
-export const parseSince = (text: string, now = new Date()): Date | Error => {
-  const span = spanMs(text, ['m', 'h', 'd']);
-  if (span !== undefined) return new Date(now.getTime() - span);
-  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(at)) {
-    return new Error(`--since ${JSON.stringify(text)}: give a span (30m, 24h, 7d) or an ISO-8601 time`);
-  }
-  return new Date(at);
 };

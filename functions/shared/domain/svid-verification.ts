@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import type { SpireSvidSecret, StoredSvid } from '../ports/svid-store/svid-store';
+import { formatDuration } from './duration';
 import { parseSpiffeId } from './spiffe-id';
 import {
   chainViolations,
@@ -148,10 +149,3 @@ function tagsCheck(leaf: x509.X509Certificate, stored: StoredSvid): SvidCheck {
 }
 
 const normalizedSerial = (serial: string) => serial.toLowerCase().replace(/^0+(?=.)/, '');
-
-/** `17h 02m`; a negative span counts as none. */
-export function formatDuration(ms: number): string {
-  const minutes = Math.max(0, Math.floor(ms / 60_000));
-  const hours = Math.floor(minutes / 60);
-  return `${hours}h ${String(minutes % 60).padStart(2, '0')}m`;
-}
