@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalStack, type LocalStack } from '../local-stack/stack';
+import { probeSecretsManager } from './secrets-manager-probe';
 
 interface RunFigures {
   status: string;
@@ -101,7 +102,7 @@ const measure = async (stack: LocalStack): Promise<RunFigures> => {
 };
 
 const snapshot = (stack: LocalStack) => {
-  const sm = stack.services.secretsManager.calls;
+  const sm = probeSecretsManager(stack.services.secretsManager).calls;
   return {
     issue: stack.services.pca.calls.IssueCertificate,
     getCertificate: stack.services.pca.calls.GetCertificate,

@@ -8,10 +8,11 @@ import type { ExecutionRecord } from '../engine';
 import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
 import type { SyncSummary } from '../functions/shared/domain/sync';
 import { signedWebhookHeaders } from '../functions/shared/domain/webhook';
-import type { LocalSecretsManager } from '../local-stack/stand-ins/local-secrets-manager';
+import type { LocalSecretsManager } from '../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import { createLocalStack, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
 import { startWebhookServer } from '../local-stack/webhook-server';
 import { markdownTable, peakRssMb, runScenarioInChild, WRITE_OPERATIONS } from './rotation-bench';
+import { probeSecretsManager } from './secrets-manager-probe';
 
 const ACCOUNTS = 100;
 const SECRETS_PER_SERVICE = 100;
@@ -112,13 +113,15 @@ const writeFleet = (dir: string) => {
 const snapshot = (stack: LocalStack, accountIds: string[]) => {
   const accountCalls: Record<string, number> = {};
   for (const id of accountIds) {
-    for (const [op, n] of Object.entries(stack.services.accountSecretsManager(id).calls)) {
+    for (const [op, n] of Object.entries(
+      probeSecretsManager(stack.services.accountSecretsManager(id)).calls,
+    )) {
       accountCalls[op] = (accountCalls[op] ?? 0) + n;
     }
   }
   return {
     accountCalls,
-    centralCalls: { ...stack.services.secretsManager.calls },
+    centralCalls: { ...probeSecretsManager(stack.services.secretsManager).calls },
     keywhiz: { list: 0, batch: 0, single: 0, denied: 0, ...stack.services.keywhiz?.requests },
     executions: stack.engine.listExecutions().length,
   };

@@ -22,12 +22,13 @@ import { SecretsManagerKeywhizServerCa } from '../functions/shared/ports/secret-
 import { FileAccountStatusLog } from './stand-ins/file-account-status';
 import { FileDeliveryLog } from './stand-ins/file-delivery-log';
 import { FileEnrollmentRegistry } from './stand-ins/file-enrollment-registry';
-import { ensureDevServerCa, KeywhizDevServer } from './stand-ins/keywhiz-dev-server';
+import { KeywhizDevServer } from './stand-ins/keywhiz/keywhiz-dev-server';
+import { ensureDevServerCa } from './stand-ins/keywhiz/server-ca-secret';
 import { LocalAcmPca } from './stand-ins/local-acm-pca';
 import { LocalEventBus } from './stand-ins/local-event-bus';
-import { LocalSecretsManager } from './stand-ins/local-secrets-manager';
+import { LocalSecretsManager } from './stand-ins/secrets-manager/local-secrets-manager';
 import { ensureLocalWebhookKey } from './stand-ins/local-webhook-key';
-import { SoftwareCertificateAuthority } from './stand-ins/software-ca';
+import { SoftwareCertificateAuthority } from './stand-ins/software-ca/software-ca';
 
 export interface LocalOptions extends SettingsRequest {
   dataDir: string;

@@ -10,7 +10,7 @@ import type { AcmPcaApi } from '../../functions/shared/aws/clients';
 import { CertificateRequestFailed } from '../../functions/shared/domain/errors';
 import { SVID_LIFETIME_MS } from '../../functions/shared/domain/svid-profile';
 import type { IssuedCertificate } from '../../functions/shared/ports/certificate-authority/certificate-authority';
-import type { SoftwareCertificateAuthority } from './software-ca';
+import type { SoftwareCertificateAuthority } from './software-ca/software-ca';
 
 const SVID_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/EndEntityCertificate_APIPassthrough/V1';
 const metadata = { $metadata: { httpStatusCode: 400 } };

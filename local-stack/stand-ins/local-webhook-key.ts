@@ -3,7 +3,7 @@ import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
 import { SecretsManagerWebhookKeys } from '../../functions/shared/ports/webhook-keys/secrets-manager-webhook-keys';
 import type { Config } from '../../functions/shared/config';
 import { newWebhookKey } from '../../functions/shared/domain/webhook';
-import { LocalSecretsManager } from './local-secrets-manager';
+import { LocalSecretsManager } from './secrets-manager/local-secrets-manager';
 
 /**
  * Creates the webhook signing key in the local central store unless it is there: a random 32-byte key as hex,

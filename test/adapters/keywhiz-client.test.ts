@@ -31,9 +31,10 @@ import {
   keywhizSecretSource,
 } from '../../functions/shared/ports/secret-source/keywhiz-client';
 import { SecretsManagerKeywhizServerCa } from '../../functions/shared/ports/secret-source/keywhiz-server-ca';
-import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz-dev-server';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz/keywhiz-dev-server';
+import { probeSecretsManager } from '../../bench/secrets-manager-probe';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 import type {
   KeywhizCredentials,
   KeywhizServerCa,
@@ -897,11 +898,11 @@ describe('SecretsManagerKeywhizServerCa (Keywhiz’s CA in the agent’s own acc
   it('reads the PEM bundle once and keeps it for the container’s life, until forgotten', async () => {
     const name = await secretWith(`subject=CN=Keywhiz CA\n${server.caPem}`);
     const reader = new SecretsManagerKeywhizServerCa(store, name);
-    const reads = store.calls.GetSecretValue ?? 0;
+    const reads = probeSecretsManager(store).calls.GetSecretValue ?? 0;
 
     expect(await reader.pem()).toBe(server.caPem);
     expect(await reader.pem()).toBe(server.caPem);
-    expect((store.calls.GetSecretValue ?? 0) - reads).toBe(1);
+    expect((probeSecretsManager(store).calls.GetSecretValue ?? 0) - reads).toBe(1);
     await store.send(new PutSecretValueCommand({ SecretId: name, SecretString: bundlePem }));
     expect(await reader.pem()).toBe(server.caPem);
     reader.forget();
@@ -956,7 +957,7 @@ describe('SecretsManagerKeywhizServerCa (Keywhiz’s CA in the agent’s own acc
       name: 'ThrottlingException',
       $metadata: { httpStatusCode: 400 },
     }) as unknown as SecretsManagerServiceException;
-    store.failNext('GetSecretValue', throttled, 1);
+    probeSecretsManager(store).failNext('GetSecretValue', throttled, 1);
     const reader = new SecretsManagerKeywhizServerCa(store, name);
     await expect(reader.pem()).rejects.toMatchObject({ name: 'StoreThrottled' });
     expect(await reader.pem()).toBe(server.caPem);

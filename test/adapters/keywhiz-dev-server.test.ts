@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseSecretDelivery, parseSecretListing } from '../../functions/shared/domain/keywhiz-responses';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { spiffeIdOf } from '../../functions/shared/domain/svid-rules';
-import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz-dev-server';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz/keywhiz-dev-server';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 
 const TRUST_DOMAIN = 'example.org';
 const services = new Map([

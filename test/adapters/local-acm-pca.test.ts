@@ -8,7 +8,7 @@ import { CertificateRequestFailed } from '../../functions/shared/domain/errors';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
 import { LocalAcmPca } from '../../local-stack/stand-ins/local-acm-pca';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 
 const CA_ARN = 'arn:aws:acm-pca:us-east-1:000000000000:certificate-authority/local';
 const ID = 'spiffe://example.org/prod/payments';

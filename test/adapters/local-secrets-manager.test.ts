@@ -27,7 +27,9 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
-import { DamagedSecretFile, LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { probeSecretsManager } from '../../bench/secrets-manager-probe';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
+import { DamagedSecretFile } from '../../local-stack/stand-ins/secrets-manager/stored-secret';
 import { enrollment, startLocalStack } from '../support/local-run';
 
 const ACCOUNT = '111122223333';
@@ -393,6 +395,7 @@ describe('listing', () => {
   };
 
   test('pages with MaxResults and NextToken, newest first, every secret exactly once', async () => {
+    const { calls } = probeSecretsManager(sm);
     for (let i = 0; i < 250; i++) await create(`s${String(i).padStart(3, '0')}`);
     const names: string[] = [];
     let NextToken: string | undefined;
@@ -407,7 +410,7 @@ describe('listing', () => {
     expect(names).toHaveLength(250);
     expect(names[0]).toBe('s249');
     expect(new Set(names).size).toBe(250);
-    expect(sm.calls.ListSecrets).toBe(3);
+    expect(calls.ListSecrets).toBe(3);
 
     await expect(sm.send(new ListSecretsCommand({ MaxResults: 101 }))).rejects.toThrow(
       InvalidParameterException,
@@ -484,20 +487,21 @@ describe('BatchGetSecretValue', () => {
 });
 
 describe('instrumentation', () => {
-  test('counts calls per operation and fails the next ones on demand', async () => {
+  test('its probe counts calls per operation and fails the next ones on demand', async () => {
+    const probe = probeSecretsManager(sm);
     const throttled = new SecretsManagerServiceException({
       name: 'ThrottlingException',
       $fault: 'client',
       $metadata: { httpStatusCode: 400 },
       message: 'Rate exceeded',
     });
-    sm.failNext('CreateSecret', throttled, 2);
+    probe.failNext('CreateSecret', throttled, 2);
     await expect(sm.send(new CreateSecretCommand({ Name: 's', SecretString: 'v' }))).rejects.toBe(throttled);
     await expect(sm.send(new CreateSecretCommand({ Name: 's', SecretString: 'v' }))).rejects.toBe(throttled);
     expect(readdirSync(accountDir())).toEqual([]);
     await sm.send(new CreateSecretCommand({ Name: 's', SecretString: 'v' }));
     await sm.send(new DescribeSecretCommand({ SecretId: 's' }));
-    expect(sm.calls).toEqual({ CreateSecret: 3, DescribeSecret: 1 });
+    expect(probe.calls).toEqual({ CreateSecret: 3, DescribeSecret: 1 });
   });
 
   test('refuses a command it does not implement instead of pretending', async () => {
@@ -538,7 +542,7 @@ Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 
 const startStoppedWriter = async () => {
   const modulePath = fileURLToPath(
-    new URL('../../local-stack/stand-ins/local-secrets-manager.ts', import.meta.url),
+    new URL('../../local-stack/stand-ins/secrets-manager/local-secrets-manager.ts', import.meta.url),
   );
   const child = spawn(
     process.execPath,

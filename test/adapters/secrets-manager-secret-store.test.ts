@@ -27,7 +27,8 @@ import {
   syncedSecretName,
   syncedSecretPrefix,
 } from '../../functions/shared/domain/synced-secret-name';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { probeSecretsManager, type SecretsManagerProbe } from '../../bench/secrets-manager-probe';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import type { SecretWrite, SyncedSecret } from '../../functions/shared/ports/secret-store/secret-store';
 
 const ACCOUNT = '111122223333';
@@ -56,11 +57,13 @@ const throttled = (name = 'ThrottlingException') =>
 describe('on the local Secrets Manager', () => {
   let dataDir: string;
   let sm: LocalSecretsManager;
+  let probe: SecretsManagerProbe;
   let store: SecretsManagerSecretStore;
 
   beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'secret-store-'));
     sm = new LocalSecretsManager({ dataDir, accountId: ACCOUNT });
+    probe = probeSecretsManager(sm);
     store = new SecretsManagerSecretStore(sm, { kmsKeyId: 'alias/trust-bridge-secrets' });
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -105,7 +108,7 @@ describe('on the local Secrets Manager', () => {
   test('lists what it wrote from tags alone: name, checksum, updateDate; no value read', async () => {
     const w = secretWrite('db:password');
     const { arn } = await store.write(w);
-    const before = { ...sm.calls };
+    const before = { ...probe.calls };
 
     expect(await store.listSynced(PREFIX)).toEqual([
       {
@@ -117,7 +120,7 @@ describe('on the local Secrets Manager', () => {
         complete: true,
       },
     ]);
-    expect(sm.calls).toEqual({ ...before, ListSecrets: (before.ListSecrets ?? 0) + 1 });
+    expect(probe.calls).toEqual({ ...before, ListSecrets: (before.ListSecrets ?? 0) + 1 });
   });
 
   test('a changed write makes a new version and updates the checksum and date tags', async () => {
@@ -181,7 +184,7 @@ describe('on the local Secrets Manager', () => {
     await store.write(w);
     const { updateDate: _, ...undated } = { ...w, checksum: 'c2', content: bytes('two') };
     // A second tag call would be the point a cut-off write leaves the older date beside the new checksum.
-    sm.failNext('UntagResource', Object.assign(new Error('the process died here'), { name: 'Killed' }));
+    probe.failNext('UntagResource', Object.assign(new Error('the process died here'), { name: 'Killed' }));
     await store.write({ ...undated, existing: await only() });
     expect(await only()).toMatchObject({ checksum: 'c2', complete: true });
     expect((await only()).updateDate).toBeUndefined();
@@ -203,7 +206,7 @@ describe('on the local Secrets Manager', () => {
       const one = secretWrite('flag', { checksum: 'c1', content: bytes('one') });
       const two = { ...one, checksum: 'c2', content: bytes('two'), updateDate: '2024-05-02T10:00:00.000Z' };
       await store.write(one);
-      sm.failNext('TagResource', killed());
+      probe.failNext('TagResource', killed());
       await expect(store.write({ ...two, existing: await only() })).rejects.toThrow('the process died here');
       // The content is two's; its tags still say one's.
       expect(await current(one.secretName)).toMatchObject({ SecretString: 'two' });
@@ -224,7 +227,7 @@ describe('on the local Secrets Manager', () => {
       const one = secretWrite('token', { checksum: 'c1' });
       const two = { ...one, checksum: 'c2', content: bytes('two') };
       await store.write(one);
-      sm.failNext('TagResource', killed());
+      probe.failNext('TagResource', killed());
       await expect(store.write({ ...two, existing: await only() })).rejects.toThrow('the process died here');
       expect(reconcile(listing(two), await store.listSynced(PREFIX), PREFIX).fetch).toHaveLength(1);
 
@@ -254,13 +257,13 @@ describe('on the local Secrets Manager', () => {
     ).resolves.toMatchObject({
       created: true,
     });
-    const before = { ...sm.calls };
+    const before = { ...probe.calls };
     const big = store.write(secretWrite('big', { content: new Uint8Array(65_537).fill(0x61) }));
     await expect(big).rejects.toThrow(SecretTooLarge);
     await expect(big).rejects.toThrow(
       'Keywhiz secret "big" is 65537 bytes; Secrets Manager takes at most 65536',
     );
-    expect(sm.calls).toEqual(before);
+    expect(probe.calls).toEqual(before);
   });
 
   test('a secret of that name without our marker is never overwritten nor deleted', async () => {
@@ -292,8 +295,8 @@ describe('on the local Secrets Manager', () => {
     expect(await current(w.secretName)).toMatchObject({ SecretString: 'theirs' });
     expect(await tagsOf(w.secretName)).toEqual({ team: 'db' });
     expect((await describeSecret(w.secretName)).DeletedDate).toBeUndefined();
-    expect(sm.calls.PutSecretValue ?? 0).toBe(0);
-    expect(sm.calls.DeleteSecret ?? 0).toBe(0);
+    expect(probe.calls.PutSecretValue ?? 0).toBe(0);
+    expect(probe.calls.DeleteSecret ?? 0).toBe(0);
   });
 
   test('a write that finds its own secret already there (a lost create answer) carries on as an update', async () => {
@@ -317,7 +320,7 @@ describe('on the local Secrets Manager', () => {
     await expect(current(w.secretName)).rejects.toThrow(/marked for deletion/);
     // Removing again answers the same date and sends no second DeleteSecret.
     await expect(store.remove(listed, 7)).resolves.toEqual(removed);
-    expect(sm.calls.DeleteSecret).toBe(1);
+    expect(probe.calls.DeleteSecret).toBe(1);
 
     await store.restore(listed);
     expect((await only()).deletedAt).toBeUndefined();
@@ -365,7 +368,7 @@ describe('on the local Secrets Manager', () => {
 
   test('one ListSecrets call for 100 secrets, two for 101', async () => {
     for (let i = 0; i < 101; i++) await store.write(secretWrite(`s${i}`));
-    const calls = () => sm.calls.ListSecrets ?? 0;
+    const calls = () => probe.calls.ListSecrets ?? 0;
 
     let before = calls();
     expect(await store.listSynced(PREFIX)).toHaveLength(101);
@@ -385,10 +388,10 @@ describe('on the local Secrets Manager', () => {
   test.each(['ThrottlingException', 'InternalServiceError', 'TimeoutError'])(
     '%s becomes StoreThrottled',
     async (name) => {
-      sm.failNext('CreateSecret', throttled(name));
+      probe.failNext('CreateSecret', throttled(name));
       const w = secretWrite('api-key');
       await expect(store.write(w)).rejects.toThrow(StoreThrottled);
-      sm.failNext('ListSecrets', throttled(name));
+      probe.failNext('ListSecrets', throttled(name));
       await expect(store.listSynced(PREFIX)).rejects.toMatchObject({ name: 'StoreThrottled' });
       // The retry the workflow makes then succeeds.
       await expect(store.write(w)).resolves.toMatchObject({ created: true });

@@ -26,7 +26,8 @@ import {
   SvidUnavailable,
 } from '../../functions/shared/domain/errors';
 import { decodeSpireSvidSecret, encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { probeSecretsManager } from '../../bench/secrets-manager-probe';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import type { SvidWrite } from '../../functions/shared/ports/svid-store/svid-store';
 
 const ISSUER = 'arn:aws:iam::000000000000:role/trust-bridge-issue-svid';
@@ -618,7 +619,7 @@ describe('on the local Secrets Manager', () => {
 
   test('read maps throttling to StoreThrottled, not to SvidUnavailable', async () => {
     await localStore.put(write());
-    local.failNext(
+    probeSecretsManager(local).failNext(
       'GetSecretValue',
       new SecretsManagerServiceException({
         name: 'ThrottlingException',
@@ -637,8 +638,9 @@ describe('on the local Secrets Manager', () => {
     await local.send(
       new CreateSecretCommand({ Name: 'foreign', SecretString: 'x', Tags: [{ Key: 'team', Value: 'x' }] }),
     );
-    const before = local.calls.ListSecrets ?? 0;
+    const { calls } = probeSecretsManager(local);
+    const before = calls.ListSecrets ?? 0;
     expect(await localStore.listOwned()).toHaveLength(250);
-    expect((local.calls.ListSecrets ?? 0) - before).toBe(3);
+    expect((calls.ListSecrets ?? 0) - before).toBe(3);
   });
 });

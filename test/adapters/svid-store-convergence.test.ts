@@ -6,10 +6,8 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
 import { SecretsManagerSvidStore } from '../../functions/shared/ports/svid-store/secrets-manager-svid-store';
 import type { SvidWrite } from '../../functions/shared/ports/svid-store/svid-store';
-import {
-  LocalSecretsManager,
-  type SecretsManagerOperation,
-} from '../../local-stack/stand-ins/local-secrets-manager';
+import type { SecretsManagerOperation } from '../../bench/secrets-manager-probe';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 
 /**
  * Every SVID write cut off between two of its Secrets Manager calls (a Lambda timeout, a SIGKILL of the local

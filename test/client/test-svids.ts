@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
 
 /** Test CAs issuing real X509-SVIDs, written as the SPIRE secret value the client reads. */

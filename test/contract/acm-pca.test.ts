@@ -31,7 +31,7 @@ import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { SVID_LIFETIME_MS } from '../../functions/shared/domain/svid-profile';
 import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
 import { LocalAcmPca } from '../../local-stack/stand-ins/local-acm-pca';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 import { inMotoAccount, motoClientConfig, uniqueMotoAccountId } from '../support/moto';
 import { activeMotoCertificateAuthority } from '../support/moto-ca';
 import { awsOrMotoGap, type BackendKind, CONTRACT_REGION } from './backends';

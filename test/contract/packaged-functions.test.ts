@@ -25,8 +25,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { signedWebhookHeaders } from '../../functions/shared/domain/webhook';
-import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz-dev-server';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz/keywhiz-dev-server';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 import { resolveStack, type ResolvedStack } from '../support/intrinsics';
 import { renderOnboarding } from '../support/onboarding';
 import { activeMotoCertificateAuthority } from '../support/moto-ca';

@@ -32,7 +32,7 @@ import type {
   StoredSvid,
   SvidWrite,
 } from '../../functions/shared/ports/svid-store/svid-store';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import { awsOrMotoGap, type Backend, backendPair } from './backends';
 
 const backends = backendPair<SecretsManagerApi, SecretsManagerClient>(

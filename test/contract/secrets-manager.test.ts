@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import { awsOrMotoGap, type Backend, backendPair } from './backends';
 
 const backends = backendPair<SecretsManagerApi, SecretsManagerClient>(

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { main } from '../../cli/main';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import { capturePrinted } from '../support/printed';
 
 /** The operator's command line on the embedded default, run in-process over a copy of the samples. */

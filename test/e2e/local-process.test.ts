@@ -21,7 +21,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { main } from '../../cli/main';
 import { decodeSpireSvidSecret, SVID_TAG } from '../../functions/shared/domain/svid-secret';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 
 /**
  * The local stack as a process: the CLI run as `npm start` runs it, in child processes over one data directory

@@ -17,8 +17,8 @@ import { type SvidVerification, verifyCommand } from '../../cli/verify';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { SecretsManagerSvidStore } from '../../functions/shared/ports/svid-store/secrets-manager-svid-store';
 import { MANAGED_BY_VALUE, SVID_TAG } from '../../functions/shared/domain/svid-secret';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 
 // aws-sdk-client-mock is typed against another @smithy/types than the clients hoist: cast for the type checker only.
 const stacks = mockDeployedStacks();

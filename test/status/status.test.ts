@@ -17,7 +17,7 @@ import { type SvidVerification, verifyCommand } from '../../cli/verify';
 import { encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 import {
   LEDGER,
   PAYMENTS,
@@ -62,7 +62,7 @@ beforeAll(async () => {
   const denied = Object.assign(new Error('not authorized to list secrets'), {
     name: 'AccessDeniedException',
   });
-  s.store(L).failNext('ListSecrets', denied, 1);
+  s.probe(L).failNext('ListSecrets', denied, 1);
   const sync = await s.stack.sync();
   expect(sync.status).toBe('FAILED');
   failedSyncRunId = sync.name;

@@ -8,6 +8,7 @@ import {
   GetSecretValueCommand,
   ListSecretsCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { probeSecretsManager } from '../../bench/secrets-manager-probe';
 import { syncedSecretName, syncedSecretPrefix } from '../../functions/shared/domain/synced-secret-name';
 import type { LocalStackOptions } from '../../local-stack/stack';
 import { enrollment, startLocalStack } from './local-run';
@@ -71,6 +72,8 @@ export async function startSyncStack(options: SyncStackOptions = {}) {
   if (!keywhiz) throw new Error('the stack serves no Keywhiz directory');
 
   const store = (accountId: string) => stack.services.accountSecretsManager(accountId);
+  /** An account store's probe: its calls from the first ask on, and the failures to inject into it. */
+  const probe = (accountId: string) => probeSecretsManager(store(accountId));
   const nameOf = (target: SyncedService, keywhizName: string) =>
     syncedSecretName(
       syncedSecretPrefix(stack.config.SYNC_SECRET_PREFIX, 'prod', target.service),
@@ -85,6 +88,7 @@ export async function startSyncStack(options: SyncStackOptions = {}) {
     keywhizDir,
     keywhiz,
     store,
+    probe,
     nameOf,
     pathOf,
     writeSecret: (target: SyncedService, keywhizName: string, content: string | Uint8Array) =>
@@ -124,7 +128,7 @@ export async function startSyncStack(options: SyncStackOptions = {}) {
       return names.sort();
     },
     /** Calls of each operation so far on an account's store, to diff around a run. */
-    calls: (accountId: string) => ({ ...store(accountId).calls }),
+    calls: (accountId: string) => ({ ...probe(accountId).calls }),
     /** A copy of Keywhiz's request counters, to diff around a run. */
     keywhizRequests: () => ({ ...keywhiz.requests }),
     /** Every file of an account's store with a digest of its bytes: equal snapshots, nothing changed. */

@@ -8,7 +8,7 @@ import { CertificateRequestFailed, InvalidConfiguration } from '../../functions/
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { SVID_SIGNATURE_ALGORITHM, SVID_SUBJECT } from '../../functions/shared/domain/svid-profile';
 import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 
 const spiffeId = 'spiffe://example.org/prod/payments';
 

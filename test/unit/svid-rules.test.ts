@@ -14,7 +14,7 @@ import {
   SVID_SUBJECT,
 } from '../../functions/shared/domain/svid-profile';
 import { checkX509Svid, spiffeIdOf } from '../../functions/shared/domain/svid-rules';
-import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca';
+import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 
 const spiffeId = 'spiffe://example.org/prod/payments';
 const requestedNotBefore = new Date('2030-01-01T12:00:00.750Z');

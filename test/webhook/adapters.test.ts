@@ -32,7 +32,7 @@ import {
 } from '../../functions/shared/domain/webhook';
 import { FileDeliveryLog } from '../../local-stack/stand-ins/file-delivery-log';
 import { LocalEventBus, readAuditLog } from '../../local-stack/stand-ins/local-event-bus';
-import { LocalSecretsManager } from '../../local-stack/stand-ins/local-secrets-manager';
+import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import { ensureLocalWebhookKey, readLocalWebhookKey } from '../../local-stack/stand-ins/local-webhook-key';
 
 // aws-sdk-client-mock is typed against the older @smithy/types that client-acm-pca hoists; at run time the

@@ -67,7 +67,7 @@ describe('a throttling Keywhiz, on the local engine', () => {
     s = await startSyncStack({ env: { KEYWHIZ_MAX_ATTEMPTS: '1' } });
     // The agent's first 3 runs fail on its own store (StoreThrottled), the next 2 on Keywhiz (KeywhizUnavailable):
     // 5 failures, more than the 4 retries one shared budget would allow.
-    s.store(P).failNext(
+    s.probe(P).failNext(
       'ListSecrets',
       new SecretsManagerServiceException({
         name: 'ThrottlingException',

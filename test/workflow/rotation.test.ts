@@ -11,6 +11,7 @@ import type { Dependencies } from '../../functions/shared/dependencies';
 import { StoreThrottled } from '../../functions/shared/domain/errors';
 import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
 import { decodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
+import { probeSecretsManager } from '../../bench/secrets-manager-probe';
 import { enrollment, startLocalStack } from '../support/local-run';
 
 const A = '111111111111';
@@ -106,15 +107,16 @@ describe('rotate-svids on the local engine', () => {
   test('a rerun inside the renewal window calls no CA and lists the store once; --force renews', async () => {
     const { stack, auditEvents } = await startLocalStack(sample());
     const pca = stack.services.pca.calls;
+    const sm = probeSecretsManager(stack.services.secretsManager).calls;
     await stack.rotate();
     const first = await stack.deps.svids.listOwned();
     const issuedBefore = pca.IssueCertificate;
-    const callsBefore = totalCalls(stack.services.secretsManager.calls);
+    const callsBefore = totalCalls(sm);
 
     const rerun = await stack.rotate();
     expect(rerun.status).toBe('SUCCEEDED');
     expect(pca.IssueCertificate - issuedBefore).toBe(0);
-    expect(totalCalls(stack.services.secretsManager.calls) - callsBefore).toBe(1);
+    expect(totalCalls(sm) - callsBefore).toBe(1);
     expect((await auditEvents(rerun.name)).map((e) => e['detail-type'])).toEqual([
       'SVID Renewal Skipped',
       'SVID Renewal Skipped',

@@ -13,7 +13,7 @@ import { SYNCED_SECRET_TAG } from '../../functions/shared/ports/secret-store/sec
 import { SECRET_DETAIL_TYPES } from '../../functions/shared/domain/audit';
 import { InvalidEnrollment } from '../../functions/shared/domain/errors';
 import { KeywhizClient } from '../../functions/shared/ports/secret-source/keywhiz-client';
-import { ensureDevServerCa } from '../../local-stack/stand-ins/keywhiz-dev-server';
+import { ensureDevServerCa } from '../../local-stack/stand-ins/keywhiz/server-ca-secret';
 import {
   LEDGER,
   PAYMENTS,
@@ -325,7 +325,7 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
         await ensureDevServerCa(s.store(P), CA_SECRET, s.keywhiz.caPem);
       }
       const before = s.calls(P);
-      s.store(P).failNext(operation, throttled(), 3);
+      s.probe(P).failNext(operation, throttled(), 3);
 
       const run = await s.stack.sync();
       expect(run.status).toBe('SUCCEEDED');
@@ -517,7 +517,7 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     await s.stack.sync();
     s.writeSecret(PAYMENTS, 'Database_Password', 'written once');
     // The value is put, then tagging fails: the retried agent puts the same revision again.
-    s.store(P).failNext('TagResource', throttled(), 1);
+    s.probe(P).failNext('TagResource', throttled(), 1);
 
     const run = await s.stack.sync();
     expect(run.status).toBe('SUCCEEDED');

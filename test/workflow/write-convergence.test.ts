@@ -6,10 +6,8 @@ import {
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
-import type {
-  LocalSecretsManager,
-  SecretsManagerOperation,
-} from '../../local-stack/stand-ins/local-secrets-manager';
+import { probeSecretsManager, type SecretsManagerOperation } from '../../bench/secrets-manager-probe';
+import type { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import { enrollment, startLocalStack } from '../support/local-run';
 
 /**
@@ -40,6 +38,7 @@ const start = async () => {
   const local = await startLocalStack([enrollment(A, 'payments')]);
   const { stack } = local;
   const sm = stack.services.secretsManager;
+  const probe = probeSecretsManager(sm);
   const state = async () => {
     const described = await sm.send(new DescribeSecretCommand({ SecretId: NAME }));
     const { ResourcePolicy } = await sm.send(new GetResourcePolicyCommand({ SecretId: NAME }));
@@ -61,7 +60,7 @@ const start = async () => {
       expect(validateAuditEvent(e)).toEqual([]);
       return [e['detail-type'], e.detail.repaired];
     });
-  return { ...local, sm, state, issued, outcomes };
+  return { ...local, sm, probe, state, issued, outcomes };
 };
 
 /** What an uninterrupted first write leaves, on a stack of its own. */
@@ -81,8 +80,8 @@ describe('an SVID write cut off between two calls, then the next run', () => {
     'first issuance cut before %s: the next run repairs it without a certificate; verify-level state is exact',
     async (cut) => {
       const reference = await uninterrupted();
-      const { stack, sm, state, issued, outcomes } = await start();
-      sm.failNext(cut, killed());
+      const { stack, probe, state, issued, outcomes } = await start();
+      probe.failNext(cut, killed());
       expect((await stack.rotate()).status).toBe('FAILED');
       expect(issued()).toBe(1);
       const [svid] = await stack.deps.svids.listOwned();
@@ -113,10 +112,10 @@ describe('an SVID write cut off between two calls, then the next run', () => {
       expect(commit).toMatch(/^[0-9a-f-]{36}\//);
 
       // Complete now: the run after that is a plain skip, one listing and nothing else.
-      const calls = { ...sm.calls };
+      const calls = { ...probe.calls };
       const third = await stack.rotate();
       expect(await outcomes(third.name)).toEqual([['SVID Renewal Skipped', undefined]]);
-      expect(sm.calls).toEqual({ ...calls, ListSecrets: (calls.ListSecrets ?? 0) + 1 });
+      expect(probe.calls).toEqual({ ...calls, ListSecrets: (calls.ListSecrets ?? 0) + 1 });
     },
   );
 
@@ -144,14 +143,14 @@ describe('an SVID write cut off between two calls, then the next run', () => {
   });
 
   test('a throttled TagResource is retried within the run, which then ends issued and complete', async () => {
-    const { stack, sm, state, issued, outcomes } = await start();
+    const { stack, probe, state, issued, outcomes } = await start();
     const throttled = new SecretsManagerServiceException({
       name: 'ThrottlingException',
       $fault: 'client',
       $metadata: { httpStatusCode: 400 },
       message: 'Rate exceeded',
     });
-    sm.failNext('TagResource', throttled);
+    probe.failNext('TagResource', throttled);
     const run = await stack.rotate();
     expect(run.status).toBe('SUCCEEDED');
     expect(await outcomes(run.name)).toEqual([['SVID Issued', undefined]]);
@@ -171,8 +170,8 @@ describe('an SVID write cut off between two calls, then the next run', () => {
   });
 
   test('an unfinished SVID that is due (here: forced) gets a new certificate, not a repair', async () => {
-    const { stack, sm, issued, outcomes } = await start();
-    sm.failNext('TagResource', killed());
+    const { stack, probe, issued, outcomes } = await start();
+    probe.failNext('TagResource', killed());
     await stack.rotate();
     const forced = await stack.rotate({ force: true });
     expect(await outcomes(forced.name)).toEqual([['SVID Issued', undefined]]);
