@@ -57,16 +57,16 @@ export class DeployedStackError extends Error {
  */
 export class DeployedStack {
   readonly stackName: string;
+  /** The region and profile given, if any: every AWS SDK client of the command reads the stack's account with them. */
+  readonly clientConfig: { region?: string; profile?: string };
   private described: Promise<Map<string, string>> | undefined;
 
   constructor(
     private readonly location: StackLocation,
-    private readonly client: CloudFormationClient = new CloudFormationClient({
-      ...(location.region !== undefined ? { region: location.region } : {}),
-      ...(location.profile !== undefined ? { profile: location.profile } : {}),
-    }),
+    private readonly client: CloudFormationClient = new CloudFormationClient(clientConfigOf(location)),
   ) {
     this.stackName = stackNameOf(location);
+    this.clientConfig = clientConfigOf(location);
   }
 
   /** The named outputs' values; rejects naming every one the stack lacks. */
@@ -124,8 +124,7 @@ export class DeployedStack {
   }
 }
 
-/** Looks the stack up once and returns the named outputs: `describeDeployedStack(where, 'AuditBusName')`. */
-export const describeDeployedStack = <K extends StackOutput>(
-  location: StackLocation,
-  ...names: K[]
-): Promise<Record<K, string>> => new DeployedStack(location).outputs(...names);
+const clientConfigOf = (location: StackLocation) => ({
+  ...(location.region !== undefined ? { region: location.region } : {}),
+  ...(location.profile !== undefined ? { profile: location.profile } : {}),
+});

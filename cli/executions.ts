@@ -1,15 +1,16 @@
 import { parseArgs } from 'node:util';
 import { replayInputOf } from '../functions/shared/domain/replay';
-import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
-import { progress } from './progress';
+import { openDeployment } from './deployment/open-deployment';
 import { formatRunDuration, parseSince } from './durations';
-import { openRuns } from './runs/open-runs';
+import { OPS_OPTIONS, OPS_OPTIONS_USAGE } from './ops-options';
+import { progress } from './progress';
+import { nameOf } from './runs/execution-names';
 import {
   CHUNK_MACHINES,
   RUN_STATUSES,
   type RunStatus,
-  WORKFLOWS,
   type WorkflowRun,
+  workflowsOf,
 } from './runs/workflow-runs';
 import { printListing } from './table';
 
@@ -42,11 +43,10 @@ export const executionsCommand = async (
     console.error(`${parsed.message}\n\n${EXECUTIONS_USAGE}`);
     return 2;
   }
-  const { target, query, json } = parsed;
-  const runs = openRuns(target);
+  const { deployment, query, json } = parsed;
   const shown = progress('listing executions');
   try {
-    const listed = await runs.list({ ...query, onProgress: (n) => shown.update(n) });
+    const listed = await deployment.runs.list({ ...query, onProgress: (n) => shown.update(n) });
     shown.done();
     printListing(
       listed,
@@ -54,13 +54,13 @@ export const executionsCommand = async (
         json,
         headers: ['NAME', 'MACHINE', 'STATUS', 'STARTED', 'DURATION', 'ERROR', 'NOTE'],
         cells: executionCells,
-        empty: `no executions${target.kind === 'local' ? ` recorded in ${target.dataDir}` : ''}`,
+        empty: `no executions${deployment.runsRecordedIn !== undefined ? ` recorded in ${deployment.runsRecordedIn}` : ''}`,
       },
       print,
     );
     return 0;
   } finally {
-    await runs.close();
+    await deployment.close();
   }
 };
 
@@ -71,8 +71,8 @@ const parseOptions = (argv: string[]) => {
   } catch (error) {
     return error as Error;
   }
-  const target = opsTargetOf(values);
-  if ('problems' in target) return new Error(target.problems.join('\n'));
+  const deployment = openDeployment(values, { usage: EXECUTIONS_USAGE });
+  if ('problems' in deployment) return new Error(deployment.problems.join('\n'));
   const workflows = workflowsOf(values['state-machine']);
   if (workflows instanceof Error) return workflows;
   const status = values.status?.toUpperCase();
@@ -82,7 +82,7 @@ const parseOptions = (argv: string[]) => {
   const since = values.since === undefined ? undefined : parseSince(values.since);
   if (since instanceof Error) return since;
   return {
-    target,
+    deployment,
     json: values.json,
     query: {
       machines: values.all ? workflows.flatMap((w) => [w, CHUNK_MACHINES[w]]) : workflows,
@@ -90,15 +90,6 @@ const parseOptions = (argv: string[]) => {
       ...(since ? { since } : {}),
     },
   };
-};
-
-/** `--state-machine rotate|sync` (the deployed names are accepted too); both when absent. */
-export const workflowsOf = (given: string | undefined) => {
-  const all = Object.values(WORKFLOWS);
-  if (given === undefined) return all;
-  const workflow = WORKFLOWS[given as keyof typeof WORKFLOWS] ?? all.find((w) => w === given);
-  if (!workflow) return new Error(`--state-machine ${JSON.stringify(given)}: rotate or sync`);
-  return [workflow];
 };
 
 const executionCells = (run: WorkflowRun): string[] => [
@@ -125,7 +116,5 @@ const noteOf = (run: WorkflowRun): string =>
   ]
     .filter(Boolean)
     .join(', ');
-
-export const nameOf = (executionArn: string): string => executionArn.slice(executionArn.lastIndexOf(':') + 1);
 
 const shortDate = (iso: string): string => `${iso.slice(0, 19).replace('T', ' ')}Z`;

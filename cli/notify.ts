@@ -1,20 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerWebhookKeys } from '../functions/shared/ports/webhook-keys/secrets-manager-webhook-keys';
-import { localConfig } from '../local-stack/local-config';
 import {
   parseSecretChange,
   parseWebhookKey,
   SECRET_CHANGE_EVENTS,
   signedWebhookHeaders,
 } from '../functions/shared/domain/webhook';
-import { readLocalWebhookKey } from '../local-stack/stand-ins/local-webhook-key';
-import { DeployedStack } from './deployed-stack';
-import { AWS_STACK_USAGE, awsClientConfig, awsOnlyProblems } from './ops-options';
-import { DEFAULT_DATA_DIR } from './rotate';
+import { openDeployment } from './deployment/open-deployment';
+import { DEFAULT_DATA_DIR, DEFAULT_WEBHOOK_URL } from './local-stack-options';
+import { AWS_STACK_USAGE } from './ops-options';
 
-export const DEFAULT_WEBHOOK_URL = 'http://127.0.0.1:8787/';
 const TIMEOUT_MS = 10_000;
 
 export const NOTIFY_USAGE = `trust-bridge notify --secret NAME [options]
@@ -61,11 +56,12 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
     },
     strict: true,
   });
+  const deployment = openDeployment(values, { usage: NOTIFY_USAGE, env });
   const problems = [
     ...(values.secret === undefined ? ['--secret is required'] : []),
-    ...awsOnlyProblems(values),
+    ...('problems' in deployment ? deployment.problems : []),
   ];
-  if (values.secret === undefined || problems.length > 0) {
+  if (values.secret === undefined || 'problems' in deployment || problems.length > 0) {
     console.error(`${problems.join('\n')}\n\n${NOTIFY_USAGE}`);
     return 2;
   }
@@ -81,16 +77,9 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
     return 2;
   }
   // With --aws, the deployed receiver and its key, from one look at the stack (nothing asked when both are given).
-  const stack = values.aws
-    ? new DeployedStack({
-        stage: values.stage,
-        stackName: values.stack,
-        region: values.region,
-        profile: values.profile,
-      })
-    : undefined;
-  const url = values.url ?? (stack ? await stack.output('WebhookUrl') : DEFAULT_WEBHOOK_URL);
-  const key = await signingKey(env, values, stack);
+  const url = values.url ?? (await deployment.webhookUrl());
+  const fromEnv = env.TRUST_BRIDGE_WEBHOOK_KEY;
+  const key = fromEnv ? parseWebhookKey(fromEnv, 'TRUST_BRIDGE_WEBHOOK_KEY') : await deployment.webhookKey();
   const body = JSON.stringify(parsed.change);
   let response: Response;
   try {
@@ -110,19 +99,4 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
   print(`${response.status} ${response.statusText}`);
   print(await response.text());
   return response.status === 202 ? 0 : 1;
-};
-
-const signingKey = async (
-  env: NodeJS.ProcessEnv,
-  where: { 'data-dir': string; region?: string | undefined; profile?: string | undefined },
-  stack: DeployedStack | undefined,
-): Promise<Uint8Array> => {
-  const fromEnv = env.TRUST_BRIDGE_WEBHOOK_KEY;
-  if (fromEnv) return parseWebhookKey(fromEnv, 'TRUST_BRIDGE_WEBHOOK_KEY');
-  if (!stack) return readLocalWebhookKey(where['data-dir'], localConfig(env));
-  const [current] = await new SecretsManagerWebhookKeys(new SecretsManagerClient(awsClientConfig(where)), {
-    secretName: await stack.output('WebhookSigningKeyArn'),
-  }).keys();
-  // keys() always yields the current key first, or throws.
-  return current as Uint8Array;
 };

@@ -1,5 +1,8 @@
-import { DeployedStack, stackNameOf } from './deployed-stack';
-import { DEFAULT_DATA_DIR } from './rotate';
+import { accountIdSchema } from '../functions/shared/domain/enrollment';
+import { stackNameOf } from './deployed-stack';
+import type { OpsStores } from './deployment/deployment';
+import { type DeploymentFlags, openDeployment } from './deployment/open-deployment';
+import { DEFAULT_DATA_DIR } from './local-stack-options';
 
 /** The options every operator command shares: where to look (the local data directory, or AWS) and how to print. */
 export const OPS_OPTIONS = {
@@ -24,51 +27,44 @@ export const OPS_OPTIONS_USAGE = `  --data-dir DIR       the local stack's data 
 ${AWS_STACK_USAGE}
   --json               print JSON instead of a table`;
 
-/** Where an operator command reads and acts: the deployed stack is described once, on first need. */
-export type OpsTarget =
-  | { kind: 'local'; dataDir: string }
-  | { kind: 'aws'; region?: string; profile?: string; stack: DeployedStack };
-
-interface OpsValues {
-  'data-dir': string;
-  aws: boolean;
-  region?: string;
-  profile?: string;
-  stage: string;
-  stack?: string;
+/** What the operator commands take besides their arguments: tests pass a clock, an environment, an error sink. */
+export interface OpsCommandOptions {
+  now?: () => Date;
+  env?: Record<string, string>;
+  error?: (line: string) => void;
 }
 
-/** The AWS-only flags given without --aws. */
-export const awsOnlyProblems = (values: {
-  aws: boolean;
-  region?: string | undefined;
-  profile?: string | undefined;
-  stack?: string | undefined;
-}): string[] =>
-  values.aws
-    ? []
-    : (['region', 'profile', 'stack'] as const)
-        .filter((flag) => values[flag] !== undefined)
-        .map((flag) => `--${flag} needs --aws`);
-
-/** The target the flags name, or the problems with them (AWS-only flags without --aws). */
-export const opsTargetOf = (values: OpsValues): OpsTarget | { problems: string[] } => {
-  const problems = awsOnlyProblems(values);
-  if (problems.length > 0) return { problems };
-  if (!values.aws) return { kind: 'local', dataDir: values['data-dir'] };
-  const client = {
-    ...(values.region !== undefined ? { region: values.region } : {}),
-    ...(values.profile !== undefined ? { profile: values.profile } : {}),
-  };
-  return {
-    kind: 'aws',
-    ...client,
-    stack: new DeployedStack({ stage: values.stage, stackName: values.stack, ...client }),
-  };
+/**
+ * Checks the shared flags and --account, then opens the stores they name (status and verify); on a problem it
+ * prints why and gives the exit code (2 for a usage error, 1 when the stores cannot be opened).
+ */
+export const openOpsStores = async (
+  flags: DeploymentFlags & { account?: string | undefined },
+  command: { usage: string; accountRequired: boolean },
+  options: OpsCommandOptions,
+): Promise<{ stores: OpsStores; account: string | undefined } | { exitCode: number }> => {
+  const error = options.error ?? console.error;
+  const deployment = openDeployment(flags, {
+    usage: command.usage,
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const { account } = flags;
+  const problems = [
+    ...('problems' in deployment ? deployment.problems : []),
+    ...(command.accountRequired && account === undefined ? ['--account is required'] : []),
+    ...(account !== undefined && !accountIdSchema.safeParse(account).success
+      ? [`--account ${account} is not an AWS account id (12 digits)`]
+      : []),
+  ];
+  if ('problems' in deployment || problems.length > 0) {
+    error(`${problems.join('; ')}\n\n${command.usage}`);
+    return { exitCode: 2 };
+  }
+  try {
+    // Reading the stores opens nothing to close.
+    return { stores: await deployment.stores(), account };
+  } catch (e) {
+    error((e as Error).message);
+    return { exitCode: 1 };
+  }
 };
-
-/** The configuration every AWS SDK client of an operator command gets. */
-export const awsClientConfig = (target: { region?: string | undefined; profile?: string | undefined }) => ({
-  ...(target.region !== undefined ? { region: target.region } : {}),
-  ...(target.profile !== undefined ? { profile: target.profile } : {}),
-});

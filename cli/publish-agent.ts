@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeployedStack } from './deployed-stack';
-import { awsClientConfig } from './ops-options';
 
 export const PUBLISH_AGENT_USAGE = `trust-bridge publish-agent --aws [options]
   Puts the sync agent's build (syncAgent.zip from \`npm run package\`) in the deployed stack's agent code bucket
@@ -93,18 +92,17 @@ export async function publishAgentCommand(
     );
     return 2;
   }
-  const location = {
+  const stack = new DeployedStack({
     stage: values.stage,
     stackName: values.stack,
     region: values.region,
     profile: values.profile,
-  };
-  const stack = new DeployedStack(location);
+  });
   try {
     const published = await publishAgent(
       values.artifact,
       () => stack.output('AgentCodeBucketName'),
-      new S3Client(awsClientConfig(location)),
+      new S3Client(stack.clientConfig),
     );
     if (values.json) {
       print(JSON.stringify(published));

@@ -2,22 +2,20 @@ import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type AuditEvent, OPS_DETAIL_TYPES } from '../functions/shared/domain/audit';
 import { type ReplayInput, replayInputOf, replayNameOf } from '../functions/shared/domain/replay';
-import { nameOf, workflowsOf } from './executions';
-import { OPS_OPTIONS, OPS_OPTIONS_USAGE, opsTargetOf } from './ops-options';
-import { progress } from './progress';
-import { newestFirst } from './runs/local-runs';
+import { openDeployment } from './deployment/open-deployment';
 import { parseSince } from './durations';
-import { openRuns } from './runs/open-runs';
+import { STACK_OPTIONS } from './local-stack-options';
+import { OPS_OPTIONS, OPS_OPTIONS_USAGE } from './ops-options';
+import { progress } from './progress';
+import { nameOf, siblingExecutionArn } from './runs/execution-names';
 import {
   CHUNK_MACHINES,
+  newestFirst,
   type RunStatus,
-  siblingExecutionArn,
   type WorkflowRun,
   type WorkflowRuns,
+  workflowsOf,
 } from './runs/workflow-runs';
-import type { LocalStack } from '../local-stack/stack';
-import { openLocalStack, STACK_OPTIONS } from './rotate';
-import { syncStackOptions } from './sync';
 import { printListing } from './table';
 
 export const REPLAY_USAGE = `trust-bridge replay <execution>... | --failed [options]
@@ -83,22 +81,12 @@ export const replayCommand = async (
     console.error(`${parsed.message}\n\n${REPLAY_USAGE}`);
     return 2;
   }
-  const { values, target, refs, since, workflows } = parsed;
-  // Locally the stack is opened only to change something: listing and --dry-run leave the data directory alone.
-  let stack: Promise<LocalStack | { exitCode: number }> | undefined;
-  const openStack = () => (stack ??= openLocalStack(syncStackOptions(values), REPLAY_USAGE));
-  const runs = openRuns(target, {
-    openStack: async () => {
-      const opened = await openStack();
-      if ('exitCode' in opened) throw new Error('the local stack did not open');
-      return opened;
-    },
-    ...(values.bus !== undefined ? { busName: values.bus } : {}),
-  });
+  const { values, deployment, refs, since, workflows } = parsed;
+  // Only a change opens what it needs: listing and --dry-run leave the data directory alone.
+  const { runs } = deployment;
   try {
-    const statuses = target.kind === 'local' ? LOCAL_REPLAYED_STATUSES : (['FAILED'] as const);
     const originals = values.failed
-      ? await failedRuns(runs, workflows, since, statuses)
+      ? await failedRuns(runs, workflows, since, deployment.failedStatuses)
       : await resolve(runs, refs);
     if (originals instanceof Error) {
       console.error(originals.message);
@@ -106,19 +94,13 @@ export const replayCommand = async (
     }
     const plans = await Promise.all(originals.map((run) => planFor(runs, run)));
     const changes = !values['dry-run'] && plans.some((plan) => plan.action !== 'none');
-    // The audit bus is a stack output: a stack without it stops the command here, before anything is started.
-    if (changes && target.kind === 'aws' && values.bus === undefined)
-      await target.stack.output('AuditBusName');
-    // Another writer, or another registry than the data directory's, stops the command before anything starts.
-    if (changes && target.kind === 'local') {
-      const opened = await openStack();
-      if ('exitCode' in opened) return opened.exitCode;
+    if (changes) {
+      const refused = await deployment.readyToChange();
+      if (refused) return refused.exitCode;
     }
     const outcomes: ReplayOutcome[] = [];
     for (const plan of plans) {
-      outcomes.push(
-        values['dry-run'] ? dryRun(plan) : await carryOut(runs, plan, values.wait && target.kind === 'aws'),
-      );
+      outcomes.push(values['dry-run'] ? dryRun(plan) : await carryOut(runs, plan, values.wait));
     }
     printListing(
       outcomes,
@@ -132,9 +114,7 @@ export const replayCommand = async (
     );
     return outcomes.some(failedAgain) ? 1 : 0;
   } finally {
-    await runs.close();
-    const opened = await stack;
-    if (opened && !('exitCode' in opened)) await opened.close();
+    await deployment.close();
   }
 };
 
@@ -146,9 +126,12 @@ const parseOptions = (argv: string[]) => {
     return error as Error;
   }
   const { values, positionals: refs } = parsed;
-  const target = opsTargetOf(values);
-  if ('problems' in target) return new Error(target.problems.join('\n'));
-  if (target.kind === 'local') {
+  const deployment = openDeployment(values, {
+    usage: REPLAY_USAGE,
+    ...(values.bus !== undefined ? { busName: values.bus } : {}),
+  });
+  if ('problems' in deployment) return new Error(deployment.problems.join('\n'));
+  if (!values.aws) {
     const awsOnly = (['wait', 'bus'] as const).filter((f) => values[f] !== undefined && values[f] !== false);
     if (awsOnly.length > 0) return new Error(awsOnly.map((f) => `--${f} needs --aws`).join('\n'));
   }
@@ -163,11 +146,8 @@ const parseOptions = (argv: string[]) => {
   if (since instanceof Error) return since;
   const workflows = workflowsOf(values['state-machine']);
   if (workflows instanceof Error) return workflows;
-  return { values, target, refs, since, workflows };
+  return { values, deployment, refs, since, workflows };
 };
-
-/** Locally a run is ABORTED only when its process died, so --failed replays those too. */
-const LOCAL_REPLAYED_STATUSES = ['FAILED', 'ABORTED'] as const;
 
 const failedRuns = async (
   runs: WorkflowRuns,

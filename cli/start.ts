@@ -2,27 +2,20 @@ import { parseArgs } from 'node:util';
 import type { ExecutionRecord } from '../engine';
 import { replayInputOf } from '../functions/shared/domain/replay';
 import type { SyncSummary } from '../functions/shared/domain/sync';
-import { deployedSchedules } from '../local-stack/schedules';
-import { type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stack';
-import { startWebhookServer } from '../local-stack/webhook-server';
+import { deployedSchedules, type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stack';
+import { formatInterval, formatSeconds, parseInterval } from './durations';
 import {
   DEFAULT_DATA_DIR,
+  DEFAULT_KEYWHIZ_DIR,
+  DEFAULT_WEBHOOK_PORT,
+  KEYWHIZ_DIR_USAGE,
   massRetirement,
   openLocalStack,
-  rotateAndReport,
   STACK_OPTIONS_USAGE,
-} from './rotate';
-import {
-  DEFAULT_KEYWHIZ_DIR,
-  KEYWHIZ_DIR_USAGE,
-  SYNC_OUTCOMES,
   SYNC_STACK_OPTIONS,
-  syncAndReport,
   syncStackOptions,
-} from './sync';
-import { formatInterval, formatSeconds, parseInterval } from './durations';
-
-const DEFAULT_PORT = 8787;
+} from './local-stack-options';
+import { rotateAndReport, SYNC_OUTCOMES, syncAndReport } from './run-report';
 
 export const START_USAGE = `trust-bridge start [options]
   The embedded default end to end: one SVID rotation, then one sync of the Keywhiz secrets into each
@@ -39,7 +32,7 @@ ${KEYWHIZ_DIR_USAGE}
                        MAX_RETIREMENT_SHARE of the SVIDs (as rotate --allow-mass-retirement)
   --once               one rotation and one sync, then exit: what start does unless --serve (as rotate --once)
   --serve              keep running, as above
-  --port N             with --serve: the webhook receiver's port (default: ${DEFAULT_PORT}; 0 picks a free one)
+  --port N             with --serve: the webhook receiver's port (default: ${DEFAULT_WEBHOOK_PORT}; 0 picks a free one)
   --sync-every D       with --serve: time between full syncs, e.g. 30s, 5m, 1h (default: serverless.yml's)
   --rotate-every D     with --serve: time between rotations (default: serverless.yml's)`;
 
@@ -60,7 +53,7 @@ export const startCommand = async (argv: string[]): Promise<number> => {
     strict: true,
   });
   const problems: string[] = [];
-  const port = parsePort(values.port ?? String(DEFAULT_PORT));
+  const port = parsePort(values.port ?? String(DEFAULT_WEBHOOK_PORT));
   if (port === undefined)
     problems.push(`--port ${JSON.stringify(values.port)}: must be a port number, 0 to 65535`);
   const [rotateEveryMs, syncEveryMs] = (
@@ -107,13 +100,12 @@ export const startCommand = async (argv: string[]): Promise<number> => {
   if ('exitCode' in stack) return stack.exitCode;
   const keywhizDir = stack.settings.keywhizDir ?? DEFAULT_KEYWHIZ_DIR;
   try {
-    const rotated = await rotateAndReport(
-      stack,
-      { force: values.force, ...massRetirement(values['allow-mass-retirement']) },
-      dataDir,
-    );
+    const rotated = await rotateAndReport(stack, {
+      force: values.force,
+      ...massRetirement(values['allow-mass-retirement']),
+    });
     console.log('');
-    const synced = await syncAndReport(stack, {}, dataDir);
+    const synced = await syncAndReport(stack, {});
     if (!values.serve) return rotated === 0 && synced === 0 ? 0 : 1;
     await serve(stack, { dataDir, keywhizDir, port, syncEveryMs, rotateEveryMs });
     return 0;
@@ -132,7 +124,7 @@ interface ServeOptions {
 
 /** Runs the receiver and both schedules until SIGINT or SIGTERM, then lets running work finish and stops. */
 const serve = async (stack: LocalStack, o: ServeOptions): Promise<void> => {
-  const server = await startWebhookServer({ handler: stack.webhookHandler, port: o.port });
+  const server = await stack.serveWebhooks(o.port);
   const stopped = stopRequested();
   // One run at a time, as on AWS a scheduled run would not race another over the same store.
   let queue: Promise<unknown> = Promise.resolve();
@@ -149,12 +141,12 @@ const serve = async (stack: LocalStack, o: ServeOptions): Promise<void> => {
         });
     }, ms);
   const timers = [
-    every(o.rotateEveryMs, 'rotation', () => rotateAndReport(stack, {}, o.dataDir)),
-    every(o.syncEveryMs, 'full sync', () => syncAndReport(stack, {}, o.dataDir)),
+    every(o.rotateEveryMs, 'rotation', () => rotateAndReport(stack, {})),
+    every(o.syncEveryMs, 'full sync', () => syncAndReport(stack, {})),
   ];
   try {
     const notifyFlags = [
-      ...(o.port === DEFAULT_PORT ? [] : [`--url ${server.url}`]),
+      ...(o.port === DEFAULT_WEBHOOK_PORT ? [] : [`--url ${server.url}`]),
       ...(o.dataDir === DEFAULT_DATA_DIR ? [] : [`--data-dir ${o.dataDir}`]),
     ];
     console.log(`\nwebhook receiver: ${server.url}`);

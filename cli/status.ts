@@ -1,24 +1,11 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerSvidStore } from '../functions/shared/ports/svid-store/secrets-manager-svid-store';
-import { DynamoDbAccountStatusLog } from '../functions/shared/ports/account-status/dynamodb-account-status';
-import type { Config } from '../functions/shared/config';
-import { localConfig } from '../local-stack/local-config';
 import { type FailureEntry, statusIndex } from '../functions/shared/domain/account-status';
-import { accountIdSchema } from '../functions/shared/domain/enrollment';
 import { formatDuration } from '../functions/shared/domain/duration';
-import { FileAccountStatusLog } from '../local-stack/stand-ins/file-account-status';
-import { LocalSecretsManager } from '../local-stack/stand-ins/secrets-manager/local-secrets-manager';
-import type { AccountStatusLog } from '../functions/shared/ports/account-status/account-status';
-import type { StoredSvid, SvidStore } from '../functions/shared/ports/svid-store/svid-store';
-import { awsClientConfig, OPS_OPTIONS, OPS_OPTIONS_USAGE, type OpsTarget, opsTargetOf } from './ops-options';
-import { formatAgo } from './durations';
-import { progress } from './progress';
 import { NEAR_EXPIRY_MS } from '../functions/shared/domain/svid-expiry';
-import { envOf } from './rotate';
+import type { StoredSvid } from '../functions/shared/ports/svid-store/svid-store';
+import { formatAgo } from './durations';
+import { type OpsCommandOptions, OPS_OPTIONS, OPS_OPTIONS_USAGE, openOpsStores } from './ops-options';
+import { progress } from './progress';
 import { printListing } from './table';
 
 export const STATUS_USAGE = `trust-bridge status [options]
@@ -29,102 +16,6 @@ export const STATUS_USAGE = `trust-bridge status [options]
 
   --account ID         only this account's SVIDs
 ${OPS_OPTIONS_USAGE}`;
-
-/** What status and verify read: the central SVID store and the per-account status records. */
-export interface OpsStores {
-  config: Config;
-  svids: Pick<SvidStore, 'listOwned' | 'read' | 'policy'>;
-  accountStatus: Pick<AccountStatusLog, 'list'>;
-  /** The trust domain SVIDs are issued in: the deployed stack's (asked only by verify), or TRUST_DOMAIN. */
-  trustDomain: () => Promise<string>;
-  /** Where they are, for messages. */
-  where: string;
-}
-
-/**
- * The local stack's central Secrets Manager and status files under the data directory (no engine, no Keywhiz),
- * or the deployed stack's Secrets Manager and status table, as its outputs name them. Rejects when the data
- * directory holds no stack, or the deployed stack lacks an output.
- */
-export const opsStores = async (target: OpsTarget, env: Record<string, string>): Promise<OpsStores> => {
-  const config = localConfig(env);
-  if (target.kind === 'aws') {
-    const { stack } = target;
-    const { AccountStatusTableName: tableName, SvidSecretPrefix: prefix } = await stack.outputs(
-      'AccountStatusTableName',
-      'SvidSecretPrefix',
-    );
-    const store = new SecretsManagerSvidStore(new SecretsManagerClient(awsClientConfig(target)), {});
-    return {
-      config,
-      svids: {
-        // Another stage may keep its SVIDs in the same account: only this stack's prefix is its own.
-        listOwned: async () => (await store.listOwned()).filter((s) => s.secretName.startsWith(prefix)),
-        read: (arn) => store.read(arn),
-        policy: (arn) => store.policy(arn),
-      },
-      accountStatus: new DynamoDbAccountStatusLog(new DynamoDBClient(awsClientConfig(target)), { tableName }),
-      trustDomain: () => stack.output('TrustDomain'),
-      where: `${stack.stackName} (Secrets Manager ${prefix}*, table ${tableName})`,
-    };
-  }
-  // Opening the store would create the directory: say instead that there is nothing to read.
-  if (!existsSync(join(target.dataDir, 'secretsmanager', config.CENTRAL_ACCOUNT_ID))) {
-    throw new Error(
-      `no local stack in ${target.dataDir}: run \`trust-bridge start\` or \`trust-bridge rotate --once\` first, or pass --data-dir`,
-    );
-  }
-  const secretsManager = new LocalSecretsManager({
-    dataDir: target.dataDir,
-    accountId: config.CENTRAL_ACCOUNT_ID,
-    region: config.AWS_REGION,
-  });
-  return {
-    config,
-    svids: new SecretsManagerSvidStore(secretsManager, {}),
-    accountStatus: new FileAccountStatusLog(target.dataDir),
-    trustDomain: () => Promise.resolve(config.TRUST_DOMAIN),
-    where: target.dataDir,
-  };
-};
-
-/** What the operator commands take besides their arguments: tests pass a clock, an environment, an error sink. */
-export interface OpsCommandOptions {
-  now?: () => Date;
-  env?: Record<string, string>;
-  error?: (line: string) => void;
-}
-
-/**
- * Checks the shared flags and --account, then opens the stores they name; on a problem it prints why and gives
- * the exit code (2 for a usage error, 1 when the stores cannot be opened).
- */
-export const openOpsStores = async (
-  values: Parameters<typeof opsTargetOf>[0] & { account?: string | undefined },
-  command: { usage: string; accountRequired: boolean },
-  options: OpsCommandOptions,
-): Promise<{ stores: OpsStores; account: string | undefined } | { exitCode: number }> => {
-  const error = options.error ?? console.error;
-  const target = opsTargetOf(values);
-  const { account } = values;
-  const problems = [
-    ...('problems' in target ? target.problems : []),
-    ...(command.accountRequired && account === undefined ? ['--account is required'] : []),
-    ...(account !== undefined && !accountIdSchema.safeParse(account).success
-      ? [`--account ${account} is not an AWS account id (12 digits)`]
-      : []),
-  ];
-  if ('problems' in target || problems.length > 0) {
-    error(`${problems.join('; ')}\n\n${command.usage}`);
-    return { exitCode: 2 };
-  }
-  try {
-    return { stores: await opsStores(target, options.env ?? envOf(process.env)), account };
-  } catch (e) {
-    error((e as Error).message);
-    return { exitCode: 1 };
-  }
-};
 
 /** One row of `trust-bridge status` (and one record of its --json). */
 export interface SvidStatus extends Omit<StoredSvid, 'arn' | 'deletedAt' | 'readersDigest' | 'committed'> {

@@ -3,8 +3,7 @@ import { policyDigest } from '../functions/shared/ports/svid-store/secrets-manag
 import type { StoredSvid } from '../functions/shared/ports/svid-store/svid-store';
 import { type SvidCheck, verifyStoredSvid } from '../functions/shared/domain/svid-verification';
 import { NEAR_EXPIRY_MS } from '../functions/shared/domain/svid-expiry';
-import { OPS_OPTIONS, OPS_OPTIONS_USAGE } from './ops-options';
-import { type OpsCommandOptions, openOpsStores } from './status';
+import { type OpsCommandOptions, OPS_OPTIONS, OPS_OPTIONS_USAGE, openOpsStores } from './ops-options';
 
 export const VERIFY_USAGE = `trust-bridge verify --account ID [options]
   Reads each SVID stored for the account and checks it as a function relies on it: the SPIFFE rules

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type ExecutionRecord,
@@ -10,9 +11,14 @@ import { createHandler as receiveWebhook } from '../functions/receive-webhook/re
 import type { Dependencies } from '../functions/shared/dependencies';
 import type { RotationRequest } from '../functions/shared/domain/rotation';
 import type { SyncRequest } from '../functions/shared/domain/sync';
-import { settleExecutionRecords, writeExecutionRecord } from './execution-records';
+import { readExecutionRecords, settleExecutionRecords, writeExecutionRecord } from './execution-records';
+import { localConfig } from './local-config';
 import type { Warn } from './stand-ins/damaged-files';
+import { FileAccountStatusLog } from './stand-ins/file-account-status';
+import { readAuditLog } from './stand-ins/local-event-bus';
+import { localCentralSecretsManager, readLocalWebhookKey } from './stand-ins/local-webhook-key';
 import { type LocalDependencies, type LocalOptions, localDependencies } from './local-dependencies';
+import { startWebhookServer } from './webhook-server';
 import { DEFAULT_WEBHOOK_SYNC_CONCURRENCY, WebhookSyncQueue } from './webhook-sync-queue';
 
 /** The manifest serverless.yml binds too: each `${Placeholder}` naming a function, and the step serving it. */
@@ -69,6 +75,7 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     options.webhookSyncConcurrency ?? DEFAULT_WEBHOOK_SYNC_CONCURRENCY,
     (request) => engine.startExecution(SYNC_SECRETS, request),
   );
+  const webhookHandler = receiveWebhook(deps);
   local.services.eventBus.addRule({
     pattern: pattern('keywhiz-secret-changed'),
     target: (event) => webhookSyncs.add(event.detail as SyncRequest),
@@ -85,7 +92,11 @@ export const createLocalStack = async (options: LocalStackOptions) => {
     /** Redrives a failed top-level execution under its own ARN and waits for it to end. */
     redrive: (executionArn: string) => engine.redriveExecution(executionArn),
     /** The webhook receiver's Lambda handler, for the local HTTP front. */
-    webhookHandler: receiveWebhook(deps),
+    webhookHandler,
+    /** The webhook receiver on 127.0.0.1 (port 0 picks a free one); close it before the stack. */
+    serveWebhooks: (port: number) => startWebhookServer({ handler: webhookHandler, port }),
+    /** Every event on the audit bus so far, oldest first. */
+    auditEvents: () => readAuditLog(options.dataDir, local.config.AUDIT_BUS_NAME),
     /** The webhook syncs' queue: what it started, folded and holds now. */
     webhookSyncs: () => webhookSyncs.status(),
     /** Waits until no webhook sync runs or waits; gives the executions that ended since the last call. */
@@ -156,3 +167,31 @@ const pascal = (name: string) =>
     .join('');
 
 export type LocalStack = Awaited<ReturnType<typeof createLocalStack>>;
+
+/**
+ * What a data directory holds, read without holding it, so the operator commands can read while another process
+ * runs the stack (start --serve): past runs, the central Secrets Manager, the account status records and the
+ * webhook signing key. Nothing here starts the engine or Keywhiz.
+ */
+export const readLocalStack = (dataDir: string, env: Record<string, string | undefined> = {}) => {
+  const config = localConfig(env);
+  return {
+    config,
+    /** Whether a stack ever ran here: opening the stores of a directory without one would create it. */
+    exists: () => existsSync(join(dataDir, 'secretsmanager', config.CENTRAL_ACCOUNT_ID)),
+    /** Every recorded execution; a RUNNING one whose process died reads as ABORTED. */
+    executions: () => readExecutionRecords(dataDir),
+    /** The central account's Secrets Manager (the SVIDs). */
+    centralSecretsManager: () => localCentralSecretsManager(dataDir, config),
+    accountStatus: new FileAccountStatusLog(dataDir),
+    /** The current webhook signing key, created if absent, for a sender such as `trust-bridge notify`. */
+    webhookKey: () => readLocalWebhookKey(dataDir, config),
+  };
+};
+
+// What the operator commands need besides the stack: the errors that refuse to open it, the schedules it runs
+// on (as serverless.yml deploys them), and the shape of an audit event.
+export { DataDirInUse } from './data-dir-lock';
+export { DataDirReconfigureRefused } from './data-dir-settings';
+export { deployedSchedules } from './schedules';
+export type { AuditLogEntry } from './stand-ins/local-event-bus';

@@ -11,11 +11,11 @@ import type { AuditEvent } from '../../functions/shared/domain/audit';
 import { isReplayName } from '../../functions/shared/domain/replay';
 import type { AuditSink } from '../../functions/shared/ports/audit-sink/audit-sink';
 import { type DeployedStack, STATE_MACHINE_OUTPUTS } from '../deployed-stack';
-import { ambiguous, newestFirst } from './local-runs';
+import { ambiguousName, executionArnOf } from './execution-names';
 import {
   ALL_MACHINES,
-  executionArnOf,
   linksOf,
+  newestFirst,
   type RunQuery,
   type RunStatus,
   type WorkflowRun,
@@ -87,7 +87,7 @@ export class AwsRuns implements WorkflowRuns {
       if (run) found.push(run);
     }
     if (found.length > 1)
-      throw ambiguous(
+      throw ambiguousName(
         nameOrArn,
         found.map((r) => r.executionArn),
       );
@@ -130,8 +130,6 @@ export class AwsRuns implements WorkflowRuns {
     this.sink ??= this.options.audit();
     await (await this.sink).publish(events);
   }
-
-  async close(): Promise<void> {}
 
   private async describe(executionArn: string): Promise<WorkflowRun> {
     const out = await this.options.sfn.send(new DescribeExecutionCommand({ executionArn }));

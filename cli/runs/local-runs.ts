@@ -1,21 +1,23 @@
 import type { ExecutionRecord, RunningExecution } from '../../engine';
 import type { AuditEvent } from '../../functions/shared/domain/audit';
-import { readExecutionRecords } from '../../local-stack/execution-records';
 import type { LocalStack } from '../../local-stack/stack';
-import { linksOf, type RunQuery, type WorkflowRun, type WorkflowRuns } from './workflow-runs';
+import { ambiguousName } from './execution-names';
+import { linksOf, newestFirst, type RunQuery, type WorkflowRun, type WorkflowRuns } from './workflow-runs';
+
+type Recorded = ExecutionRecord | RunningExecution;
 
 /**
  * The embedded default's runs: listed and found from the execution records under the data directory (no stack
- * started for that), started and redriven on a local stack opened on first need, which waits for each run.
+ * started for that), started and redriven on the local stack, which waits for each run.
  */
 export class LocalRuns implements WorkflowRuns {
-  private stack: Promise<LocalStack> | undefined;
   // Read once per command; a run this command starts or redrives writes a record, so the next read is fresh.
-  private records: Promise<(ExecutionRecord | RunningExecution)[]> | undefined;
+  private records: Promise<Recorded[]> | undefined;
 
   constructor(
-    private readonly dataDir: string,
-    private readonly openStack: () => Promise<LocalStack>,
+    private readonly readRecords: () => Promise<Recorded[]>,
+    /** The local stack, opened on first need. */
+    private readonly opened: () => Promise<LocalStack>,
   ) {}
 
   async list(query: RunQuery): Promise<WorkflowRun[]> {
@@ -35,7 +37,7 @@ export class LocalRuns implements WorkflowRuns {
       (r) => r.executionArn === nameOrArn || r.name === nameOrArn,
     );
     if (matches.length > 1)
-      throw ambiguous(
+      throw ambiguousName(
         nameOrArn,
         matches.map((r) => r.executionArn),
       );
@@ -55,10 +57,6 @@ export class LocalRuns implements WorkflowRuns {
     await (await this.opened()).deps.audit.publish(events);
   }
 
-  async close(): Promise<void> {
-    if (this.stack) await (await this.stack).close();
-  }
-
   /** Waits for a run that writes its record, then lets the next read see it. */
   private async recording(execution: Promise<ExecutionRecord>): Promise<WorkflowRun> {
     try {
@@ -68,24 +66,13 @@ export class LocalRuns implements WorkflowRuns {
     }
   }
 
-  private recorded(): Promise<(ExecutionRecord | RunningExecution)[]> {
-    this.records ??= readExecutionRecords(this.dataDir);
+  private recorded(): Promise<Recorded[]> {
+    this.records ??= this.readRecords();
     return this.records;
-  }
-
-  private opened(): Promise<LocalStack> {
-    this.stack ??= this.openStack();
-    return this.stack;
   }
 }
 
-/** A name may be taken in two state machines; the operator then gives the ARN. */
-export const ambiguous = (name: string, arns: string[]): Error =>
-  new Error(`"${name}" names ${arns.length} executions; give one ARN: ${arns.join(', ')}`);
-
-export const newestFirst = (a: WorkflowRun, b: WorkflowRun): number => b.startDate.localeCompare(a.startDate);
-
-const runOf = (record: ExecutionRecord | RunningExecution): WorkflowRun => ({
+const runOf = (record: Recorded): WorkflowRun => ({
   executionArn: record.executionArn,
   name: record.name,
   machine: record.stateMachineName,

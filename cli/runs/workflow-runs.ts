@@ -9,6 +9,15 @@ export const CHUNK_MACHINES: Record<Workflow, string> = {
 };
 export const ALL_MACHINES = [...Object.values(WORKFLOWS), ...Object.values(CHUNK_MACHINES)];
 
+/** `--state-machine rotate|sync` (the deployed names are accepted too); both when absent. */
+export const workflowsOf = (given: string | undefined) => {
+  const all = Object.values(WORKFLOWS);
+  if (given === undefined) return all;
+  const workflow = WORKFLOWS[given as keyof typeof WORKFLOWS] ?? all.find((w) => w === given);
+  if (!workflow) return new Error(`--state-machine ${JSON.stringify(given)}: rotate or sync`);
+  return [workflow];
+};
+
 export const RUN_STATUSES = [
   'RUNNING',
   'SUCCEEDED',
@@ -68,8 +77,10 @@ export interface WorkflowRuns {
   redrive(run: WorkflowRun): Promise<WorkflowRun>;
   /** Puts audit events on the audit bus. */
   audit(events: AuditEvent[]): Promise<void>;
-  close(): Promise<void>;
 }
+
+/** The order every listing gives: newest first. */
+export const newestFirst = (a: WorkflowRun, b: WorkflowRun): number => b.startDate.localeCompare(a.startDate);
 
 /** The input fields that link a run to what it came from, as the engine and AWS read them. */
 export const linksOf = (input: unknown): Pick<WorkflowRun, 'parentExecutionArn' | 'replayOf'> => {
@@ -80,11 +91,3 @@ export const linksOf = (input: unknown): Pick<WorkflowRun, 'parentExecutionArn' 
     ...(typeof fields.replayOf === 'string' ? { replayOf: fields.replayOf } : {}),
   };
 };
-
-/** The ARN of another execution of the same state machine. */
-export const siblingExecutionArn = (executionArn: string, name: string): string =>
-  `${executionArn.slice(0, executionArn.lastIndexOf(':'))}:${name}`;
-
-/** An execution's ARN from its state machine's ARN, as AWS forms it. */
-export const executionArnOf = (stateMachineArn: string, name: string): string =>
-  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
