@@ -13,7 +13,8 @@ import {
 import type { ExecutionRecord, RunningExecution } from '../engine';
 import { SECRET_DETAIL_TYPES, SVID_DETAIL_TYPES } from '../functions/shared/domain/audit';
 import { replayInputOf, replayNameOf } from '../functions/shared/domain/replay';
-import { decodeSpireSvidSecret, SVID_TAG, svidSecretName } from '../functions/shared/domain/svid-secret';
+import { decodeSpireSvidSecret } from '../client/spiffe/spire-secret';
+import { SVID_TAG, svidSecretName } from '../functions/shared/domain/svid-secret';
 import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
 import { localConfig } from '../local-stack/local-config';
 import { readExecutionRecords } from '../local-stack/execution-records';

@@ -1,7 +1,8 @@
 import type { AgentOptions } from 'node:https';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket, TlsOptions } from 'node:tls';
 import { InvalidSvidClientOption, PeerNotAuthorized } from './errors';
-import { type SpiffeIdAllowList, spiffeIdOf, trustDomainOf } from './spiffe-id';
+import { type SpiffeIdAllowList, spiffeIdOf } from './spiffe-id';
+import { trustDomainOf } from './spiffe/spiffe-id';
 import type { X509Svid } from './x509-svid';
 
 /**

@@ -1,22 +1,8 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { z } from 'zod';
+import type { X509Certificate } from 'node:crypto';
 import { SvidSecretInvalid } from './errors';
-import { spiffeIdOf, trustDomainNamed, trustDomainOf } from './spiffe-id';
-
-/** The JSON SPIRE's aws_secretsmanager SVID store writes (and trust-bridge writes the same way). */
-const spireSvidSecret = z.object({
-  spiffeID: z.string(),
-  /** PEM chain, leaf first. */
-  x509SVID: z.string(),
-  /** PKCS#8 PEM. */
-  x509SVIDKey: z.string(),
-  /** PEM bundle of the SVID's own trust domain; SPIRE (omitempty) leaves it out when it has none. */
-  bundle: z.string().optional(),
-  /** `spiffe://<trust domain>` → PEM bundle; left out when empty. */
-  federatedBundles: z.record(z.string(), z.string()).optional(),
-});
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+import { trustDomainNamed, trustDomainOf } from './spiffe/spiffe-id';
+import { certificatesIn, decodeSpireSvidSecret, InvalidSpireSvidSecret } from './spiffe/spire-secret';
+import { keyPairViolations, spiffeIdOf } from './spiffe/x509-svid';
 
 /**
  * One workload's X509-SVID with its trust bundles. The private key is held in a private field: it is
@@ -60,23 +46,7 @@ export class X509Svid {
    * is the leaf's. Throws SvidSecretInvalid naming the problem, never the value.
    */
   static fromSecret(value: Uint8Array | string): X509Svid {
-    let json: unknown;
-    try {
-      const text =
-        typeof value === 'string' ? value : new TextDecoder('utf-8', { fatal: true }).decode(value);
-      json = JSON.parse(text);
-    } catch {
-      // JSON.parse quotes the text around the fault: that may be key material, so it is not kept.
-      throw new SvidSecretInvalid('the SVID secret is not UTF-8 JSON');
-    }
-    const parsed = spireSvidSecret.safeParse(json);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map(
-        (issue) => `${issue.path.join('.') || '(value)'}: ${issue.code}`,
-      );
-      throw new SvidSecretInvalid(`the SVID secret is not a SPIRE SVID secret (${problems.join('; ')})`);
-    }
-    const secret = parsed.data;
+    const secret = asSvidSecretInvalid(() => decodeSpireSvidSecret(value));
     const trustDomain = trustDomainOf(secret.spiffeID);
     if (!trustDomain) throw new SvidSecretInvalid("the SVID secret's spiffeID is not a workload SPIFFE ID");
 
@@ -86,28 +56,20 @@ export class X509Svid {
     try {
       leafId = spiffeIdOf(leaf);
     } catch (error) {
-      throw new SvidSecretInvalid(
-        `the SVID secret's leaf certificate is not an X509-SVID: ${(error as Error).message}`,
-      );
+      throw new SvidSecretInvalid(`the SVID secret's leaf: ${(error as Error).message}`);
     }
     if (leafId !== secret.spiffeID) {
       throw new SvidSecretInvalid(`the SVID secret's leaf certificate is ${leafId}, not ${secret.spiffeID}`);
     }
-    let keyMatches: boolean;
-    try {
-      keyMatches = leaf.checkPrivateKey(createPrivateKey(secret.x509SVIDKey));
-    } catch {
-      throw new SvidSecretInvalid("the SVID secret's x509SVIDKey is not a readable PEM private key");
-    }
-    if (!keyMatches)
-      throw new SvidSecretInvalid("the SVID secret's private key is not the leaf certificate's");
+    const [keyProblem] = keyPairViolations(leaf, secret.x509SVIDKey);
+    if (keyProblem) throw new SvidSecretInvalid(`the SVID secret's x509SVIDKey: ${keyProblem}`);
 
     const bundles = new Map<string, X509Certificate[]>();
     // No bundle ("" is what Go reads for an omitted one): only federated peers can be verified, and
     // PeerAuthorizer says so when an allow-list needs our own trust domain.
     if (secret.bundle) bundles.set(trustDomain, certificates(secret.bundle, 'bundle'));
     const keyOf = new Map<string, string>();
-    for (const [key, pem] of Object.entries(secret.federatedBundles ?? {})) {
+    for (const [key, pem] of Object.entries(secret.federatedBundles)) {
       const field = `federatedBundles key ${JSON.stringify(key.slice(0, 100))}`;
       const domain = trustDomainNamed(key);
       if (!domain) {
@@ -157,15 +119,16 @@ export class X509Svid {
   }
 }
 
-/** Each PEM certificate in `pem`, parsed; at least one. */
-function certificates(pem: string, field: string): X509Certificate[] {
-  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) throw new SvidSecretInvalid(`the SVID secret's ${field} holds no PEM certificate`);
-  return blocks.map((block) => {
-    try {
-      return new X509Certificate(block);
-    } catch {
-      throw new SvidSecretInvalid(`the SVID secret's ${field} holds a PEM certificate that does not parse`);
-    }
-  });
+/** The certificates of a PEM field of the secret; SvidSecretInvalid names the field when there are none. */
+const certificates = (pem: string, field: string): X509Certificate[] =>
+  asSvidSecretInvalid(() => certificatesIn(pem, field));
+
+/** The SPIRE format's own error, as the client's. */
+function asSvidSecretInvalid<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof InvalidSpireSvidSecret) throw new SvidSecretInvalid(error.message);
+    throw error;
+  }
 }

@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseSecretDelivery, parseSecretListing } from '../../functions/shared/domain/keywhiz-responses';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
-import { spiffeIdOf } from '../../functions/shared/domain/svid-rules';
+import { spiffeIdOf } from '../../client/spiffe/x509-svid';
 import { KeywhizDevServer } from '../../local-stack/stand-ins/keywhiz/keywhiz-dev-server';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 

@@ -25,7 +25,7 @@ import {
   StoreThrottled,
   SvidUnavailable,
 } from '../../functions/shared/domain/errors';
-import { decodeSpireSvidSecret, encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
+import { decodeSpireSvidSecret, encodeSpireSvidSecret } from '../../client/spiffe/spire-secret';
 import { probeSecretsManager } from '../../bench/secrets-manager-probe';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import type { SvidWrite } from '../../functions/shared/ports/svid-store/svid-store';

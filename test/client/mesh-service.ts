@@ -2,7 +2,7 @@ import { type Agent, createServer, get, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SvidClient } from '../../client';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
+import type { SpireSvidSecret } from '../../client/spiffe/spire-secret';
 import { secretBinary } from './test-svids';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:trust-bridge/svid/prod/test-AbCdEf';

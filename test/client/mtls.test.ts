@@ -1,7 +1,7 @@
 import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PeerNotAuthorized, SvidExpired } from '../../client';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
+import type { SpireSvidSecret } from '../../client/spiffe/spire-secret';
 import { call, clientFor, type MeshService, startMeshService } from './mesh-service';
 import { TestTrustDomains } from './test-svids';
 

@@ -66,31 +66,41 @@ describe('spiffeIdOf', () => {
     expect(spiffeIdOf(cert)).toBe('spiffe://example.org/prod/mesh');
   });
 
+  const noUriSan =
+    'the certificate is not an X509-SVID: it has no URI SAN; an X509-SVID carries its SPIFFE ID as exactly one URI SAN';
   it.each([
-    [[], 'the certificate has 0 URI SANs; an X509-SVID has exactly one'],
+    [[], noUriSan],
     [
       [
         { type: 'url', value: 'spiffe://example.org/prod/mesh' },
         { type: 'url', value: 'spiffe://example.org/prod/admin' },
       ],
-      'the certificate has 2 URI SANs; an X509-SVID has exactly one',
+      'the certificate is not an X509-SVID: it has 2 URI SANs ("spiffe://example.org/prod/mesh", ' +
+        '"spiffe://example.org/prod/admin"); an X509-SVID has exactly one',
     ],
     [
       // A DNS name crafted to read like a second, allowed entry in Node's SAN text.
       [{ type: 'dns', value: 'x, URI:spiffe://example.org/prod/admin' }],
-      'the certificate has 0 URI SANs; an X509-SVID has exactly one',
+      noUriSan,
     ],
     [
       [{ type: 'url', value: 'spiffe://example.org' }],
-      'the certificate\'s URI SAN "spiffe://example.org" is not a workload SPIFFE ID',
+      'the certificate is not an X509-SVID: its SPIFFE ID spiffe://example.org has no path: it names a trust ' +
+        'domain, not a workload',
     ],
   ] as [x509.JsonGeneralName[], string][])('refuses %j', async (names, message) => {
     const cert = await certificateWith(names);
+    expect(() => spiffeIdOf(cert)).toThrow(PeerNotAuthorized);
     expect(() => spiffeIdOf(cert)).toThrow(new PeerNotAuthorized(message));
   });
 
   it('refuses a CA certificate', async () => {
     const cert = await certificateWith([{ type: 'url', value: 'spiffe://example.org/prod/mesh' }], true);
-    expect(() => spiffeIdOf(cert)).toThrow('the certificate is a CA certificate, not an X509-SVID');
+    expect(() => spiffeIdOf(cert)).toThrow(
+      new PeerNotAuthorized(
+        'the certificate is not an X509-SVID: it is a CA certificate (basicConstraints CA:true); an X509-SVID ' +
+          'leaf must be CA:false',
+      ),
+    );
   });
 });

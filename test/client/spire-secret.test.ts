@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InvalidSvidClientOption, PeerNotAuthorized, SvidSecretInvalid, X509Svid } from '../../client';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
+import type { SpireSvidSecret } from '../../client/spiffe/spire-secret';
 import { call, clientFor, type MeshService, startMeshService } from './mesh-service';
 import { secretBinary, secretText, TestTrustDomains } from './test-svids';
 

@@ -17,7 +17,7 @@ import {
   SvidUnavailable,
   X509Svid,
 } from '../../client';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
+import type { SpireSvidSecret } from '../../client/spiffe/spire-secret';
 import { secretBinary, secretText, TestTrustDomains } from './test-svids';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:trust-bridge/svid/prod/payments-AbCdEf';
@@ -353,12 +353,15 @@ describe('a malformed secret', () => {
     expect((await failure(`{"x509SVIDKey": ${JSON.stringify(first.x509SVIDKey)} oops`)).message).toBe(
       'the SVID secret is not UTF-8 JSON',
     );
-    expect((await failure(JSON.stringify({ ...first, x509SVIDKey: undefined }))).message).toBe(
-      'the SVID secret is not a SPIRE SVID secret (x509SVIDKey: invalid_type)',
+    expect((await failure(JSON.stringify({ ...first, x509SVID: 42 }))).message).toBe(
+      "the SVID secret's x509SVID is not a string",
     );
-    expect((await failure(JSON.stringify({ ...first, x509SVIDKey: 'not a key' }))).message).toBe(
-      "the SVID secret's x509SVIDKey is not a readable PEM private key",
-    );
+    // SPIRE leaves an empty field out: an omitted key reads as none, like one that is not a key.
+    for (const x509SVIDKey of [undefined, 'not a key']) {
+      expect((await failure(JSON.stringify({ ...first, x509SVIDKey }))).message).toBe(
+        "the SVID secret's x509SVIDKey: the private key is not a PKCS#8 PEM ECDSA key like the certificate's",
+      );
+    }
     expect((await failure(JSON.stringify({ ...first, bundle: 'no PEM here' }))).message).toBe(
       "the SVID secret's bundle holds no PEM certificate",
     );
@@ -367,7 +370,7 @@ describe('a malformed secret', () => {
 
   it("is refused when the key is not the certificate's, or the ID not the certificate's", async () => {
     expect((await failure(JSON.stringify({ ...first, x509SVIDKey: renewed.x509SVIDKey }))).message).toBe(
-      "the SVID secret's private key is not the leaf certificate's",
+      "the SVID secret's x509SVIDKey: the private key does not match the certificate's public key",
     );
     expect(
       (await failure(JSON.stringify({ ...first, spiffeID: 'spiffe://example.org/prod/orders' }))).message,

@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
-import { encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
+import { encodeSpireSvidSecret, type SpireSvidSecret } from '../../client/spiffe/spire-secret';
 
 /** Test CAs issuing real X509-SVIDs, written as the SPIRE secret value the client reads. */
 export class TestTrustDomains {

@@ -24,8 +24,11 @@ const CLIENTS: Record<string, string[]> = {
   syncAgent: ['client-eventbridge', 'client-secrets-manager'],
   watchSvidExpiry: ['client-secrets-manager'],
 };
-/** Project folders that never deploy. */
-const NOT_DEPLOYED = /(^|\/)(local-stack|cli|engine|bench|test|client|examples|packaging)\//;
+/**
+ * Project folders that never deploy. Of client/, only client/spiffe/ does: the SPIFFE ID, X509-SVID and SPIRE secret
+ * rules the domain shares with the function-side client.
+ */
+const NOT_DEPLOYED = /(^|\/)((local-stack|cli|engine|bench|test|examples|packaging)\/|client\/(?!spiffe\/))/;
 
 let stack: PackagedStack;
 beforeAll(async () => {

@@ -20,7 +20,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { main } from '../../cli/main';
-import { decodeSpireSvidSecret, SVID_TAG } from '../../functions/shared/domain/svid-secret';
+import { decodeSpireSvidSecret } from '../../client/spiffe/spire-secret';
+import { SVID_TAG } from '../../functions/shared/domain/svid-secret';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 
 /**

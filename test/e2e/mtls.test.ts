@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
-import { checkX509Svid, spiffeIdOf } from '../../functions/shared/domain/svid-rules';
+import { spiffeIdOf } from '../../client/spiffe/x509-svid';
+import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 
 /** Two workloads speaking mTLS with SVIDs, each authorizing the other by the SPIFFE ID in its certificate. */

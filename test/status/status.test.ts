@@ -14,9 +14,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type SvidStatus, statusCommand } from '../../cli/status';
 import { type SvidVerification, verifyCommand } from '../../cli/verify';
-import { encodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
+import { encodeSpireSvidSecret, type SpireSvidSecret } from '../../client/spiffe/spire-secret';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 import {
   LEDGER,

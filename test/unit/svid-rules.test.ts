@@ -13,7 +13,8 @@ import {
   SVID_SIGNATURE_ALGORITHM,
   SVID_SUBJECT,
 } from '../../functions/shared/domain/svid-profile';
-import { checkX509Svid, spiffeIdOf } from '../../functions/shared/domain/svid-rules';
+import { signingCertificateSpiffeId, spiffeIdOf } from '../../client/spiffe/x509-svid';
+import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 
 const spiffeId = 'spiffe://example.org/prod/payments';
@@ -268,8 +269,14 @@ describe('checkX509Svid finds each broken rule', () => {
       expect(await checkX509Svid(await leaf(without(ekuOid)), { now: duringValidity })).toEqual([]);
     });
 
-    it('spiffeIdOf refuses a certificate without exactly one URI SAN', async () => {
-      expect(() => spiffeIdOf(bundlePem[0] as string)).not.toThrow();
+    it('spiffeIdOf refuses a certificate without exactly one URI SAN, and a CA certificate', async () => {
+      // The root names its trust domain as a signing certificate may; it is no X509-SVID.
+      expect(() => spiffeIdOf(bundlePem[0] as string)).toThrow(
+        'the certificate is not an X509-SVID: its SPIFFE ID spiffe://example.org has no path: it names a trust ' +
+          'domain, not a workload; it is a CA certificate (basicConstraints CA:true); an X509-SVID leaf must be CA:false',
+      );
+      expect(signingCertificateSpiffeId(bundlePem[0] as string)).toBe('spiffe://example.org');
+      expect(() => signingCertificateSpiffeId(svid.certificatePem)).toThrow(InvalidSpiffeId);
       const two = await leaf(
         replacing(
           sanOid,

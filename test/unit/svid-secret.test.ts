@@ -3,9 +3,10 @@ import { InvalidConfiguration } from '../../functions/shared/domain/errors';
 import {
   decodeSpireSvidSecret,
   encodeSpireSvidSecret,
-  svidSecretName,
-} from '../../functions/shared/domain/svid-secret';
-import type { SpireSvidSecret } from '../../functions/shared/ports/svid-store/svid-store';
+  InvalidSpireSvidSecret,
+  type SpireSvidSecret,
+} from '../../client/spiffe/spire-secret';
+import { svidSecretName } from '../../functions/shared/domain/svid-secret';
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -91,7 +92,7 @@ describe('decodeSpireSvidSecret', () => {
     ];
     for (const attempt of attempts) {
       const decode = () => decodeSpireSvidSecret(new TextEncoder().encode(attempt));
-      expect(decode).toThrow(TypeError);
+      expect(decode).toThrow(InvalidSpireSvidSecret);
       try {
         decode();
       } catch (error) {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from '
 import { join } from 'node:path';
 import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, expect, test } from '@jest/globals';
-import { decodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
+import { decodeSpireSvidSecret } from '../../client/spiffe/spire-secret';
 import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../../functions/shared/domain/webhook';
 import { enrollment, startLocalStack } from '../support/local-run';
 import { LEDGER, PAYMENTS, startSyncStack } from '../support/sync-run';

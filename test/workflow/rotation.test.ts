@@ -10,7 +10,7 @@ import { validateAuditEvent } from '../../events/schemas';
 import type { Dependencies } from '../../functions/shared/dependencies';
 import { StoreThrottled } from '../../functions/shared/domain/errors';
 import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
-import { decodeSpireSvidSecret } from '../../functions/shared/domain/svid-secret';
+import { decodeSpireSvidSecret } from '../../client/spiffe/spire-secret';
 import { probeSecretsManager } from '../../bench/secrets-manager-probe';
 import { enrollment, startLocalStack } from '../support/local-run';
 

@@ -15,8 +15,11 @@ export class InvalidEnrollment extends TrustBridgeError {}
 /** The enrollment endpoint did not answer (timeout, network, 5xx). Retryable: the registry is fine. */
 export class EnrollmentsUnavailable extends TrustBridgeError {}
 
-/** A SPIFFE ID breaks the SPIFFE rules or ACM PCA's 253-character URI limit. */
-export class InvalidSpiffeId extends TrustBridgeError {}
+/**
+ * A SPIFFE ID breaks the SPIFFE rules or ACM PCA's 253-character URI limit. The SPIFFE library's own error
+ * (client/spiffe/), named like the rest for Retry and Catch.
+ */
+export { InvalidSpiffeId } from '../../../client/spiffe/spiffe-id';
 
 /** Configuration is missing or malformed. */
 export class InvalidConfiguration extends TrustBridgeError {}

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
-import type { webcrypto } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { InvalidSpiffeId } from './errors';
-import { parseSpiffeId } from './spiffe-id';
+import { caViolations, keyPairViolations, uriSanViolations } from '../../../client/spiffe/x509-svid';
 import { SVID_EXTENDED_KEY_USAGE } from './svid-profile';
 
 export interface SvidCheckOptions {
@@ -23,7 +22,9 @@ const MAX_CHAIN_DEPTH = 5;
 
 /**
  * Checks a certificate against the SPIFFE X509-SVID rules and returns each rule it breaks, as a
- * sentence an operator can act on; an empty list means it is a valid X509-SVID.
+ * sentence an operator can act on; an empty list means it is a valid X509-SVID. The rules the
+ * function-side client applies too come from client/spiffe/; key usage, extended key usage and
+ * the chain walk are read here with @peculiar/x509, which node:crypto cannot.
  */
 export async function checkX509Svid(
   certificatePem: string,
@@ -37,61 +38,24 @@ export async function checkX509Svid(
   }
   const now = options.now ?? new Date();
   const violations = [
-    ...uriSanViolations(cert, options.expectedSpiffeId),
+    ...uriSanViolations(nodeCertificate(cert), options.expectedSpiffeId),
     ...leafViolations(cert),
     ...validityViolations(cert, now, 'the certificate'),
   ];
   if (options.bundlePem)
     violations.push(...(await chainViolations(cert, options.bundlePem, options.chainPem ?? [], now)));
   if (options.privateKeyPem !== undefined)
-    violations.push(...(await keyPairViolations(cert, options.privateKeyPem)));
+    violations.push(...keyPairViolations(nodeCertificate(cert), options.privateKeyPem));
   return violations;
 }
 
-/** The SPIFFE ID of an X509-SVID (its one URI SAN). Throws InvalidSpiffeId when there is not exactly one valid one. */
-export function spiffeIdOf(certificate: string | ArrayBuffer | Uint8Array): string {
-  const uris = uriSans(new x509.X509Certificate(certificate));
-  if (uris.length !== 1) {
-    throw new InvalidSpiffeId(`the certificate has ${uris.length} URI SANs; an X509-SVID has exactly one`);
-  }
-  const [uri] = uris as [string];
-  parseSpiffeId(uri);
-  return uri;
-}
+/** The same certificate as node:crypto reads it, for the rules client/spiffe/ holds. */
+export const nodeCertificate = (cert: x509.X509Certificate): X509Certificate =>
+  new X509Certificate(Buffer.from(cert.rawData));
 
-function uriSans(cert: x509.X509Certificate): string[] {
-  return cert
-    .getExtensions(x509.SubjectAlternativeNameExtension)
-    .flatMap((san) => san.names.items.filter((name) => name.type === 'url').map((name) => name.value));
-}
-
-export function uriSanViolations(cert: x509.X509Certificate, expected: string | undefined): string[] {
-  const uris = uriSans(cert);
-  if (uris.length === 0)
-    return ['it has no URI SAN; an X509-SVID carries its SPIFFE ID as exactly one URI SAN'];
-  if (uris.length > 1) {
-    return [`it has ${uris.length} URI SANs (${uris.join(', ')}); an X509-SVID has exactly one`];
-  }
-  const [uri] = uris as [string];
-  const violations: string[] = [];
-  try {
-    if (parseSpiffeId(uri).path.length === 0) {
-      violations.push(`its SPIFFE ID ${uri} has no path: it names a trust domain, not a workload`);
-    }
-  } catch (error) {
-    violations.push(`its URI SAN is not a valid SPIFFE ID: ${(error as Error).message}`);
-  }
-  if (expected !== undefined && uri !== expected) {
-    violations.push(`its SPIFFE ID is ${uri}, expected ${expected}`);
-  }
-  return violations;
-}
-
+/** A leaf: not a CA, critical key usage with digitalSignature and neither keyCertSign nor cRLSign, TLS EKUs only. */
 export function leafViolations(cert: x509.X509Certificate): string[] {
-  const violations: string[] = [];
-  if (cert.getExtension(x509.BasicConstraintsExtension)?.ca) {
-    violations.push('it is a CA certificate (basicConstraints CA:true); an X509-SVID leaf must be CA:false');
-  }
+  const violations = caViolations(nodeCertificate(cert));
   const keyUsage = cert.getExtension(x509.KeyUsagesExtension);
   if (!keyUsage) {
     violations.push('it has no key usage extension; an X509-SVID must have one, marked critical');
@@ -179,29 +143,4 @@ async function findSigner(
     if (await cert.verify({ publicKey: candidate.publicKey, signatureOnly: true })) return candidate;
   }
   return undefined;
-}
-
-/** Proves possession rather than comparing encodings: sign a challenge with the key, verify with the certificate. */
-export async function keyPairViolations(
-  cert: x509.X509Certificate,
-  privateKeyPem: string,
-): Promise<string[]> {
-  const algorithm = cert.publicKey.algorithm as webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams;
-  const signature =
-    algorithm.name === 'ECDSA'
-      ? { name: 'ECDSA', hash: 'SHA-256' }
-      : { name: algorithm.name, saltLength: 32 };
-  let privateKey: webcrypto.CryptoKey;
-  try {
-    const der = x509.PemConverter.decodeFirst(privateKeyPem);
-    privateKey = await crypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign']);
-  } catch {
-    // The import error could quote key bytes; say only what kind of thing was wrong.
-    return [`the private key is not a PKCS#8 PEM ${algorithm.name} key like the certificate's`];
-  }
-  const challenge = crypto.getRandomValues(new Uint8Array(32));
-  const proof = await crypto.subtle.sign(signature, privateKey, challenge);
-  const publicKey = await cert.publicKey.export(algorithm, ['verify']);
-  if (await crypto.subtle.verify(signature, publicKey, proof, challenge)) return [];
-  return ["the private key does not match the certificate's public key"];
 }

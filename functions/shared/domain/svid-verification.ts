@@ -1,15 +1,11 @@
 import 'reflect-metadata';
+import type { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import type { SpireSvidSecret, StoredSvid } from '../ports/svid-store/svid-store';
+import { certificatesIn, type SpireSvidSecret } from '../../../client/spiffe/spire-secret';
+import { keyPairViolations, uriSanViolations } from '../../../client/spiffe/x509-svid';
 import { formatDuration } from './duration';
 import { parseSpiffeId } from './spiffe-id';
-import {
-  chainViolations,
-  keyPairViolations,
-  leafViolations,
-  uriSanViolations,
-  validityViolations,
-} from './svid-rules';
+import { chainViolations, leafViolations, validityViolations } from './svid-rules';
 
 export type CheckResult = 'pass' | 'warn' | 'fail';
 
@@ -18,6 +14,14 @@ export interface SvidCheck {
   check: string;
   result: CheckResult;
   detail: string;
+}
+
+/** What the SVID's tags say about the certificate it holds (the SVID store lists them). */
+export interface SvidTags {
+  spiffeId: string;
+  serial: string;
+  /** ISO-8601. */
+  notAfter: string;
 }
 
 export interface SvidVerificationOptions {
@@ -33,22 +37,20 @@ export interface SvidVerificationOptions {
  * expiry, and that the tags (what `trust-bridge status` and the rotation read) describe this certificate.
  */
 export async function verifyStoredSvid(
-  stored: StoredSvid,
+  stored: SvidTags,
   secret: SpireSvidSecret,
   options: SvidVerificationOptions,
 ): Promise<SvidCheck[]> {
-  let chain: x509.X509Certificate[];
+  let chain: X509Certificate[];
   try {
-    chain = x509.PemConverter.decode(secret.x509SVID).map((der) => new x509.X509Certificate(der));
-  } catch {
-    chain = [];
+    chain = certificatesIn(secret.x509SVID, 'x509SVID');
+  } catch (error) {
+    return [fail('certificate', (error as Error).message)];
   }
-  const [leaf, ...intermediates] = chain;
-  if (!leaf) {
-    return [fail('certificate', "the secret's x509SVID holds no PEM certificate")];
-  }
+  const [nodeLeaf, ...intermediates] = chain as [X509Certificate, ...X509Certificate[]];
+  const leaf = new x509.X509Certificate(nodeLeaf.raw);
   return [
-    spiffeIdCheck(leaf, stored, secret, options.trustDomain),
+    spiffeIdCheck(nodeLeaf, stored, secret, options.trustDomain),
     outcome(
       'leaf profile',
       leafViolations(leaf),
@@ -57,7 +59,7 @@ export async function verifyStoredSvid(
     await chainCheck(leaf, intermediates, secret.bundle, options.now),
     outcome(
       'private key',
-      await keyPairViolations(leaf, secret.x509SVIDKey),
+      keyPairViolations(nodeLeaf, secret.x509SVIDKey),
       "the private key signs what the certificate's public key verifies",
     ),
     expiryCheck(leaf, options),
@@ -72,8 +74,8 @@ const outcome = (check: string, violations: string[], passed: string): SvidCheck
 
 /** The one URI SAN, the secret's spiffeID and the tag name one ID, in the deployment's trust domain. */
 function spiffeIdCheck(
-  leaf: x509.X509Certificate,
-  stored: StoredSvid,
+  leaf: X509Certificate,
+  stored: SvidTags,
   secret: SpireSvidSecret,
   trustDomain: string,
 ): SvidCheck {
@@ -98,21 +100,20 @@ function spiffeIdCheck(
 
 async function chainCheck(
   leaf: x509.X509Certificate,
-  intermediates: x509.X509Certificate[],
+  intermediates: X509Certificate[],
   bundle: string,
   now: Date,
 ): Promise<SvidCheck> {
   let roots: string[];
   try {
-    roots = x509.PemConverter.decode(bundle).map((der) => x509.PemConverter.encode(der, 'CERTIFICATE'));
-  } catch {
-    roots = [];
+    roots = certificatesIn(bundle, 'bundle').map((root) => root.toString());
+  } catch (error) {
+    return fail('chain to bundle', (error as Error).message);
   }
-  if (roots.length === 0) return fail('chain to bundle', "the secret's bundle holds no PEM certificate");
   const violations = await chainViolations(
     leaf,
     roots,
-    intermediates.map((c) => c.toString('pem')),
+    intermediates.map((c) => c.toString()),
     now,
   );
   return outcome('chain to bundle', violations, `signed up to a root of the bundle (${roots.length} in it)`);
@@ -134,7 +135,7 @@ function expiryCheck(leaf: x509.X509Certificate, { now, warnWithinMs }: SvidVeri
 }
 
 /** The serial and notAfter tags are what rotation decides by and status shows: they must be this certificate's. */
-function tagsCheck(leaf: x509.X509Certificate, stored: StoredSvid): SvidCheck {
+function tagsCheck(leaf: x509.X509Certificate, stored: SvidTags): SvidCheck {
   const violations: string[] = [];
   const serial = normalizedSerial(leaf.serialNumber);
   if (normalizedSerial(stored.serial) !== serial) {

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { spiffeIdOf } from '../../../functions/shared/domain/svid-rules';
+import { spiffeIdOf } from '../../../client/spiffe/x509-svid';
 import { HttpError } from './answers';
 import { isPlainName } from './secrets-directory';
 

@@ -13,7 +13,7 @@ import {
   SVID_SIGNATURE_ALGORITHM,
   SVID_SUBJECT,
 } from '../../../functions/shared/domain/svid-profile';
-import { spiffeIdOf } from '../../../functions/shared/domain/svid-rules';
+import { signingCertificateSpiffeId } from '../../../client/spiffe/x509-svid';
 import { type CaFiles, readCaFiles, writeCaFiles } from '../ca-files';
 import { randomSerial } from './der';
 
@@ -39,7 +39,7 @@ export async function openRoot(dir: string, trustDomain: string): Promise<Root> 
   const kept = await readCaFiles(files);
   if (!kept) return createRoot(files, trustDomain);
   const { root, rootKey } = readRoot(dir, kept.keyPem, kept.certPem);
-  const rootId = spiffeIdOf(root.rawData);
+  const rootId = signingCertificateSpiffeId(root.rawData);
   if (rootId !== `spiffe://${trustDomain}`) {
     throw new InvalidConfiguration(
       `the software CA in ${dir} is the root of ${rootId}, not of spiffe://${trustDomain}`,

@@ -11,7 +11,7 @@ import {
 import type { KeywhizSecret, KeywhizSecretInfo } from '../../domain/keywhiz';
 import { parseBatchDelivery, parseSecretDelivery, parseSecretListing } from '../../domain/keywhiz-responses';
 import { parseSpiffeId } from '../../domain/spiffe-id';
-import { spiffeIdOf } from '../../domain/svid-rules';
+import { spiffeIdOf } from '../../../../client/spiffe/x509-svid';
 import type {
   FetchedSecrets,
   KeywhizCredentials,

@@ -19,10 +19,9 @@ import { InvalidConfiguration, SvidUnavailable } from '../../domain/errors';
 import {
   decodeSpireSvidSecret,
   encodeSpireSvidSecret,
-  MANAGED_BY_VALUE,
-  SPIRE_SVID_VALUE,
-  SVID_TAG,
-} from '../../domain/svid-secret';
+  type SpireSvidSecret,
+} from '../../../../client/spiffe/spire-secret';
+import { MANAGED_BY_VALUE, SPIRE_SVID_VALUE, SVID_TAG } from '../../domain/svid-secret';
 import type { SecretsManagerApi } from '../../aws/clients';
 import {
   isOwned,
@@ -34,7 +33,6 @@ import {
 } from '../../aws/secrets-manager-calls';
 import type {
   CurrentCertificate,
-  SpireSvidSecret,
   StoredSvid,
   SvidPlacement,
   SvidRepair,

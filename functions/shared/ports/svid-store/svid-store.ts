@@ -1,15 +1,4 @@
-/** The JSON a SPIRE aws_secretsmanager SVID store writes; functions read ours unchanged. */
-export interface SpireSvidSecret {
-  spiffeID: string;
-  /** PEM chain, leaf first. */
-  x509SVID: string;
-  /** PKCS#8 PEM private key. */
-  x509SVIDKey: string;
-  /** PEM trust bundle of our trust domain. */
-  bundle: string;
-  /** Trust domain → PEM bundle. */
-  federatedBundles: Record<string, string>;
-}
+import type { SpireSvidSecret } from '../../../../client/spiffe/spire-secret';
 
 /** What the store knows about an SVID without reading its value (from tags and version stages). */
 export interface StoredSvid {
