@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { CERTIFICATE_AUTHORITY, settingsOf, SVID_NAMING, SVID_WRITER } from '../shared/config';
 import type { StepDependencies } from '../shared/dependencies';
-import { type Issuance, isRenewalDue, issuanceToken, type SvidOutcome } from '../shared/domain/rotation';
+import { type Issuance, issuanceToken, needsNewSvid, type SvidOutcome } from '../shared/domain/rotation';
 import { parseSpiffeId } from '../shared/domain/spiffe-id';
 import { createSvidKeyAndCsr } from '../shared/domain/svid-key';
 import { svidSubject } from '../shared/domain/svid-subject';
@@ -39,6 +39,8 @@ export const issueSvid =
       ...subject,
     };
     const token = issuanceToken(runId, subject.spiffeId);
+    const wanted = { spiffeId: subject.spiffeId, accountId: item.accountId };
+    const renewal = { renewBeforeHours: config.RENEW_BEFORE_HOURS, force };
     const placement = {
       secretName: subject.secretName,
       service: item.service,
@@ -54,11 +56,7 @@ export const issueSvid =
       const ownWrite = current?.versionId === token;
       const fresh =
         current !== undefined &&
-        !force &&
-        current.spiffeId === subject.spiffeId &&
-        // An SVID moving to another account is reissued: the old account's readers may hold its key.
-        stored.accountId === item.accountId &&
-        !isRenewalDue(current.notAfter, now(), config.RENEW_BEFORE_HOURS);
+        !needsNewSvid({ ...current, accountId: stored.accountId }, wanted, now(), renewal);
       if (current && (ownWrite || fresh)) {
         // A write cut off, or readers changed: finish it without a new certificate.
         const { repaired } = await svids.repair({ ...placement, ...current });
@@ -74,14 +72,7 @@ export const issueSvid =
       return { status: 'issued', ...outcome, serial: stored.serial, notAfter: stored.notAfter };
     }
     const issuedAt = now();
-    if (
-      stored &&
-      !force &&
-      stored.deletedAt === undefined &&
-      stored.spiffeId === subject.spiffeId &&
-      stored.accountId === item.accountId &&
-      !isRenewalDue(stored.notAfter, issuedAt, config.RENEW_BEFORE_HOURS)
-    ) {
+    if (stored && !needsNewSvid(stored, wanted, issuedAt, renewal)) {
       return { status: 'skipped', ...outcome, serial: stored.serial, notAfter: stored.notAfter };
     }
 

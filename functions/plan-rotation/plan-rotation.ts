@@ -7,7 +7,7 @@ import { InvalidRunRequest, MassRetirementRefused } from '../shared/domain/error
 import { isMassRemoval, percent } from '../shared/domain/mass-removal';
 import {
   type ChunkOrder,
-  isRenewalDue,
+  needsNewSvid,
   type Retirement,
   type RotationPlan,
   type RotationRequest,
@@ -63,12 +63,11 @@ export const planRotation =
       const { spiffeId, secretName } = svidSubject(config, enrollment);
       const svid = storedByName.get(secretName);
       const due =
-        request.force ||
         !svid ||
-        svid.deletedAt !== undefined ||
-        svid.spiffeId !== spiffeId ||
-        svid.accountId !== enrollment.accountId ||
-        isRenewalDue(svid.notAfter, now, config.RENEW_BEFORE_HOURS) ||
+        needsNewSvid(svid, { spiffeId, accountId: enrollment.accountId }, now, {
+          renewBeforeHours: config.RENEW_BEFORE_HOURS,
+          force: request.force,
+        }) ||
         // Tags are trusted only on a complete secret: a cut-off write or new readers go to the rotation,
         // which repairs them without a new certificate when the SVID is fresh.
         !svids.isComplete(svid, { ...enrollment, secretName });

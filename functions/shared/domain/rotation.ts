@@ -94,9 +94,29 @@ export interface RotationSummary extends Omit<ChunkSummary, 'failedAccounts'> {
   cause?: string;
 }
 
-/** An SVID is renewed once it has `renewBeforeHours` or less left. */
-export const isRenewalDue = (notAfter: string, now: Date, renewBeforeHours: number): boolean => {
-  const expires = Date.parse(notAfter);
+/** The SVID an enrollment holds, as the store's tags tell it. */
+interface HeldSvid {
+  spiffeId: string;
+  accountId: string;
+  notAfter: string;
+  /** Set when the secret is scheduled for deletion. */
+  deletedAt?: string;
+}
+
+/**
+ * The renewal rule, for the plan and the issuing step alike: an enrollment needs a new SVID when forced, when the
+ * one it holds is scheduled for deletion, names another SPIFFE ID, was issued for another account (that account's
+ * readers may hold its key), or has `renewBeforeHours` or less left (an unreadable notAfter counts as none).
+ */
+export const needsNewSvid = (
+  held: HeldSvid,
+  wanted: { spiffeId: string; accountId: string },
+  now: Date,
+  { renewBeforeHours, force }: { renewBeforeHours: number; force: boolean },
+): boolean => {
+  if (force || held.deletedAt !== undefined) return true;
+  if (held.spiffeId !== wanted.spiffeId || held.accountId !== wanted.accountId) return true;
+  const expires = Date.parse(held.notAfter);
   return Number.isNaN(expires) || expires - now.getTime() <= renewBeforeHours * 3_600_000;
 };
 
