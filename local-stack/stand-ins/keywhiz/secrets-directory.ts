@@ -36,7 +36,7 @@ export interface SecretDescription {
 }
 
 /** A secret read for delivery; or why there is none: no such secret anywhere, or another service's. */
-export type SecretRead = { description: SecretDescription; content: Buffer } | 'unknown' | 'denied';
+type SecretRead = { description: SecretDescription; content: Buffer } | 'unknown' | 'denied';
 
 export class SecretsDirectory {
   readonly #dir: string;

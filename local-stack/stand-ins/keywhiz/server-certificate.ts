@@ -17,7 +17,7 @@ const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 3600 * 1000;
 
 /** The server's key and certificate, and the PEM that verifies the certificate. */
-export interface ServerCertificate {
+interface ServerCertificate {
   privateKeyPem: string;
   certificatePem: string;
   caPem: string;

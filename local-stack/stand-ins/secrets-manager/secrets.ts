@@ -7,7 +7,6 @@ import type { SecretFiles } from './secret-files';
 import type { StoredSecret } from './stored-secret';
 
 export const CURRENT = 'AWSCURRENT';
-export const PREVIOUS = 'AWSPREVIOUS';
 export const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 export const MARKED_FOR_DELETION =
   "You can't perform this operation on the secret because it was marked for deletion.";

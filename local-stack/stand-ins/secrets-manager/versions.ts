@@ -13,9 +13,10 @@ import {
   type SecretValueEntry,
   type UpdateSecretVersionStageCommandInput,
 } from '@aws-sdk/client-secrets-manager';
-import { CURRENT, fail, PREVIOUS, type Secrets } from './secrets';
+import { CURRENT, fail, type Secrets } from './secrets';
 import type { StoredSecret, StoredSecretVersion } from './stored-secret';
 
+const PREVIOUS = 'AWSPREVIOUS';
 const MAX_VALUE_BYTES = 65_536;
 /** Secrets Manager keeps 100 versions, and every version from the last 24 hours. */
 const KEPT_VERSIONS = 100;
