@@ -14,7 +14,7 @@ import { seededRandom } from './fault-injection';
 import { markdownTable, peakRssMb, runScenarioInChild } from './rotation-bench';
 import { percentile } from './sync-bench';
 
-export const BURST_USAGE = `trust-bridge bench burst [options]
+export const BURST_USAGE = `bench burst [options]
   A burst of signed webhook deliveries against the local receiver (start --serve's receiver, in a process of
   its own): each edits one Keywhiz secret, then POSTs its change; prints failed syncs, delivery-to-store
   latency and peak RSS against the targets (0 failed, every change in the store within 5 s, RSS < 400 MB).
@@ -271,7 +271,7 @@ const report = (f: BurstFigures): string =>
     ...Object.entries(f.targets).map(([target, met]) => `- ${target}: ${met ? 'met' : 'NOT MET'}`),
   ].join('\n');
 
-/** `trust-bridge bench burst`: runs the burst in a child process (its peak RSS its own) and prints its figures. */
+/** `bench burst`: runs the burst in a child process (its peak RSS its own) and prints its figures. */
 export const burstBenchCommand = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
     args: argv,

@@ -664,7 +664,7 @@ const report = (all: ChaosFigures[]): string =>
     ),
   ].join('\n');
 
-export const CHAOS_USAGE = `trust-bridge bench chaos [--accounts N] [--secrets N] [--seed S] [--kills K] [--json]
+export const CHAOS_USAGE = `bench chaos [--accounts N] [--secrets N] [--seed S] [--kills K] [--json]
   Seeded fault injection on the embedded default: the CA, Secrets Manager, EventBridge and Keywhiz throttle
   30 % of calls, fail 10 % with a 5xx and time out on 2 % (the call carried out, its answer lost), behind the
   retries every function's SDK client makes (${SDK_MAX_ATTEMPTS} attempts); then the CLI SIGKILLed K times at
@@ -672,7 +672,7 @@ export const CHAOS_USAGE = `trust-bridge bench chaos [--accounts N] [--secrets N
   (default 1,000): whether each converges within the retries plus at most one replay, duplicate versions,
   regressions to older content and failures not audited (each must be 0), and what convergence took. Exits 1 when an invariant does not hold.`;
 
-/** `trust-bridge bench chaos` (`npm run chaos`). */
+/** `bench chaos` (`npm run chaos`). */
 export const chaosBenchCommand = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
     args: argv,

@@ -1,5 +1,5 @@
 /**
- * `trust-bridge bench init`: the cold-start cost of each packaged function. Packages every artifact as
+ * `bench init`: the cold-start cost of each packaged function. Packages every artifact as
  * `npm run package` does (or reads `--artifacts DIR`), unzips each zip into a directory of its own with no
  * node_modules, and imports its handler in five fresh `node` processes, with source maps off and on
  * (NODE_OPTIONS=--enable-source-maps, as the stack deploys them), under the variables its settings schema names.

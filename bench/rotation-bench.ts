@@ -155,7 +155,7 @@ const report = (figures: ScenarioFigures[]): string =>
   );
 
 /**
- * `trust-bridge bench`: each scenario runs in a child process of its own, so its peak RSS is its own.
+ * `bench` (rotation): each scenario runs in a child process of its own, so its peak RSS is its own.
  * `--scenario N` is that child: it prints one JSON line of figures.
  */
 export const benchCommand = async (argv: string[]): Promise<number> => {

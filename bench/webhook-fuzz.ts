@@ -18,7 +18,7 @@ import { RECEIVER_TIMEOUTS, startWebhookServer } from '../local-stack/webhook-se
 import { seededRandom } from './fault-injection';
 import { markdownTable, peakRssMb, runScenarioInChild } from './rotation-bench';
 
-export const FUZZ_USAGE = `trust-bridge bench fuzz [options]
+export const FUZZ_USAGE = `bench fuzz [options]
   Seeded webhook fuzzing of the local receiver on loopback (in a process of its own): valid, replayed,
   malformed, stale, oversized and stalled requests, a bounded number at once. Prints requests sent, invalid
   ones accepted (must be 0), 5xx answers, stalled connections the receiver left open (must be 0), peak RSS.
@@ -417,7 +417,7 @@ const report = (f: FuzzFigures): string =>
     ...Object.entries(f.targets).map(([target, met]) => `- ${target}: ${met ? 'met' : 'NOT MET'}`),
   ].join('\n');
 
-/** `trust-bridge bench fuzz`: the fuzzing run in a child process (its peak RSS its own), then its figures. */
+/** `bench fuzz`: the fuzzing run in a child process (its peak RSS its own), then its figures. */
 export const fuzzBenchCommand = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
     args: argv,

@@ -20,12 +20,6 @@ commands:
   status      per account: SPIFFE ID, serial, time to expiry, last rotation, last sync, synced secrets, last failure
   verify      check an account's stored SVID: SPIFFE rules, chain to the bundle, key match, expiry
   publish-agent  put the sync agent's build in the deployed stack's bucket, for the onboarding StackSet
-  bench       measure rotation of 1,000 and 10,000 accounts on the embedded default;
-              bench sync: a reconcile of 10,000 unchanged secrets in 100 accounts, and webhook latency
-              bench init: each packaged function's bundle size and cold-start import time
-              bench chaos: seeded faults (throttles, 5xx, timeouts) and SIGKILLs; rotation and sync must converge
-              bench burst: signed webhook deliveries at 20 a second for 60 s, synced within 5 s
-              bench fuzz: seeded bad, stale, oversized and stalled webhook requests; none may be accepted
 
 ${START_USAGE}
 
@@ -68,31 +62,6 @@ export const main = async (argv: string[]): Promise<number> => {
         return await verifyCommand(rest);
       case 'publish-agent':
         return await publishAgentCommand(rest);
-      case 'bench': {
-        // Each bench reruns its own command line in child processes, so each has a command of its own.
-        if (rest[0] === 'init') {
-          const { initBenchCommand } = await import('../bench/init-bench');
-          return await initBenchCommand(rest.slice(1));
-        }
-        if (rest[0] === 'sync') {
-          const { syncBenchCommand } = await import('../bench/sync-bench');
-          return await syncBenchCommand(rest.slice(1));
-        }
-        if (rest[0] === 'chaos') {
-          const { chaosBenchCommand } = await import('../bench/chaos-bench');
-          return await chaosBenchCommand(rest.slice(1));
-        }
-        if (rest[0] === 'burst') {
-          const { burstBenchCommand } = await import('../bench/burst-bench');
-          return await burstBenchCommand(rest.slice(1));
-        }
-        if (rest[0] === 'fuzz') {
-          const { fuzzBenchCommand } = await import('../bench/webhook-fuzz');
-          return await fuzzBenchCommand(rest.slice(1));
-        }
-        const { benchCommand } = await import('../bench/rotation-bench');
-        return await benchCommand(rest);
-      }
       case undefined:
       case 'help':
       case '--help':

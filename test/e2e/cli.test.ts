@@ -119,17 +119,7 @@ describe('trust-bridge sync before any rotation', () => {
     const listed = output()
       .filter((l) => /^ {2}\w+ {2,}/.test(l))
       .map((l) => l.trim().split(' ')[0]);
-    expect(listed).toEqual([
-      'start',
-      'rotate',
-      'sync',
-      'notify',
-      'executions',
-      'replay',
-      'status',
-      'verify',
-      'bench',
-    ]);
+    expect(listed).toEqual(['start', 'rotate', 'sync', 'notify', 'executions', 'replay', 'status', 'verify']);
     for (const command of ['start', 'rotate', 'sync', 'notify', 'executions', 'replay', 'status', 'verify']) {
       expect(output().some((l) => l.startsWith(`trust-bridge ${command} `))).toBe(true);
     }

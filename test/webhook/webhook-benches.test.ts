@@ -35,7 +35,7 @@ describe('bench burst', () => {
     capture();
     expect(await burstBenchCommand(['--rate', '0'])).toBe(2);
     expect(printed.join('\n')).toContain('--rate: must be a positive number');
-    expect(printed.join('\n')).toContain('trust-bridge bench burst [options]');
+    expect(printed.join('\n')).toContain('bench burst [options]');
   });
 });
 
