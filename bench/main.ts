@@ -12,7 +12,7 @@ const BENCHES = {
   fuzz: async () => (await import('./webhook-fuzz')).fuzzBenchCommand,
 };
 
-export const BENCH_USAGE = `usage: node --import tsx bench/main.ts [bench] [options]
+const BENCH_USAGE = `usage: node --import tsx bench/main.ts [bench] [options]
 
 benches:
   (none)      rotation of 1,000 and 10,000 accounts on the embedded default (--accounts N, repeatable)

@@ -8,7 +8,7 @@ import {
 } from '../local-stack/stack';
 
 export const DEFAULT_DATA_DIR = '.trust-bridge';
-export const DEFAULT_ENROLLMENTS = fileURLToPath(new URL('../samples/enrollments.yaml', import.meta.url));
+const DEFAULT_ENROLLMENTS = fileURLToPath(new URL('../samples/enrollments.yaml', import.meta.url));
 export const DEFAULT_KEYWHIZ_DIR = fileURLToPath(new URL('../samples/keywhiz', import.meta.url));
 /** Where `start --serve` receives webhooks, and where `notify` sends them, unless told otherwise. */
 export const DEFAULT_WEBHOOK_PORT = 8787;
