@@ -7,6 +7,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { pages } from '../../functions/shared/aws/pages';
 import type { AuditEvent } from '../../functions/shared/domain/audit';
 import { isReplayName } from '../../functions/shared/domain/replay';
 import type { AuditSink } from '../../functions/shared/ports/audit-sink/audit-sink';
@@ -48,10 +49,9 @@ export class AwsRuns implements WorkflowRuns {
     const listed: WorkflowRun[] = [];
     for (const machine of query.machines) {
       const stateMachineArn = await this.machineArn(machine);
-      let nextToken: string | undefined;
       let past = false;
-      do {
-        const page = await this.options.sfn.send(
+      const list = (nextToken: string | undefined) =>
+        this.options.sfn.send(
           new ListExecutionsCommand({
             stateMachineArn,
             maxResults: 100,
@@ -59,6 +59,7 @@ export class AwsRuns implements WorkflowRuns {
             ...(nextToken ? { nextToken } : {}),
           }),
         );
+      for await (const page of pages(list, (page) => page.nextToken)) {
         for (const item of page.executions ?? []) {
           // Newest first: the first run older than --since ends this machine's listing.
           if (query.since && (item.startDate?.getTime() ?? 0) < query.since.getTime()) {
@@ -68,8 +69,8 @@ export class AwsRuns implements WorkflowRuns {
           listed.push(this.listedRun(machine, item));
         }
         query.onProgress?.(listed.length);
-        nextToken = page.nextToken;
-      } while (nextToken && !past);
+        if (past) break;
+      }
     }
     const described = await mapLimited(listed, DESCRIBE_CONCURRENCY, (run) =>
       run.status !== 'SUCCEEDED' || isReplayName(run.name) ? this.describe(run.executionArn) : run,

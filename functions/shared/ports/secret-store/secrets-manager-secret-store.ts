@@ -24,6 +24,7 @@ import {
   scheduleDeletion,
   describeSecret,
 } from '../../aws/secrets-manager-calls';
+import { pages } from '../../aws/pages';
 import type { SecretStore, SecretWrite, SyncedSecret } from './secret-store';
 
 /** Tag keys on a synced Keywhiz secret: what the next sync needs to know without reading the value. */
@@ -51,9 +52,8 @@ export class SecretsManagerSecretStore implements SecretStore {
 
   async listSynced(prefix: string): Promise<SyncedSecret[]> {
     const synced: SyncedSecret[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await transient('ListSecrets', () =>
+    const list = (NextToken: string | undefined) =>
+      transient('ListSecrets', () =>
         this.client.send(
           new ListSecretsCommand({
             Filters: [
@@ -66,6 +66,7 @@ export class SecretsManagerSecretStore implements SecretStore {
           }),
         ),
       );
+    for await (const page of pages(list, (page) => page.NextToken)) {
       for (const entry of page.SecretList ?? []) {
         const tags = tagMap(entry.Tags);
         const keywhizName = keywhizNameOf(prefix, entry.Name ?? '');
@@ -83,8 +84,7 @@ export class SecretsManagerSecretStore implements SecretStore {
           complete: describesCurrent(keywhizName, checksum, entry.SecretVersionsToStages),
         });
       }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    }
     return synced;
   }
 

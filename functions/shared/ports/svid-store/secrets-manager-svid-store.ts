@@ -23,6 +23,7 @@ import {
 } from '../../../../client/spiffe/spire-secret';
 import { MANAGED_BY_VALUE, SPIRE_SVID_VALUE, SVID_TAG } from '../../domain/svid-secret';
 import type { SecretsManagerApi } from '../../aws/clients';
+import { pages } from '../../aws/pages';
 import {
   isOwned,
   ownedTags,
@@ -110,9 +111,8 @@ export class SecretsManagerSvidStore implements SvidStore {
 
   async listOwned(): Promise<StoredSvid[]> {
     const owned: StoredSvid[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await transient('ListSecrets', () =>
+    const list = (NextToken: string | undefined) =>
+      transient('ListSecrets', () =>
         this.client.send(
           new ListSecretsCommand({
             Filters: [{ Key: 'tag-key', Values: [SVID_TAG.managedBy] }],
@@ -122,13 +122,13 @@ export class SecretsManagerSvidStore implements SvidStore {
           }),
         ),
       );
+    for await (const page of pages(list, (page) => page.NextToken)) {
       for (const entry of page.SecretList ?? []) {
         const tags = tagMap(entry.Tags);
         // The tag-key filter matches by prefix: keep only our exact marker.
         if (isOwned(tags)) owned.push(storedSvid(entry, tags, entry.SecretVersionsToStages));
       }
-      NextToken = page.NextToken;
-    } while (NextToken);
+    }
     return owned;
   }
 
