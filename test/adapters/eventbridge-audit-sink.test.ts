@@ -114,19 +114,26 @@ describe('EventBridgeAuditSink', () => {
     expect(sleeps[0]).toBeLessThanOrEqual(100);
   });
 
-  it.each(['ThrottlingException', 'TimeoutError'])(
-    'retries a call that failed with %s as a whole',
+  it.each(['ThrottlingException', 'TimeoutError', 'InternalException'])(
+    'does not call again after a call failed with %s (its SDK client retried it): AuditDeliveryFailed, for the workflow to retry',
     async (name) => {
-      const throttled = Object.assign(new Error('Rate exceeded'), { name });
+      const failed = Object.assign(new Error('Rate exceeded'), { name });
       eventBridge
         .on(PutEvents)
-        .rejectsOnce(throttled)
+        .rejectsOnce(failed)
         .resolves(reply({ FailedEntryCount: 0, Entries: [] }));
 
-      await sink().publish(events(3));
+      const error = await sink()
+        .publish(events(12))
+        .catch((e: unknown) => e);
 
-      expect(eventBridge.commandCalls(PutEvents)).toHaveLength(2);
-      expect(sentEntries(1).map(serviceOf)).toEqual(['svc-0', 'svc-1', 'svc-2']);
+      expect(error).toBeInstanceOf(AuditDeliveryFailed);
+      expect((error as Error).message).toMatch(new RegExp(`^10 of 12 audit events .*: ${name} ×10$`));
+      // The other batch is still delivered; the failed one is not sent again.
+      expect(eventBridge.commandCalls(PutEvents).map((c) => c.args[0].input.Entries?.length)).toEqual([
+        10, 2,
+      ]);
+      expect(sleeps).toEqual([]);
     },
   );
 

@@ -4,7 +4,7 @@
  * token, by content, or by eventId for audit events) go through this. Quota errors (LimitExceededException) are
  * not here on purpose: a retry within minutes cannot clear a quota.
  */
-export const TRANSIENT_ERROR_NAMES: ReadonlySet<string> = new Set([
+const TRANSIENT_ERROR_NAMES: ReadonlySet<string> = new Set([
   'ThrottlingException',
   'TooManyRequestsException',
   'RequestTimeout',

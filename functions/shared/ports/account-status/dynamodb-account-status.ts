@@ -13,20 +13,18 @@ import {
 } from '../../domain/account-status';
 import type { AccountStatusListing, AccountStatusLog } from './account-status';
 import type { DynamoDbApi } from '../delivery-log/dynamodb-delivery-log';
-import { fullJitterMs } from '../../domain/backoff';
+import { type RetryPolicy, retrying } from '../../domain/backoff';
 
 export interface DynamoDbAccountStatusLogOptions {
   /** Partition key `accountId` (S), sort key `item` (S): infra/account-status.yml. */
   tableName: string;
-  /** BatchWriteItem rounds per batch, the first included (default 5). */
+  /** BatchWriteItem rounds per batch for the items DynamoDB left unprocessed, the first included (default 5). */
   maxAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
 /** BatchWriteItem takes at most this many requests per call. */
 export const BATCH_WRITE_MAX_ITEMS = 25;
-const BACKOFF_BASE_MS = 50;
-const BACKOFF_CAP_MS = 1000;
 
 /**
  * Account status records in a DynamoDB table, one item per account and item key. Writes are whole-item puts:
@@ -34,16 +32,19 @@ const BACKOFF_CAP_MS = 1000;
  */
 export class DynamoDbAccountStatusLog implements AccountStatusLog {
   private readonly tableName: string;
-  private readonly maxAttempts: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly rounds: RetryPolicy;
 
   constructor(
     private readonly client: DynamoDbApi,
     options: DynamoDbAccountStatusLogOptions,
   ) {
     this.tableName = options.tableName;
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.rounds = {
+      maxAttempts: Math.max(1, options.maxAttempts ?? 5),
+      baseMs: 100,
+      capMs: 1000,
+      ...(options.sleep && { sleep: options.sleep }),
+    };
   }
 
   async record(entries: AccountStatusEntry[]): Promise<void> {
@@ -58,7 +59,7 @@ export class DynamoDbAccountStatusLog implements AccountStatusLog {
     if (left > 0) {
       throw new AccountStatusNotRecorded(
         `${left} of ${requests.length} account status records not written to ${this.tableName} ` +
-          `(at most ${this.maxAttempts} attempts each)`,
+          `(at most ${this.rounds.maxAttempts} attempts each)`,
       );
     }
   }
@@ -88,14 +89,14 @@ export class DynamoDbAccountStatusLog implements AccountStatusLog {
   /** Writes one batch, retrying what DynamoDB left unprocessed; returns how many stayed unwritten. */
   private async writeBatch(batch: WriteRequest[]): Promise<number> {
     let pending = batch;
-    for (let attempt = 1; ; attempt++) {
+    const left = await retrying(this.rounds, async () => {
       const out = await this.client.send(
         new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
       );
       pending = out.UnprocessedItems?.[this.tableName] ?? [];
-      if (pending.length === 0 || attempt >= this.maxAttempts) return pending.length;
-      await this.sleep(fullJitterMs(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS));
-    }
+      return { result: pending, again: pending.length > 0 };
+    });
+    return left.length;
   }
 }
 

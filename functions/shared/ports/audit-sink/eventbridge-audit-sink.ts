@@ -8,12 +8,12 @@ import {
   putEventsEntrySize,
 } from '../../aws/clients';
 import type { AuditSink } from './audit-sink';
-import { fullJitterMs } from '../../domain/backoff';
-import { isTransientAwsError, TRANSIENT_ERROR_NAMES } from '../../aws/transient-errors';
+import { type RetryPolicy, retrying } from '../../domain/backoff';
+import { isTransientAwsError } from '../../aws/transient-errors';
 
 export interface EventBridgeAuditSinkOptions {
   busName: string;
-  /** PutEvents rounds per publish, the first included (default 5). */
+  /** PutEvents rounds per publish for the entries that failed alone, the first included (default 5). */
   maxAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -22,67 +22,68 @@ export interface EventBridgeAuditSinkOptions {
 const RETRYABLE_ENTRY_CODES = new Set(['InternalFailure', 'ThrottlingException']);
 /** Defence in depth for the no-secrets rule: PEM armour or a key label never leaves the process. */
 const KEY_MATERIAL = /-----BEGIN|PRIVATE KEY/i;
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 2000;
+
+/** An entry that was not delivered, with EventBridge's error code (or the failed call's error name). */
+interface Failure {
+  entry: PutEventsRequestEntry;
+  code: string;
+  /** Whether another round may deliver it: only an entry that failed alone with a transient code. */
+  retry: boolean;
+}
 
 /** Publishes audit events on an EventBridge bus: the real client on AWS, LocalEventBus at home. */
 export class EventBridgeAuditSink implements AuditSink {
   private readonly busName: string;
-  private readonly maxAttempts: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly rounds: RetryPolicy;
 
   constructor(
     private readonly client: EventBridgeApi,
     options: EventBridgeAuditSinkOptions,
   ) {
     this.busName = options.busName;
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.rounds = {
+      maxAttempts: Math.max(1, options.maxAttempts ?? 5),
+      baseMs: 100,
+      capMs: 2000,
+      ...(options.sleep && { sleep: options.sleep }),
+    };
   }
 
   async publish(events: AuditEvent[]): Promise<void> {
     // Every event is checked before the first is sent, so a refused batch sends nothing.
     let pending = events.map((event, index) => this.toEntry(event, index));
     const undelivered: string[] = [];
-    for (let attempt = 1; pending.length > 0; attempt++) {
+    const stillFailing = await retrying(this.rounds, async () => {
       const failures = (await Promise.all(batches(pending).map((batch) => this.put(batch)))).flat();
-      const retry =
-        attempt >= this.maxAttempts
-          ? []
-          : failures.filter((f) => RETRYABLE_ENTRY_CODES.has(f.code) || TRANSIENT_ERROR_NAMES.has(f.code));
-      undelivered.push(...failures.filter((f) => !retry.includes(f)).map((f) => f.code));
+      undelivered.push(...failures.filter((f) => !f.retry).map((f) => f.code));
+      const retry = failures.filter((f) => f.retry);
       pending = retry.map((f) => f.entry);
-      if (pending.length > 0) {
-        await this.sleep(fullJitterMs(attempt - 1, BACKOFF_BASE_MS, BACKOFF_CAP_MS));
-      }
-    }
+      return { result: retry, again: retry.length > 0 };
+    });
+    undelivered.push(...stillFailing.map((f) => f.code));
     if (undelivered.length > 0) {
       throw new AuditDeliveryFailed(
         `${undelivered.length} of ${events.length} audit events not delivered to ${this.busName} ` +
-          `(at most ${this.maxAttempts} attempts each): ${summarize(undelivered)}`,
+          `(at most ${this.rounds.maxAttempts} attempts each): ${summarize(undelivered)}`,
       );
     }
   }
 
-  /** Sends one batch; returns the entries that failed with their error code. */
-  private async put(
-    entries: PutEventsRequestEntry[],
-  ): Promise<{ entry: PutEventsRequestEntry; code: string }[]> {
+  /** Sends one batch; returns the entries that were not delivered. */
+  private async put(entries: PutEventsRequestEntry[]): Promise<Failure[]> {
     try {
       const out = await this.client.send(new PutEventsCommand({ Entries: entries }));
       if (!out.FailedEntryCount) return [];
       return entries.flatMap((entry, i) => {
         const code = out.Entries?.[i]?.ErrorCode;
-        return code ? [{ entry, code }] : [];
+        return code ? [{ entry, code, retry: RETRYABLE_ENTRY_CODES.has(code) }] : [];
       });
     } catch (error) {
-      // Anything else is a bug or a permission problem, thrown as is. A timed-out call may have been delivered: a
-      // round again may deliver twice, and consumers keep one per eventId.
+      // Anything else is a bug or a permission problem, thrown as is.
       if (!isTransientAwsError(error)) throw error;
-      const name = (error as Error).name;
-      // Marked with a retryable name whatever the service called it, so the round retries it.
-      const code = TRANSIENT_ERROR_NAMES.has(name) ? name : 'InternalFailure';
-      return entries.map((entry) => ({ entry, code }));
+      // The SDK client has already retried the whole call (its maxAttempts): no round here stacks on that. The
+      // entries count as undelivered, and AuditDeliveryFailed lets the workflow's Retry run the step again.
+      return entries.map((entry) => ({ entry, code: (error as Error).name, retry: false }));
     }
   }
 

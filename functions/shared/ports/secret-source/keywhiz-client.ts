@@ -19,7 +19,7 @@ import type {
   SecretSource,
   SecretSourceFactory,
 } from './secret-source';
-import { fullJitterMs } from '../../domain/backoff';
+import { type Attempt, type RetryPolicy, retrying } from '../../domain/backoff';
 
 export interface KeywhizClientOptions {
   /** Keywhiz's client API, https only, e.g. https://keywhiz.example.org:4444 */
@@ -46,8 +46,6 @@ export interface KeywhizClientOptions {
 
 /** Keywhiz's batch endpoint takes this many names per request. */
 const BATCH_SIZE = 100;
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 2000;
 /** Keywhiz (Dropwizard) throttling: retried like a 5xx, never a failure of one secret. */
 const THROTTLED = 429;
 /**
@@ -94,6 +92,13 @@ interface Answer {
 
 type CallKind = 'list' | 'batch' | 'single';
 
+/** How one attempt of a call ended: an answer to return, or what went wrong (with the 5xx answer, if one came). */
+interface CallOutcome {
+  answer?: Answer;
+  answered?: Answer;
+  last?: string;
+}
+
 /**
  * Keywhiz's client API over mTLS with one service's SVID: Keywhiz authorizes by the certificate's SPIFFE ID,
  * so this client can only ever obtain that service's secrets. Content never appears in an error.
@@ -108,9 +113,8 @@ export class KeywhizClient implements SecretSource {
   readonly #prefix: string;
   readonly #agent: Agent;
   readonly #timeoutMs: number;
-  readonly #maxAttempts: number;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
+  /** Plain HTTPS with no SDK under it: this is the call's one retry layer (keysync retries 5xx with jitter too). */
+  readonly #retries: RetryPolicy;
   readonly #onServerNotTrusted: () => void;
   readonly #serverCaSource: string;
   /** Who this client is to Keywhiz, for errors: its certificate's SPIFFE ID. */
@@ -135,9 +139,13 @@ export class KeywhizClient implements SecretSource {
     this.#port = url.port;
     this.#prefix = url.pathname.replace(/\/+$/, '');
     this.#timeoutMs = options.timeoutMs;
-    this.#maxAttempts = options.maxAttempts;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.#random = options.random ?? Math.random;
+    this.#retries = {
+      maxAttempts: options.maxAttempts,
+      baseMs: 100,
+      capMs: 2000,
+      ...(options.sleep && { sleep: options.sleep }),
+      ...(options.random && { random: options.random }),
+    };
     this.#onServerNotTrusted = options.onServerNotTrusted ?? (() => undefined);
     this.#serverCaSource = options.serverCaSource ?? 'KEYWHIZ_SERVER_CA_SECRET';
     const { certificateChainPem, privateKeyPem } = options.credentials;
@@ -273,57 +281,63 @@ export class KeywhizClient implements SecretSource {
     answers: ReadonlySet<number> = NO_ANSWERS,
     answerLast5xx = false,
   ): Promise<Answer> {
-    let last: string;
-    for (let attempt = 1; ; attempt++) {
+    const call = `${method} ${this.#prefix}${path} on ${this.#origin}`;
+    const { maxAttempts } = this.#retries;
+    const outcome = await retrying(this.#retries, async (attempt): Promise<Attempt<CallOutcome>> => {
       this.calls[kind]++;
-      let answered: Answer | undefined;
-      let askedToWaitMs: number | undefined;
+      let answer: Answer;
       try {
-        const answer = await this.#attempt(method, path, payload);
-        const throttled = answer.status === THROTTLED;
-        if (!throttled && (answer.status < 500 || answers.has(answer.status))) return answer;
-        if (throttled) askedToWaitMs = retryAfterMs(answer.retryAfter) ?? 0;
-        else answered = answer;
-        last = `HTTP ${answer.status}${errorMessage(answer.body)}`;
+        answer = await this.#attempt(method, path, payload);
       } catch (error) {
         if (error instanceof TrustBridgeError) throw error;
-        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-        if (SERVER_NOT_TRUSTED.has(code)) {
-          this.#onServerNotTrusted();
-          const check =
-            code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-              ? 'check KEYWHIZ_SERVER_SPIFFE_ID, or the host name in KEYWHIZ_URL'
-              : `check ${this.#serverCaSource}: it must hold the CA that signs Keywhiz's certificate, which is not the SVID issuer`;
-          throw new InvalidConfiguration(
-            `Keywhiz at ${this.#origin} is not trusted: ${(error as Error).message} (${check})`,
-            { cause: error },
-          );
-        }
-        if (CLIENT_REFUSED.test(code)) {
-          throw new SecretAccessDenied(
-            `Keywhiz at ${this.#origin} refused this service's certificate for ${subject} (${code})`,
-            { cause: error },
-          );
-        }
-        last = code === (error as Error).message ? code : `${code}: ${(error as Error).message}`;
+        return { result: { last: this.#transportFailure(error, subject) }, again: true };
       }
-      const call = `${method} ${this.#prefix}${path} on ${this.#origin}`;
-      if (attempt >= this.#maxAttempts) {
-        if (answered && answerLast5xx) return answered;
-        throw new KeywhizUnavailable(
-          `${call}: no good answer after ${attempt} attempt${attempt === 1 ? '' : 's'} (last: ${last})`,
-        );
+      const throttled = answer.status === THROTTLED;
+      if (!throttled && (answer.status < 500 || answers.has(answer.status))) {
+        return { result: { answer }, again: false };
       }
-      if (askedToWaitMs !== undefined && askedToWaitMs > RETRY_AFTER_CAP_MS) {
+      const last = `HTTP ${answer.status}${errorMessage(answer.body)}`;
+      if (!throttled) return { result: { answered: answer, last }, again: true };
+      const askedToWaitMs = retryAfterMs(answer.retryAfter) ?? 0;
+      if (askedToWaitMs > RETRY_AFTER_CAP_MS && attempt < maxAttempts) {
         throw new KeywhizUnavailable(
           `${call}: Keywhiz throttled this service and asks it to wait ${Math.ceil(askedToWaitMs / 1000)} s, more than the ${RETRY_AFTER_CAP_MS / 1000} s a call waits (last: ${last}); the step is retried later`,
         );
       }
-      // Jitter on top of Retry-After too: agents told the same wait must not all come back at once.
-      await this.#sleep(
-        (askedToWaitMs ?? 0) + fullJitterMs(attempt - 1, BACKOFF_BASE_MS, BACKOFF_CAP_MS, this.#random),
+      // The jitter comes on top of Retry-After too: agents told the same wait must not all come back at once.
+      return { result: { last }, again: true, waitMs: askedToWaitMs };
+    });
+    if (outcome.answer) return outcome.answer;
+    if (outcome.answered && answerLast5xx) return outcome.answered;
+    throw new KeywhizUnavailable(
+      `${call}: no good answer after ${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'} (last: ${outcome.last})`,
+    );
+  }
+
+  /**
+   * What went wrong with a request that got no answer, for the retry; throws when retrying cannot help: a server
+   * we do not trust, or a server that refuses our certificate.
+   */
+  #transportFailure(error: unknown, subject: string): string {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    if (SERVER_NOT_TRUSTED.has(code)) {
+      this.#onServerNotTrusted();
+      const check =
+        code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+          ? 'check KEYWHIZ_SERVER_SPIFFE_ID, or the host name in KEYWHIZ_URL'
+          : `check ${this.#serverCaSource}: it must hold the CA that signs Keywhiz's certificate, which is not the SVID issuer`;
+      throw new InvalidConfiguration(
+        `Keywhiz at ${this.#origin} is not trusted: ${(error as Error).message} (${check})`,
+        { cause: error },
       );
     }
+    if (CLIENT_REFUSED.test(code)) {
+      throw new SecretAccessDenied(
+        `Keywhiz at ${this.#origin} refused this service's certificate for ${subject} (${code})`,
+        { cause: error },
+      );
+    }
+    return code === (error as Error).message ? code : `${code}: ${(error as Error).message}`;
   }
 
   #attempt(method: string, path: string, payload: unknown): Promise<Answer> {
