@@ -9,8 +9,10 @@ export interface AccountStatusListing {
 }
 
 /**
- * Per-account status records, written by the report steps and read by `trust-bridge status`: a DynamoDB table on
- * AWS, files under the data directory at home.
+ * Per-account status records, written by the report steps and read by `trust-bridge status`.
+ *
+ * On AWS: `./dynamodb-account-status.ts`. At home: `local-stack/stand-ins/file-account-status.ts`, a stand-in for
+ * this port (a table used as a key-value store), pinned against DynamoDB by test/contract/dynamodb.test.ts.
  */
 export interface AccountStatusLog {
   /**

@@ -1,6 +1,11 @@
 import type { AuditEvent } from '../../domain/audit';
 
-/** EventBridge on AWS; an in-process bus with an audit log at home. */
+/**
+ * Where audit events go.
+ *
+ * On AWS: `./eventbridge-audit-sink.ts`. At home: the same adapter over the EventBridge client's stand-in,
+ * `local-stack/stand-ins/local-event-bus.ts` (an in-process bus with an audit log).
+ */
 export interface AuditSink {
   /**
    * Publishes every event: at most 10 entries per PutEvents, failed entries retried.

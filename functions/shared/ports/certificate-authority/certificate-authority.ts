@@ -15,7 +15,12 @@ export interface SigningRequest {
   notBefore: Date;
 }
 
-/** ACM Private CA on AWS; a software CA built with @peculiar/x509 at home. */
+/**
+ * Signs an SVID's request.
+ *
+ * On AWS: `./acm-pca-authority.ts`. At home: the same adapter over the ACM PCA client's stand-in,
+ * `local-stack/stand-ins/local-acm-pca.ts`, which signs with the software CA (`local-stack/stand-ins/software-ca/`).
+ */
 export interface CertificateAuthority {
   /** Issues one X509-SVID. Throws CaThrottled, CertificateNotYetIssued or CertificateRequestFailed. */
   issue(request: SigningRequest): Promise<IssuedCertificate>;

@@ -34,7 +34,12 @@ export interface FetchedSecrets {
   failed: Map<string, Error>;
 }
 
-/** Keywhiz's client API, seen by one service: only the secrets assigned to that service's client. */
+/**
+ * Keywhiz's client API, seen by one service: only the secrets assigned to that service's client.
+ *
+ * On AWS: `./keywhiz-client.ts`, over mTLS. At home: the same client against the Keywhiz dev server
+ * (`local-stack/stand-ins/keywhiz/`), which speaks Keywhiz's HTTP API.
+ */
 export interface SecretSource {
   /**
    * `GET /secrets`: every secret assigned to the caller, metadata only.

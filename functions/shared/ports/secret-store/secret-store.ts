@@ -30,7 +30,12 @@ export interface SecretWrite {
   existing?: SyncedSecret;
 }
 
-/** The Secrets Manager of one enrolled account: only secrets under the sync prefix that carry our marker. */
+/**
+ * The Secrets Manager of one enrolled account: only secrets under the sync prefix that carry our marker.
+ *
+ * On AWS: `./secrets-manager-secret-store.ts`. At home: the same adapter over the Secrets Manager client's stand-in,
+ * `local-stack/stand-ins/secrets-manager/`, one per account.
+ */
 export interface SecretStore {
   /** Every synced secret under `prefix`, scheduled deletions included: about one call per 100 secrets. */
   listSynced(prefix: string): Promise<SyncedSecret[]>;

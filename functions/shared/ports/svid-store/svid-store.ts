@@ -62,7 +62,12 @@ export interface CurrentCertificate {
 /** What a repair had to rewrite; empty when the SVID was complete after all. */
 export type SvidRepairs = ('policy' | 'tags')[];
 
-/** One secret per (service, environment) in the central account's Secrets Manager. */
+/**
+ * One secret per (service, environment) in the central account's Secrets Manager.
+ *
+ * On AWS: `./secrets-manager-svid-store.ts`. At home: the same adapter over the Secrets Manager client's stand-in,
+ * `local-stack/stand-ins/secrets-manager/`.
+ */
 export interface SvidStore {
   /** Every SVID secret carrying our ownership marker, from tags only: about one call per 100 secrets. */
   listOwned(): Promise<StoredSvid[]>;
