@@ -8,10 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { lambdaContext } from '../../engine/task-binding';
 import { createHandler } from '../../functions/receive-webhook/receive-webhook';
-import {
-  type DynamoDbApi,
-  DynamoDbDeliveryLog,
-} from '../../functions/shared/ports/delivery-log/dynamodb-delivery-log';
+import type { DynamoDbApi } from '../../functions/shared/aws/clients';
+import { DynamoDbDeliveryLog } from '../../functions/shared/ports/delivery-log/dynamodb-delivery-log';
 import { EventBridgeSecretChanges } from '../../functions/shared/ports/secret-changes/eventbridge-secret-changes';
 import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../../functions/shared/domain/webhook';
 import { LocalEventBus } from '../../local-stack/stand-ins/local-event-bus';

@@ -1,4 +1,5 @@
 import type { ACMPCAClient } from '@aws-sdk/client-acm-pca';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type {
   PutEventsCommand,
   PutEventsCommandOutput,
@@ -12,6 +13,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
  */
 export type AcmPcaApi = Pick<ACMPCAClient, 'send'>;
 export type SecretsManagerApi = Pick<SecretsManagerClient, 'send'>;
+export type DynamoDbApi = Pick<DynamoDBClient, 'send'>;
 export interface EventBridgeApi {
   send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
 }

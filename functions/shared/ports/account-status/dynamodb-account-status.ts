@@ -5,6 +5,7 @@ import {
   ScanCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   type AccountStatusEntry,
   AccountStatusNotRecorded,
@@ -12,7 +13,8 @@ import {
   statusWrites,
 } from '../../domain/account-status';
 import type { AccountStatusListing, AccountStatusLog } from './account-status';
-import type { DynamoDbApi } from '../delivery-log/dynamodb-delivery-log';
+import type { DynamoDbApi } from '../../aws/clients';
+import { pages } from '../../aws/pages';
 import { type RetryPolicy, retrying } from '../../domain/backoff';
 
 export interface DynamoDbAccountStatusLogOptions {
@@ -49,7 +51,8 @@ export class DynamoDbAccountStatusLog implements AccountStatusLog {
 
   async record(entries: AccountStatusEntry[]): Promise<void> {
     const requests: WriteRequest[] = statusWrites(entries).map(({ item, entry }) => ({
-      PutRequest: { Item: { ...toItem(entry), item: { S: item } } },
+      // Each field its own attribute (strings S, counts N); a field left out stays out.
+      PutRequest: { Item: marshall({ ...entry, item }, { removeUndefinedValues: true }) },
     }));
     const unwritten: number[] = [];
     for (let start = 0; start < requests.length; start += BATCH_WRITE_MAX_ITEMS) {
@@ -66,23 +69,22 @@ export class DynamoDbAccountStatusLog implements AccountStatusLog {
 
   async list({ accountId, onProgress }: AccountStatusListing = {}): Promise<AccountStatusEntry[]> {
     const entries: AccountStatusEntry[] = [];
-    let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
-    do {
-      // One account is one partition: a Query reads only it; the whole table needs a Scan.
-      const page = await this.client.send(
+    const read = (ExclusiveStartKey: Record<string, AttributeValue> | undefined) =>
+      this.client.send(
+        // One account is one partition: a Query reads only it; the whole table needs a Scan.
         accountId === undefined
           ? new ScanCommand({ TableName: this.tableName, ExclusiveStartKey })
           : new QueryCommand({
               TableName: this.tableName,
               KeyConditionExpression: 'accountId = :account',
-              ExpressionAttributeValues: { ':account': { S: accountId } },
+              ExpressionAttributeValues: marshall({ ':account': accountId }),
               ExclusiveStartKey,
             }),
       );
+    for await (const page of pages(read, (page) => page.LastEvaluatedKey)) {
       for (const item of page.Items ?? []) entries.push(fromItem(item, this.tableName));
       onProgress?.(entries.length);
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    }
     return entries;
   }
 
@@ -100,21 +102,7 @@ export class DynamoDbAccountStatusLog implements AccountStatusLog {
   }
 }
 
-/** Each field as its own attribute: strings as S, counts as N. */
-const toItem = (entry: AccountStatusEntry): Record<string, AttributeValue> =>
-  Object.fromEntries(
-    Object.entries(entry).map(([key, value]): [string, AttributeValue] =>
-      typeof value === 'number' ? [key, { N: String(value) }] : [key, { S: String(value) }],
-    ),
-  );
-
 const fromItem = (item: Record<string, AttributeValue>, tableName: string): AccountStatusEntry => {
-  const { item: key, ...attributes } = item;
-  const fields = Object.fromEntries(
-    Object.entries(attributes).map(([name, value]) => [
-      name,
-      value.N !== undefined ? Number(value.N) : value.S,
-    ]),
-  );
-  return parseStatusEntry(fields, `item ${key?.S ?? '?'} of ${tableName}`);
+  const { item: key, ...fields } = unmarshall(item);
+  return parseStatusEntry(fields, `item ${typeof key === 'string' ? key : '?'} of ${tableName}`);
 };

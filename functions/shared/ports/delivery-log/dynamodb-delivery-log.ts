@@ -1,8 +1,7 @@
-import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDbApi } from '../../aws/clients';
 import type { DeliveryLog } from './delivery-log';
-
-/** The slice of the DynamoDB client the delivery log uses. */
-export type DynamoDbApi = Pick<DynamoDBClient, 'send'>;
 
 export interface DynamoDbDeliveryLogOptions {
   /** Partition key `deliveryId` (S); time to live on `expiresAt` (N, Unix seconds). */
@@ -35,11 +34,11 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: {
-            deliveryId: { S: deliveryId },
-            claimedAt: { N: String(nowSeconds) },
-            expiresAt: { N: String(nowSeconds + this.retentionSeconds) },
-          },
+          Item: marshall({
+            deliveryId,
+            claimedAt: nowSeconds,
+            expiresAt: nowSeconds + this.retentionSeconds,
+          }),
           ConditionExpression: 'attribute_not_exists(deliveryId)',
         }),
       );
@@ -52,7 +51,7 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
 
   async release(deliveryId: string): Promise<void> {
     await this.client.send(
-      new DeleteItemCommand({ TableName: this.tableName, Key: { deliveryId: { S: deliveryId } } }),
+      new DeleteItemCommand({ TableName: this.tableName, Key: marshall({ deliveryId }) }),
     );
   }
 }
