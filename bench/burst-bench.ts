@@ -7,9 +7,7 @@ import type { ExecutionRecord } from '../engine';
 import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
 import type { SyncSummary } from '../functions/shared/domain/sync';
 import { signedWebhookHeaders } from '../functions/shared/domain/webhook';
-import { createLocalStack, SYNC_SECRETS } from '../local-stack/stack';
-import { startWebhookServer } from '../local-stack/webhook-server';
-import { DEFAULT_WEBHOOK_SYNC_CONCURRENCY } from '../local-stack/webhook-sync-queue';
+import { createLocalStack, DEFAULT_WEBHOOK_SYNC_CONCURRENCY, SYNC_SECRETS } from '../local-stack/stack';
 import { seededRandom } from './fault-injection';
 import { markdownTable, peakRssMb, runScenarioInChild } from './rotation-bench';
 import { percentile } from './sync-bench';
@@ -141,7 +139,7 @@ const runBurst = async (o: BurstOptions): Promise<BurstFigures> => {
       if (delivery) delivery.landedAt = at;
     }
   };
-  const server = await startWebhookServer({ handler: stack.webhookHandler, port: 0 });
+  const server = await stack.serveWebhooks(0);
   try {
     const rotation = await stack.rotate();
     if (rotation.status !== 'SUCCEEDED') throw new Error(`rotation ${rotation.status}: ${rotation.error}`);

@@ -16,11 +16,14 @@ import { replayInputOf, replayNameOf } from '../functions/shared/domain/replay';
 import { decodeSpireSvidSecret } from '../client/spiffe/spire-secret';
 import { SVID_TAG, svidSecretName } from '../functions/shared/domain/svid-secret';
 import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
-import { localConfig } from '../local-stack/local-config';
-import { readExecutionRecords } from '../local-stack/execution-records';
-import { readAuditLog } from '../local-stack/stand-ins/local-event-bus';
-import { LocalSecretsManager } from '../local-stack/stand-ins/secrets-manager/local-secrets-manager';
-import { createLocalStack, type LocalStack, ROTATE_SVIDS, SYNC_SECRETS } from '../local-stack/stack';
+import {
+  createLocalStack,
+  type LocalServices,
+  type LocalStack,
+  readLocalStack,
+  ROTATE_SVIDS,
+  SYNC_SECRETS,
+} from '../local-stack/stack';
 import { SDK_MAX_ATTEMPTS } from '../functions/shared/aws/clients';
 import { FaultInjector, seededRandom } from './fault-injection';
 import { markdownTable, peakRssMb, WRITE_OPERATIONS } from './rotation-bench';
@@ -31,7 +34,6 @@ const ENVIRONMENT = 'prod';
 const SYNC_ACCOUNTS = 10;
 /** Short enough that a stalled Keywhiz answer costs about a second, long enough for a loaded 2-core machine. */
 const KEYWHIZ_TIMEOUT_MS = 1000;
-const CONFIG = localConfig();
 
 type Workflow = 'rotation' | 'sync';
 type Mode = 'faults' | 'kills';
@@ -171,8 +173,10 @@ const runWithOneReplay = async (stack: LocalStack, start: () => Promise<Executio
   return first.status === 'SUCCEEDED' ? [first] : [first, await replayOnce(stack, first)];
 };
 
+type SecretsManager = LocalServices['secretsManager'];
+
 /** Every version written (CreateSecret or PutSecretValue that answered a VersionId), in order, per secret name. */
-const recordWrites = (client: LocalSecretsManager, log: Map<string, string[]>) => {
+const recordWrites = (client: SecretsManager, log: Map<string, string[]>) => {
   const send = client.send.bind(client);
   const recording = async (command: never) => {
     const answer = (await send(command)) as { Name?: string; VersionId?: string };
@@ -194,10 +198,7 @@ interface StoredVersions {
   versionIds: string[];
 }
 
-const storedVersions = async (
-  store: LocalSecretsManager,
-  name: string,
-): Promise<StoredVersions | undefined> => {
+const storedVersions = async (store: SecretsManager, name: string): Promise<StoredVersions | undefined> => {
   try {
     const described = await store.send(new DescribeSecretCommand({ SecretId: name }));
     const stages = Object.entries(described.VersionIdsToStages ?? {});
@@ -211,7 +212,7 @@ const storedVersions = async (
   }
 };
 
-const certificateOf = async (store: LocalSecretsManager, name: string, versionId: string) => {
+const certificateOf = async (store: SecretsManager, name: string, versionId: string) => {
   const value = await store.send(new GetSecretValueCommand({ SecretId: name, VersionId: versionId }));
   return new X509Certificate(decodeSpireSvidSecret(value.SecretBinary as Uint8Array).x509SVID);
 };
@@ -227,9 +228,10 @@ const checkSvids = async (
   findings: Findings,
   written?: Map<string, string[]>,
 ) => {
-  const store = new LocalSecretsManager({ dataDir: fleet.dataDir, accountId: CONFIG.CENTRAL_ACCOUNT_ID });
+  const local = readLocalStack(fleet.dataDir);
+  const store = local.centralSecretsManager();
   for (const { accountId, service } of fleet.targets) {
-    const name = svidSecretName(CONFIG.SVID_SECRET_PREFIX, ENVIRONMENT, service);
+    const name = svidSecretName(local.config.SVID_SECRET_PREFIX, ENVIRONMENT, service);
     const stored = await storedVersions(store, name);
     if (!stored?.current) {
       findings.note('incomplete', `${accountId}: no current SVID in ${name}`, accountId);
@@ -277,7 +279,7 @@ const checkSvids = async (
 
 /** Whether another version of the secret holds a certificate issued after the current one. */
 const newerThan = async (
-  store: LocalSecretsManager,
+  store: SecretsManager,
   name: string,
   stored: StoredVersions,
   current: X509Certificate,
@@ -294,9 +296,10 @@ const newerThan = async (
  * stored but not current, incomplete when it is not stored at all), and no two versions hold the same content.
  */
 const checkSyncedSecrets = async (fleet: Fleet, version: number, findings: Findings) => {
+  const local = readLocalStack(fleet.dataDir);
   for (const { accountId, service, secrets } of fleet.targets) {
-    const store = new LocalSecretsManager({ dataDir: fleet.dataDir, accountId });
-    const prefix = syncedSecretPrefix(CONFIG.SYNC_SECRET_PREFIX, ENVIRONMENT, service);
+    const store = local.accountSecretsManager(accountId);
+    const prefix = syncedSecretPrefix(local.config.SYNC_SECRET_PREFIX, ENVIRONMENT, service);
     for (const keywhizName of secrets) {
       const name = syncedSecretName(prefix, keywhizName);
       const stored = await storedVersions(store, name);
@@ -343,7 +346,7 @@ const checkAudited = async (
   findings: Findings,
 ) => {
   const failedType = workflow === 'rotation' ? SVID_DETAIL_TYPES.failed : SECRET_DETAIL_TYPES.failed;
-  const failures = (await readAuditLog(dataDir, CONFIG.AUDIT_BUS_NAME))
+  const failures = (await readLocalStack(dataDir).auditEvents())
     .filter((e) => e['detail-type'] === failedType)
     .map((e) => e.detail as { runId?: string; accountId?: string; error?: string });
   const audited = new Set(failures.map((detail) => `${detail.runId} ${detail.accountId}`));
@@ -562,7 +565,7 @@ const underKills = async (options: ChaosOptions): Promise<ChaosFigures> => {
       processes += 1;
       ok = (await cli(['replay', '--failed', ...common], fleet.dataDir)).code === 0;
     }
-    const records = (await readExecutionRecords(fleet.dataDir, () => undefined)).filter(
+    const records = (await readLocalStack(fleet.dataDir).executions(() => undefined)).filter(
       (r) =>
         !r.parentExecutionArn &&
         r.stateMachineName === (workflow === 'rotation' ? ROTATE_SVIDS : SYNC_SECRETS) &&

@@ -1,5 +1,5 @@
 import { SDK_MAX_ATTEMPTS } from '../functions/shared/aws/clients';
-import type { KeywhizDevServer } from '../local-stack/stand-ins/keywhiz/keywhiz-dev-server';
+import type { KeywhizDevServer } from '../local-stack/stack';
 
 /** What a chaos run injects per call: the shares of calls throttled, failed with a 5xx, and timed out. */
 export interface FaultRates {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, type BuildOptions } from 'esbuild';
 import type { SettingName } from '../functions/shared/config';
-import { LOCAL_ENV } from '../local-stack/local-config';
+import { LOCAL_ENV } from '../local-stack/stack';
 import { unzipHandler } from '../packaging/zip-reader';
 import { markdownTable } from './rotation-bench';
 

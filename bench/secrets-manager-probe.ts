@@ -2,7 +2,9 @@
  * Counts a LocalSecretsManager's calls per operation and fails the next ones on request: what the benchmarks
  * read and the tests script, kept out of the stand-in so that it is only Secrets Manager.
  */
-import type { LocalSecretsManager } from '../local-stack/stand-ins/secrets-manager/local-secrets-manager';
+import type { LocalServices } from '../local-stack/stack';
+
+type LocalSecretsManager = LocalServices['secretsManager'];
 
 /** The operations the stand-in implements, as Secrets Manager names them. */
 export type SecretsManagerOperation =

@@ -8,9 +8,7 @@ import type { ExecutionRecord } from '../engine';
 import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
 import type { SyncSummary } from '../functions/shared/domain/sync';
 import { signedWebhookHeaders } from '../functions/shared/domain/webhook';
-import type { LocalSecretsManager } from '../local-stack/stand-ins/secrets-manager/local-secrets-manager';
-import { createLocalStack, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
-import { startWebhookServer } from '../local-stack/webhook-server';
+import { createLocalStack, type LocalServices, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
 import { markdownTable, peakRssMb, runScenarioInChild, WRITE_OPERATIONS } from './rotation-bench';
 import { probeSecretsManager } from './secrets-manager-probe';
 
@@ -212,7 +210,7 @@ const runReconcile = async (accountConcurrency: number): Promise<ReconcileFigure
 };
 
 /** Reads the synced secret's current value until it is `expected`, every millisecond or so. */
-const waitForValue = async (store: LocalSecretsManager, secretId: string, expected: string) => {
+const waitForValue = async (store: LocalServices['secretsManager'], secretId: string, expected: string) => {
   const deadline = performance.now() + WEBHOOK_WAIT_LIMIT_MS;
   for (;;) {
     const { SecretString } = await store.send(new GetSecretValueCommand({ SecretId: secretId }));
@@ -244,7 +242,7 @@ const runWebhook = async (notifications: number): Promise<WebhookFigures> => {
       if (record.stateMachineName === SYNC_SECRETS) runs.push(record);
     },
   });
-  const server = await startWebhookServer({ handler: stack.webhookHandler, port: 0 });
+  const server = await stack.serveWebhooks(0);
   try {
     const rotation = await stack.rotate();
     if (rotation.status !== 'SUCCEEDED') throw new Error(`rotation ${rotation.status}: ${rotation.error}`);

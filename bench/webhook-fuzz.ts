@@ -12,9 +12,7 @@ import {
   WEBHOOK_MAX_BODY_BYTES,
   WEBHOOK_MAX_SKEW_SECONDS,
 } from '../functions/shared/domain/webhook';
-import { readAuditLog } from '../local-stack/stand-ins/local-event-bus';
-import { createLocalStack } from '../local-stack/stack';
-import { RECEIVER_TIMEOUTS, startWebhookServer } from '../local-stack/webhook-server';
+import { createLocalStack, RECEIVER_TIMEOUTS } from '../local-stack/stack';
 import { seededRandom } from './fault-injection';
 import { markdownTable, peakRssMb, runScenarioInChild } from './rotation-bench';
 
@@ -297,7 +295,7 @@ const runFuzz = async (o: { requests: number; stalled: number; concurrency: numb
     keywhizDir,
     logLevel: 'SILENT',
   });
-  const server = await startWebhookServer({ handler: stack.webhookHandler, port: 0 });
+  const server = await stack.serveWebhooks(0);
   try {
     // The accepted deliveries start syncs, as on `start --serve`: those need the SVIDs.
     const rotation = await stack.rotate();
@@ -338,7 +336,7 @@ const runFuzz = async (o: { requests: number; stalled: number; concurrency: numb
       );
     const valid = outcomes.filter((r) => r.kind === 'valid');
     const invalid = outcomes.filter((r) => r.kind !== 'valid');
-    const changesAnnounced = (await readAuditLog(dataDir, stack.config.AUDIT_BUS_NAME)).filter(
+    const changesAnnounced = (await stack.auditEvents()).filter(
       (e) => e['detail-type'] === SECRET_CHANGED_DETAIL_TYPE,
     ).length;
     const validAccepted = valid.filter((r) => r.accepted).length;

@@ -17,6 +17,7 @@ import type { Warn } from './stand-ins/damaged-files';
 import { FileAccountStatusLog } from './stand-ins/file-account-status';
 import { readAuditLog } from './stand-ins/local-event-bus';
 import { localCentralSecretsManager, readLocalWebhookKey } from './stand-ins/local-webhook-key';
+import { LocalSecretsManager } from './stand-ins/secrets-manager/local-secrets-manager';
 import { type LocalDependencies, type LocalOptions, localDependencies } from './local-dependencies';
 import { startWebhookServer } from './webhook-server';
 import { DEFAULT_WEBHOOK_SYNC_CONCURRENCY, WebhookSyncQueue } from './webhook-sync-queue';
@@ -170,8 +171,9 @@ export type LocalStack = Awaited<ReturnType<typeof createLocalStack>>;
 
 /**
  * What a data directory holds, read without holding it, so the operator commands can read while another process
- * runs the stack (start --serve): past runs, the central Secrets Manager, the account status records and the
- * webhook signing key. Nothing here starts the engine or Keywhiz.
+ * runs the stack (start --serve), and a benchmark can check what a run left: past runs, the central and the
+ * accounts' Secrets Manager, the audit bus, the account status records and the webhook signing key. Nothing here
+ * starts the engine or Keywhiz.
  */
 export const readLocalStack = (dataDir: string, env: Record<string, string | undefined> = {}) => {
   const config = localConfig(env);
@@ -179,10 +181,18 @@ export const readLocalStack = (dataDir: string, env: Record<string, string | und
     config,
     /** Whether a stack ever ran here: opening the stores of a directory without one would create it. */
     exists: () => existsSync(join(dataDir, 'secretsmanager', config.CENTRAL_ACCOUNT_ID)),
-    /** Every recorded execution; a RUNNING one whose process died reads as ABORTED. */
-    executions: () => readExecutionRecords(dataDir),
+    /**
+     * Every recorded execution; a RUNNING one whose process died reads as ABORTED. A file that is not a record is
+     * skipped and reported to `warn` (default: stderr).
+     */
+    executions: (warn?: Warn) => readExecutionRecords(dataDir, warn),
     /** The central account's Secrets Manager (the SVIDs). */
     centralSecretsManager: () => localCentralSecretsManager(dataDir, config),
+    /** An enrolled account's own Secrets Manager (its synced Keywhiz secrets). */
+    accountSecretsManager: (accountId: string) =>
+      new LocalSecretsManager({ dataDir, accountId, region: config.AWS_REGION }),
+    /** Every event on the audit bus so far, oldest first. */
+    auditEvents: () => readAuditLog(dataDir, config.AUDIT_BUS_NAME),
     accountStatus: new FileAccountStatusLog(dataDir),
     /** The current webhook signing key, created if absent, for a sender such as `trust-bridge notify`. */
     webhookKey: () => readLocalWebhookKey(dataDir, config),
@@ -195,3 +205,12 @@ export { DataDirInUse } from './data-dir-lock';
 export { DataDirReconfigureRefused } from './data-dir-settings';
 export { deployedSchedules } from './schedules';
 export type { AuditLogEntry } from './stand-ins/local-event-bus';
+
+// What the benchmarks need besides: the stand-ins behind the ports (`services`, to count calls and inject faults),
+// the defaults the stack runs with (the webhook syncs at once, the receiver's limits on slow clients) and the
+// local values of the variables a deployed function must be given.
+export type { LocalServices } from './local-dependencies';
+export type { KeywhizDevServer } from './stand-ins/keywhiz/keywhiz-dev-server';
+export { DEFAULT_WEBHOOK_SYNC_CONCURRENCY } from './webhook-sync-queue';
+export { RECEIVER_TIMEOUTS } from './webhook-server';
+export { LOCAL_ENV } from './local-config';
