@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalStack, type LocalStack } from '../local-stack/stack';
+import { probeAcmPca } from './acm-pca-probe';
 import { probeSecretsManager } from './secrets-manager-probe';
 
 interface RunFigures {
@@ -103,9 +104,10 @@ const measure = async (stack: LocalStack): Promise<RunFigures> => {
 
 const snapshot = (stack: LocalStack) => {
   const sm = probeSecretsManager(stack.services.secretsManager).calls;
+  const pca = probeAcmPca(stack.services.pca).calls;
   return {
-    issue: stack.services.pca.calls.IssueCertificate,
-    getCertificate: stack.services.pca.calls.GetCertificate,
+    issue: pca.IssueCertificate,
+    getCertificate: pca.GetCertificate,
     sm: Object.values(sm).reduce((a, b) => a + b, 0),
     writes: WRITE_OPERATIONS.reduce((n, op) => n + (sm[op] ?? 0), 0),
     putEvents: stack.services.eventBus.putEventsCalls,

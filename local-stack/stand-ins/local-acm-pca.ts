@@ -18,14 +18,12 @@ const metadata = { $metadata: { httpStatusCode: 400 } };
 /**
  * ACM Private CA's API at home, over the software CA: IssueCertificate with the passthrough template and a
  * URI SAN, GetCertificate, GetCertificateAuthorityCertificate. It lets the embedded default run the same
- * AcmPcaAuthority adapter as AWS, so requests, polling and idempotency are exercised and counted locally.
+ * AcmPcaAuthority adapter as AWS, so requests, polling and idempotency are exercised locally.
  * Certificates are signed at once, so the first GetCertificate finds them.
  */
 export class LocalAcmPca {
-  readonly calls = { IssueCertificate: 0, GetCertificate: 0, GetCertificateAuthorityCertificate: 0 };
   readonly #issued = new Map<string, Promise<IssuedCertificate>>();
   readonly #byToken = new Map<string, string>();
-  readonly #faults = new Map<keyof LocalAcmPca['calls'], { error: unknown; remaining: number }>();
   #serial = 0;
 
   constructor(
@@ -33,27 +31,10 @@ export class LocalAcmPca {
     readonly caArn: string,
   ) {}
 
-  /** The next `times` calls of `operation` throw `error` (e.g. a ThrottlingException), as PCA would under load. */
-  failNext(operation: keyof LocalAcmPca['calls'], error: unknown, times = 1): void {
-    this.#faults.set(operation, { error, remaining: times });
-  }
-
   readonly send = (async (command: unknown) => {
-    const operation = (command as object).constructor.name.replace(
-      /Command$/,
-      '',
-    ) as keyof LocalAcmPca['calls'];
-    const fault = this.#faults.get(operation);
-    if (fault) {
-      this.calls[operation] += 1;
-      fault.remaining -= 1;
-      if (fault.remaining <= 0) this.#faults.delete(operation);
-      throw fault.error;
-    }
     if (command instanceof IssueCertificateCommand) return this.#issue(command);
     if (command instanceof GetCertificateCommand) return this.#get(command);
     if (command instanceof GetCertificateAuthorityCertificateCommand) {
-      this.calls.GetCertificateAuthorityCertificate += 1;
       this.#checkCa(command.input.CertificateAuthorityArn);
       const [root] = await this.ca.bundle();
       return { Certificate: root, $metadata: { httpStatusCode: 200 } };
@@ -62,7 +43,6 @@ export class LocalAcmPca {
   }) as AcmPcaApi['send'];
 
   async #issue(command: IssueCertificateCommand) {
-    this.calls.IssueCertificate += 1;
     const input = command.input;
     this.#checkCa(input.CertificateAuthorityArn);
     if (input.TemplateArn !== SVID_TEMPLATE_ARN) {
@@ -125,7 +105,6 @@ export class LocalAcmPca {
   }
 
   async #get(command: GetCertificateCommand) {
-    this.calls.GetCertificate += 1;
     this.#checkCa(command.input.CertificateAuthorityArn);
     const issued = this.#issued.get(command.input.CertificateArn ?? '');
     if (!issued) {

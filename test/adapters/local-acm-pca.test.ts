@@ -7,6 +7,7 @@ import { AcmPcaAuthority } from '../../functions/shared/ports/certificate-author
 import { CertificateRequestFailed } from '../../functions/shared/domain/errors';
 import { createSvidKeyAndCsr } from '../../functions/shared/domain/svid-key';
 import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
+import { probeAcmPca } from '../../bench/acm-pca-probe';
 import { LocalAcmPca } from '../../local-stack/stand-ins/local-acm-pca';
 import { SoftwareCertificateAuthority } from '../../local-stack/stand-ins/software-ca/software-ca';
 
@@ -16,12 +17,16 @@ const ID = 'spiffe://example.org/prod/payments';
 const setup = async () => {
   const ca = await SoftwareCertificateAuthority.open(mkdtempSync(join(tmpdir(), 'pca-')), 'example.org');
   const pca = new LocalAcmPca(ca, CA_ARN);
-  return { pca, authority: new AcmPcaAuthority(pca, { caArn: CA_ARN, pollIntervalMs: 0 }) };
+  return {
+    pca,
+    calls: probeAcmPca(pca).calls,
+    authority: new AcmPcaAuthority(pca, { caArn: CA_ARN, pollIntervalMs: 0 }),
+  };
 };
 
 describe('the AcmPcaAuthority adapter over the local ACM PCA stand-in', () => {
   test('issues a valid X509-SVID with one IssueCertificate and one GetCertificate', async () => {
-    const { pca, authority } = await setup();
+    const { calls, authority } = await setup();
     const { csrPem, privateKeyPem } = await createSvidKeyAndCsr(ID);
     const notBefore = new Date();
     const issued = await authority.issue({ csrPem, spiffeId: ID, notBefore });
@@ -30,7 +35,7 @@ describe('the AcmPcaAuthority adapter over the local ACM PCA stand-in', () => {
       await checkX509Svid(issued.certificatePem, { expectedSpiffeId: ID, bundlePem, privateKeyPem }),
     ).toEqual([]);
     expect(issued.chainPem).toEqual([]);
-    expect(pca.calls).toEqual({
+    expect(calls).toEqual({
       IssueCertificate: 1,
       GetCertificate: 1,
       GetCertificateAuthorityCertificate: 1,
@@ -38,13 +43,13 @@ describe('the AcmPcaAuthority adapter over the local ACM PCA stand-in', () => {
   });
 
   test('the same request (same idempotency token) gets the certificate already issued', async () => {
-    const { pca, authority } = await setup();
+    const { calls, authority } = await setup();
     const { csrPem } = await createSvidKeyAndCsr(ID);
     const notBefore = new Date();
     const first = await authority.issue({ csrPem, spiffeId: ID, notBefore });
     const again = await authority.issue({ csrPem, spiffeId: ID, notBefore });
     expect(again.certificatePem).toBe(first.certificatePem);
-    expect(pca.calls.IssueCertificate).toBe(2);
+    expect(calls.IssueCertificate).toBe(2);
   });
 
   test('refuses what PCA would refuse: another CA, a non-24 h validity, no URI SAN', async () => {

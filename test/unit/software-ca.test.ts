@@ -157,7 +157,7 @@ describe('SoftwareCertificateAuthority.issue', () => {
     ).rejects.toThrow(/outside trust domain example\.org/);
   });
 
-  it('counts issue calls and gives every certificate its own serial', async () => {
+  it('gives every certificate its own serial', async () => {
     const ca = await SoftwareCertificateAuthority.open(dir, 'example.org');
     const { csrPem } = await createSvidKeyAndCsr(spiffeId);
     const serials = new Set<string>();
@@ -165,8 +165,6 @@ describe('SoftwareCertificateAuthority.issue', () => {
       const { certificatePem } = await ca.issue({ csrPem, spiffeId, notBefore: new Date() });
       serials.add(new x509.X509Certificate(certificatePem).serialNumber);
     }
-    await expect(ca.issue({ csrPem: 'garbage', spiffeId, notBefore: new Date() })).rejects.toThrow();
     expect(serials.size).toBe(50);
-    expect(ca.issueCalls).toBe(51);
   });
 });

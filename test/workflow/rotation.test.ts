@@ -11,6 +11,7 @@ import type { Dependencies } from '../../functions/shared/dependencies';
 import { StoreThrottled } from '../../functions/shared/domain/errors';
 import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
 import { decodeSpireSvidSecret } from '../../client/spiffe/spire-secret';
+import { probeAcmPca } from '../../bench/acm-pca-probe';
 import { probeSecretsManager } from '../../bench/secrets-manager-probe';
 import { enrollment, startLocalStack } from '../support/local-run';
 
@@ -57,7 +58,8 @@ describe('rotate-svids on the local engine', () => {
 
   test('a throttled CA (PCA ThrottlingException) is recovered by the Retry with backoff', async () => {
     const { stack } = await startLocalStack(sample());
-    stack.services.pca.failNext(
+    const pca = probeAcmPca(stack.services.pca);
+    pca.failNext(
       'IssueCertificate',
       // What the SDK throws for PCA's ThrottlingException (this client version has no class for it).
       Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }),
@@ -65,7 +67,7 @@ describe('rotate-svids on the local engine', () => {
     );
     const run = await stack.rotate();
     expect(run.status).toBe('SUCCEEDED');
-    expect(stack.services.pca.calls.IssueCertificate).toBe(5);
+    expect(pca.calls.IssueCertificate).toBe(5);
     expect(await stack.deps.svids.listOwned()).toHaveLength(2);
   });
 
@@ -106,7 +108,7 @@ describe('rotate-svids on the local engine', () => {
 
   test('a rerun inside the renewal window calls no CA and lists the store once; --force renews', async () => {
     const { stack, auditEvents } = await startLocalStack(sample());
-    const pca = stack.services.pca.calls;
+    const pca = probeAcmPca(stack.services.pca).calls;
     const sm = probeSecretsManager(stack.services.secretsManager).calls;
     await stack.rotate();
     const first = await stack.deps.svids.listOwned();

@@ -6,6 +6,7 @@ import {
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
+import { probeAcmPca } from '../../bench/acm-pca-probe';
 import { probeSecretsManager, type SecretsManagerOperation } from '../../bench/secrets-manager-probe';
 import type { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import { enrollment, startLocalStack } from '../support/local-run';
@@ -54,7 +55,8 @@ const start = async () => {
       },
     };
   };
-  const issued = () => stack.services.pca.calls.IssueCertificate ?? 0;
+  const pca = probeAcmPca(stack.services.pca).calls;
+  const issued = () => pca.IssueCertificate;
   const outcomes = async (runId: string) =>
     (await local.auditEvents(runId)).map((e) => {
       expect(validateAuditEvent(e)).toEqual([]);

@@ -54,7 +54,6 @@ const CSR_SIGNATURE_HASHES = new Map([
  * signed with node:crypto instead (der.ts says why).
  */
 export class SoftwareCertificateAuthority implements CertificateAuthority {
-  #issueCalls = 0;
   readonly #trustDomain: string;
   readonly #rootPem: string;
   readonly #rootKey: KeyObject;
@@ -81,13 +80,7 @@ export class SoftwareCertificateAuthority implements CertificateAuthority {
     return new SoftwareCertificateAuthority(rootDomain, await openRoot(dir, rootDomain));
   }
 
-  /** How many times issue() was called, successful or not (benchmarks compare it with PCA quotas). */
-  get issueCalls(): number {
-    return this.#issueCalls;
-  }
-
   async issue(request: SigningRequest): Promise<IssuedCertificate> {
-    this.#issueCalls++;
     let requestedDomain: string;
     try {
       requestedDomain = parseSpiffeId(request.spiffeId).trustDomain;
