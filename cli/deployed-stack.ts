@@ -1,4 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { SDK_MAX_ATTEMPTS } from '../functions/shared/aws/clients';
 
 /**
  * The deployed stack's outputs the operator commands act on: with `--aws` nothing is derived from a naming
@@ -57,8 +58,11 @@ export class DeployedStackError extends Error {
  */
 export class DeployedStack {
   readonly stackName: string;
-  /** The region and profile given, if any: every AWS SDK client of the command reads the stack's account with them. */
-  readonly clientConfig: { region?: string; profile?: string };
+  /**
+   * The region and profile given, if any: every AWS SDK client of the command reads the stack's account with them,
+   * making as many attempts per call as the functions' clients (the adapters it shares with them retry no more).
+   */
+  readonly clientConfig: { region?: string; profile?: string; maxAttempts: number };
   private described: Promise<Map<string, string>> | undefined;
 
   constructor(
@@ -125,6 +129,7 @@ export class DeployedStack {
 }
 
 const clientConfigOf = (location: StackLocation) => ({
+  maxAttempts: SDK_MAX_ATTEMPTS,
   ...(location.region !== undefined ? { region: location.region } : {}),
   ...(location.profile !== undefined ? { profile: location.profile } : {}),
 });
