@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -13,16 +12,20 @@ import type {
   AccountStatusLog,
 } from '../../functions/shared/ports/account-status/account-status';
 import { parseJson, type Warn, warnOnStderr } from './damaged-files';
+import { removeUnfinishedWrites, temporaryFile } from './unfinished-writes';
 
 /**
  * Account status records as files: `<dataDir>/account-status/<accountId>/<encodeURIComponent(item)>.json`, one per
  * record. A write goes to a temporary file renamed over the record, so a reader (or a concurrent run) never sees
- * half a record, and two runs writing different records of one account never touch the same file. A record
- * that cannot be read back is left out of listings with a warning: the next run of its account writes it again.
+ * half a record, and two runs writing different records of one account never touch the same file; one a killed
+ * run left is removed by the next write to its account (unfinished-writes.ts). A record that cannot be read back
+ * is left out of listings with a warning: the next run of its account writes it again.
  */
 export class FileAccountStatusLog implements AccountStatusLog {
   private readonly dir: string;
   private readonly warn: Warn;
+  /** Account directories this log has written to, each cleared of dead writers' temporary files first. */
+  private readonly opened = new Set<string>();
 
   /** `onWarning` is told of each record left out; standard error by default. */
   constructor(dataDir: string, options: { onWarning?: Warn } = {}) {
@@ -33,11 +36,19 @@ export class FileAccountStatusLog implements AccountStatusLog {
   async record(entries: AccountStatusEntry[]): Promise<void> {
     for (const { accountId, item, entry } of statusWrites(entries)) {
       const accountDir = join(this.dir, accountId);
-      await mkdir(accountDir, { recursive: true, mode: 0o700 });
-      const file = join(accountDir, `${encodeURIComponent(item)}.json`);
-      const temporary = `${file}.${randomUUID()}.tmp`;
-      await writeFile(temporary, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
-      await rename(temporary, file);
+      if (!this.opened.has(accountDir)) {
+        await mkdir(accountDir, { recursive: true, mode: 0o700 });
+        removeUnfinishedWrites(accountDir);
+        this.opened.add(accountDir);
+      }
+      const file = `${encodeURIComponent(item)}.json`;
+      const temporary = temporaryFile(accountDir, file);
+      try {
+        await writeFile(temporary.path, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+        await rename(temporary.path, join(accountDir, file));
+      } finally {
+        temporary.done();
+      }
     }
   }
 

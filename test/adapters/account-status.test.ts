@@ -222,6 +222,20 @@ describe('FileAccountStatusLog', () => {
     expect(await log.list()).toEqual([]);
   });
 
+  it('removes a write a killed run left unfinished at its next write to the account, and lists only records', async () => {
+    const log = new FileAccountStatusLog(dir);
+    await log.record([rotation(1)]);
+    const accountDir = join(dir, 'account-status', account(1));
+    // Under this process's pid but not being written by it: the pid of a killed predecessor, come back.
+    writeFileSync(
+      join(accountDir, `.sync%23prod%2Fpayments.json.${process.pid}.0123456789ab.tmp`),
+      '{"kind":',
+    );
+    expect(await log.list()).toEqual([rotation(1)]);
+    await new FileAccountStatusLog(dir).record([rotation(1, 'bb')]);
+    expect(readdirSync(accountDir)).toEqual(['rotation%23prod%2Fpayments.json']);
+  });
+
   it('leaves a corrupt record out with a warning naming the file, and lists the others', async () => {
     const warnings: string[] = [];
     const log = new FileAccountStatusLog(dir, { onWarning: (m) => warnings.push(m) });

@@ -4,20 +4,15 @@
  * instance over the same directory sees each write. Listing pages over an in-memory index, refreshed
  * whenever the directory changed; a file that does not parse is left out of it with a warning.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { link, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Warn } from '../damaged-files';
+import { removeUnfinishedWrites, temporaryFile } from '../unfinished-writes';
 import { DamagedSecretFile, parseStoredSecret, type StoredSecret } from './stored-secret';
 
 /** A directory changed this recently may change again within the same timestamp tick: rescan it. */
 const DIR_STAMP_SETTLE_MS = 100;
-/** `.<file>.<pid of the writer>.<random>.tmp`: a secret's next content, in full, before it is put in place. */
-const TEMPORARY_FILE = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
-
-/** Temporary files this process is writing, over every instance: a reopening in this process leaves these. */
-const writingHere = new Set<string>();
 
 export class SecretFiles {
   private readonly dir: string;
@@ -138,15 +133,14 @@ export class SecretFiles {
     this.index.set(file, { stamp: 'writing', secret });
     this.sorted.clear();
     return this.enqueue(file, secret, async () => {
-      const temporary = join(this.dir, `.${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-      writingHere.add(temporary);
+      const { path: temporary, done } = temporaryFile(this.dir, file);
       try {
         await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
         if (how === 'create') await link(temporary, path);
         else await rename(temporary, path);
       } finally {
         if (how === 'create') await unlink(temporary).catch(() => undefined);
-        writingHere.delete(temporary);
+        done();
       }
       const entry = this.index.get(file);
       if (entry?.secret === secret) entry.stamp = stampOf(await stat(path, { bigint: true }));
@@ -180,18 +174,7 @@ export class SecretFiles {
    * they hold secret values no secret refers to. A live writer's are left alone, this process's included.
    */
   private removeUnfinishedWrites(): void {
-    let removed = 0;
-    for (const name of readdirSync(this.dir)) {
-      const writer = TEMPORARY_FILE.exec(name)?.[1];
-      const path = join(this.dir, name);
-      if (writer === undefined || writerAlive(Number(writer), path)) continue;
-      try {
-        unlinkSync(path);
-        removed += 1;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      }
-    }
+    const removed = removeUnfinishedWrites(this.dir);
     if (removed > 0) {
       this.warn(
         `removed ${removed} unfinished secret write(s) from ${this.dir}, left by a process that stopped mid-write; ` +
@@ -256,18 +239,6 @@ function fileOf(name: string): string {
 }
 
 /** Whether the process that named a temporary file may still be writing it. */
-function writerAlive(pid: number, temporary: string): boolean {
-  // A pid can come back after a restart (a container's, say): this process knows its own writes.
-  if (pid === process.pid) return writingHere.has(temporary);
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** What tells a file's versions apart without reading it. */
 function stampOf(s: { ino: bigint; size: bigint; mtimeNs: bigint }): string {
   return `${s.ino}:${s.size}:${s.mtimeNs}`;
