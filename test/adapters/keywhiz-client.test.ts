@@ -1026,6 +1026,16 @@ describe('keywhizSecretSource', () => {
         givenCa(server.caPem),
       ),
     ).toThrow(/^KEYWHIZ_SERVER_SPIFFE_ID: /);
+    expect(() =>
+      keywhizSecretSource(
+        localConfig({ KEYWHIZ_URL: server.url, KEYWHIZ_SERVER_SPIFFE_ID: 'spiffe://example.org' }),
+        () => givenCa(server.caPem),
+      ),
+    ).toThrow(
+      new InvalidConfiguration(
+        "KEYWHIZ_SERVER_SPIFFE_ID: spiffe://example.org is a trust domain, not a workload's SPIFFE ID (spiffe://<trust domain>/<path>)",
+      ),
+    );
     expect(
       () =>
         new KeywhizClient({ baseUrl: 'http://keywhiz', credentials: alpha, timeoutMs: 1, maxAttempts: 1 }),

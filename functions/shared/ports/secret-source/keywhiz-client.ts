@@ -412,12 +412,19 @@ export function keywhizSecretSource(
   serverCaOf: (accountId: string) => KeywhizServerCa,
 ): SecretSourceFactory {
   if (config.KEYWHIZ_SERVER_SPIFFE_ID) {
+    let path: string[];
     try {
-      parseSpiffeId(config.KEYWHIZ_SERVER_SPIFFE_ID);
+      ({ path } = parseSpiffeId(config.KEYWHIZ_SERVER_SPIFFE_ID));
     } catch (error) {
       throw new InvalidConfiguration(`KEYWHIZ_SERVER_SPIFFE_ID: ${(error as Error).message}`, {
         cause: error,
       });
+    }
+    // The server's certificate is an X509-SVID, whose ID names a workload: a trust domain's own ID never matches.
+    if (path.length === 0) {
+      throw new InvalidConfiguration(
+        `KEYWHIZ_SERVER_SPIFFE_ID: ${config.KEYWHIZ_SERVER_SPIFFE_ID} is a trust domain, not a workload's SPIFFE ID (spiffe://<trust domain>/<path>)`,
+      );
     }
   }
   return async (credentials, accountId) => {
