@@ -4,7 +4,7 @@ import { SDK_MAX_ATTEMPTS } from '../functions/shared/aws/clients';
 /**
  * The deployed stack's outputs the operator commands act on: with `--aws` nothing is derived from a naming
  * convention, everything comes from `DescribeStacks`. Each name is an Output of the packaged template
- * (test/deploy/stack.test.ts checks every one of them), so a renamed output fails a test, not an operator.
+ * (test/infra/stack.test.ts checks every one of them), so a renamed output fails a test, not an operator.
  */
 export const STACK_OUTPUTS = [
   // serverless-step-functions makes `<id>Arn` for each state machine of serverless.yml.

@@ -2,8 +2,8 @@ import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PeerNotAuthorized, SvidExpired } from '../../client';
 import type { SpireSvidSecret } from '../../client/spiffe/spire-secret';
-import { call, clientFor, type MeshService, startMeshService } from './mesh-service';
-import { TestTrustDomains } from './test-svids';
+import { call, clientFor, type MeshService, startMeshService } from '../support/mesh-service';
+import { TestTrustDomains } from '../support/test-svids';
 
 /**
  * A function calling a mesh service over mTLS through the client's agent; the service authorizes callers

@@ -18,7 +18,7 @@ import {
   X509Svid,
 } from '../../client';
 import type { SpireSvidSecret } from '../../client/spiffe/spire-secret';
-import { secretBinary, secretText, TestTrustDomains } from './test-svids';
+import { secretBinary, secretText, TestTrustDomains } from '../support/test-svids';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:trust-bridge/svid/prod/payments-AbCdEf';
 const PAYMENTS = 'spiffe://example.org/prod/payments';

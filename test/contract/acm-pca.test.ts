@@ -255,7 +255,7 @@ describe.each(backends)('ACM PCA contract: $name', ({ open }) => {
 
     test('a fresh certificate is there at the first GetCertificate: neither backend answers RequestInProgressException', async () => {
       // AWS may answer RequestInProgressException until the certificate is signed; the adapter's polling for it
-      // is covered over aws-sdk-client-mock (test/adapters/acm-pca-authority.test.ts).
+      // is covered over aws-sdk-client-mock (test/functions/shared/ports/certificate-authority/acm-pca-authority.test.ts).
       const { csrPem } = await createSvidKeyAndCsr(ID);
       const { CertificateArn } = await backend.client.send(new IssueCertificateCommand(issueInput(csrPem)));
       await expect(get(CertificateArn)).resolves.toMatchObject({

@@ -5,7 +5,7 @@
  * define them.
  *
  * moto never answers BatchWriteItem with UnprocessedItems (its batch_write_item always returns `{}` for them), so
- * the adapter's retry of unprocessed items is covered by test/adapters/account-status.test.ts over
+ * the adapter's retry of unprocessed items is covered by test/functions/shared/ports/account-status/account-status.test.ts over
  * aws-sdk-client-mock ("retries UnprocessedItems with backoff…", "throws AccountStatusNotRecorded when items stay
  * unprocessed…").
  */
@@ -316,7 +316,7 @@ describe.each(statusBackends)('AccountStatusLog contract: $name', ({ open }) => 
   });
 });
 
-/** What only the DynamoDB side has: the items themselves. The stand-ins' files are pinned by test/adapters/. */
+/** What only the DynamoDB side has: the items themselves. The stand-ins' files are pinned by their own tests (test/local-stack/stand-ins/). */
 describe('the DynamoDB adapters on moto: the items they leave', () => {
   describe('DynamoDbDeliveryLog', () => {
     let backend: PortBackend<DeliveryLog>;
