@@ -8,7 +8,7 @@ import {
 } from '../functions/shared/domain/webhook';
 import { openDeployment } from './deployment/open-deployment';
 import { DEFAULT_DATA_DIR, DEFAULT_WEBHOOK_URL } from './local-stack-options';
-import { AWS_STACK_USAGE } from './ops-options';
+import { AWS_STACK_USAGE, DEPLOYMENT_OPTIONS } from './ops-options';
 
 const TIMEOUT_MS = 10_000;
 
@@ -47,12 +47,7 @@ export const notifyCommand = async (argv: string[], options: NotifyOptions = {})
       service: { type: 'string', multiple: true },
       url: { type: 'string' },
       'delivery-id': { type: 'string' },
-      'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
-      aws: { type: 'boolean', default: false },
-      region: { type: 'string' },
-      profile: { type: 'string' },
-      stage: { type: 'string', default: 'dev' },
-      stack: { type: 'string' },
+      ...DEPLOYMENT_OPTIONS,
     },
     strict: true,
   });

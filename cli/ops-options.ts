@@ -4,16 +4,18 @@ import type { OpsStores } from './deployment/deployment';
 import { type DeploymentFlags, openDeployment } from './deployment/open-deployment';
 import { DEFAULT_DATA_DIR } from './local-stack-options';
 
-/** The options every operator command shares: where to look (the local data directory, or AWS) and how to print. */
-export const OPS_OPTIONS = {
+/** Where a command reads and acts: the local data directory, or the deployed stack (--aws). */
+export const DEPLOYMENT_OPTIONS = {
   'data-dir': { type: 'string', default: DEFAULT_DATA_DIR },
   aws: { type: 'boolean', default: false },
   region: { type: 'string' },
   profile: { type: 'string' },
   stage: { type: 'string', default: 'dev' },
   stack: { type: 'string' },
-  json: { type: 'boolean', default: false },
 } as const;
+
+/** The options every operator command shares: where to look, and how to print. */
+export const OPS_OPTIONS = { ...DEPLOYMENT_OPTIONS, json: { type: 'boolean', default: false } } as const;
 
 /** What --aws reads its ARNs and names from, in every command's usage. */
 export const AWS_STACK_USAGE = `  --stage S            with --aws: the serverless stage deployed (default: dev); its stack is trust-bridge-<stage>

@@ -10,6 +10,20 @@ export interface RetryPolicy {
   random?: () => number;
 }
 
+/**
+ * The rounds a batch adapter gives the entries a call left undone: `maxAttempts` (default 5, the first included)
+ * from 100 ms doubling up to `capMs`.
+ */
+export const batchRounds = (
+  options: { maxAttempts?: number; sleep?: (ms: number) => Promise<void> },
+  capMs: number,
+): RetryPolicy => ({
+  maxAttempts: Math.max(1, options.maxAttempts ?? 5),
+  baseMs: 100,
+  capMs,
+  ...(options.sleep && { sleep: options.sleep }),
+});
+
 /** One attempt's result, and whether it asks for another, after `waitMs` (e.g. a Retry-After) plus the jitter. */
 export interface Attempt<T> {
   result: T;

@@ -15,7 +15,7 @@ import {
 import type { AccountStatusListing, AccountStatusLog } from './account-status';
 import type { DynamoDbApi } from '../../aws/clients';
 import { pages } from '../../aws/pages';
-import { type RetryPolicy, retrying } from '../../domain/backoff';
+import { batchRounds, type RetryPolicy, retrying } from '../../domain/backoff';
 
 export interface DynamoDbAccountStatusLogOptions {
   /** Partition key `accountId` (S), sort key `item` (S): infra/account-status.yml. */
@@ -41,12 +41,7 @@ export class DynamoDbAccountStatusLog implements AccountStatusLog {
     options: DynamoDbAccountStatusLogOptions,
   ) {
     this.tableName = options.tableName;
-    this.rounds = {
-      maxAttempts: Math.max(1, options.maxAttempts ?? 5),
-      baseMs: 100,
-      capMs: 1000,
-      ...(options.sleep && { sleep: options.sleep }),
-    };
+    this.rounds = batchRounds(options, 1000);
   }
 
   async record(entries: AccountStatusEntry[]): Promise<void> {

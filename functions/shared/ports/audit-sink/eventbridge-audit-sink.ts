@@ -8,7 +8,7 @@ import {
   putEventsEntrySize,
 } from '../../aws/clients';
 import type { AuditSink } from './audit-sink';
-import { type RetryPolicy, retrying } from '../../domain/backoff';
+import { batchRounds, type RetryPolicy, retrying } from '../../domain/backoff';
 import { isTransientAwsError } from '../../aws/transient-errors';
 
 export interface EventBridgeAuditSinkOptions {
@@ -41,12 +41,7 @@ export class EventBridgeAuditSink implements AuditSink {
     options: EventBridgeAuditSinkOptions,
   ) {
     this.busName = options.busName;
-    this.rounds = {
-      maxAttempts: Math.max(1, options.maxAttempts ?? 5),
-      baseMs: 100,
-      capMs: 2000,
-      ...(options.sleep && { sleep: options.sleep }),
-    };
+    this.rounds = batchRounds(options, 2000);
   }
 
   async publish(events: AuditEvent[]): Promise<void> {
