@@ -10,6 +10,7 @@ const BENCHES = {
   chaos: async () => (await import('./chaos-bench')).chaosBenchCommand,
   burst: async () => (await import('./burst-bench')).burstBenchCommand,
   fuzz: async () => (await import('./webhook-fuzz')).fuzzBenchCommand,
+  counts: async () => (await import('./counts-bench')).countsBenchCommand,
 };
 
 const BENCH_USAGE = `usage: node --import tsx bench/main.ts [bench] [options]
@@ -20,7 +21,9 @@ benches:
   init        each packaged function's bundle size and cold-start import time (--artifacts DIR)
   chaos       seeded faults (throttles, 5xx, timeouts) and SIGKILLs; rotation and sync must converge
   burst       signed webhook deliveries at 20 a second for 60 s, synced within 5 s
-  fuzz        seeded bad, stale, oversized and stalled webhook requests; none may be accepted`;
+  fuzz        seeded bad, stale, oversized and stalled webhook requests; none may be accepted
+  counts      AWS calls per unit of work (a renewal, a reconcile, a changed secret, a targeted sync), as JSON:
+              what \`trust-bridge cost\` prices (--accounts N, --secrets-per-account M, --write FILE)`;
 
 /** Runs one benchmark; its exit code (2 for a usage error). */
 export const benchMain = async (argv: string[]): Promise<number> => {

@@ -1,3 +1,4 @@
+import { COST_USAGE, costCommand } from './cost';
 import { EXECUTIONS_USAGE, executionsCommand } from './executions';
 import { NOTIFY_USAGE, notifyCommand } from './notify';
 import { PUBLISH_AGENT_USAGE, publishAgentCommand } from './publish-agent';
@@ -20,6 +21,7 @@ commands:
   status      per account: SPIFFE ID, serial, time to expiry, last rotation, last sync, synced secrets, last failure
   verify      check an account's stored SVID: SPIFFE rules, chain to the bundle, key match, expiry
   publish-agent  put the sync agent's build in the deployed stack's bucket, for the onboarding StackSet
+  cost        what a month on AWS costs, per line item, for N accounts; which CA mode costs less
 
 ${START_USAGE}
 
@@ -37,7 +39,9 @@ ${STATUS_USAGE}
 
 ${VERIFY_USAGE}
 
-${PUBLISH_AGENT_USAGE}`;
+${PUBLISH_AGENT_USAGE}
+
+${COST_USAGE}`;
 
 /** The `trust-bridge` command line. Returns the process exit code. */
 export const main = async (argv: string[]): Promise<number> => {
@@ -62,6 +66,8 @@ export const main = async (argv: string[]): Promise<number> => {
         return await verifyCommand(rest);
       case 'publish-agent':
         return await publishAgentCommand(rest);
+      case 'cost':
+        return await costCommand(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -119,8 +119,28 @@ describe('trust-bridge sync before any rotation', () => {
     const listed = output()
       .filter((l) => /^ {2}\w+ {2,}/.test(l))
       .map((l) => l.trim().split(' ')[0]);
-    expect(listed).toEqual(['start', 'rotate', 'sync', 'notify', 'executions', 'replay', 'status', 'verify']);
-    for (const command of ['start', 'rotate', 'sync', 'notify', 'executions', 'replay', 'status', 'verify']) {
+    expect(listed).toEqual([
+      'start',
+      'rotate',
+      'sync',
+      'notify',
+      'executions',
+      'replay',
+      'status',
+      'verify',
+      'cost',
+    ]);
+    for (const command of [
+      'start',
+      'rotate',
+      'sync',
+      'notify',
+      'executions',
+      'replay',
+      'status',
+      'verify',
+      'cost',
+    ]) {
       expect(output().some((l) => l.startsWith(`trust-bridge ${command} `))).toBe(true);
     }
     // start and rotate both take --once.

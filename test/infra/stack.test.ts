@@ -828,10 +828,15 @@ describe('the certificate authority', () => {
     ).toEqual([...created].sort());
   });
 
-  it('when created, is a short-lived-mode P-256 root CA named after the trust domain', () => {
+  it('when created, is a P-256 root CA named after the trust domain, in the mode the caUsageMode param names', () => {
+    const mode = template.Parameters?.CertificateAuthorityUsageMode;
+    expect(mode).toMatchObject({
+      Default: 'SHORT_LIVED_CERTIFICATE',
+      AllowedValues: ['SHORT_LIVED_CERTIFICATE', 'GENERAL_PURPOSE'],
+    });
     expect(resource('CertificateAuthority').Properties).toEqual({
       Type: 'ROOT',
-      UsageMode: 'SHORT_LIVED_CERTIFICATE',
+      UsageMode: { Ref: 'CertificateAuthorityUsageMode' },
       KeyAlgorithm: 'EC_prime256v1',
       SigningAlgorithm: 'SHA256WITHECDSA',
       Subject: {

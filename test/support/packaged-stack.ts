@@ -30,7 +30,7 @@ export type CfnStatement = {
 export type CfnTemplate = {
   Parameters?: Record<
     string,
-    { Type: string; Default?: Json; AllowedPattern?: string; Description?: string }
+    { Type: string; Default?: Json; AllowedPattern?: string; AllowedValues?: string[]; Description?: string }
   >;
   Conditions?: Record<string, Json>;
   Resources: Record<string, CfnResource>;
