@@ -16,6 +16,7 @@ import type {
   KeywhizServerCa,
   SecretSourceFactory,
 } from '../functions/shared/ports/secret-source/secret-source';
+import type { Enrollment } from '../functions/shared/domain/enrollment';
 import { svidSubject } from '../functions/shared/domain/svid-subject';
 import { keywhizSecretSource } from '../functions/shared/ports/secret-source/keywhiz-client';
 import { SecretsManagerKeywhizServerCa } from '../functions/shared/ports/secret-source/keywhiz-server-ca';
@@ -123,6 +124,16 @@ const openDependencies = async (
   };
   const eventBus = new LocalEventBus(options.dataDir, { now });
   const registry = new FileEnrollmentRegistry(settings.enrollmentsPath);
+  // Indexed once per registry read (it keeps its list while the file is unchanged), not scanned per request.
+  const indexes = new WeakMap<Enrollment[], Map<string, string>>();
+  const servicesBySpiffeId = (enrollments: Enrollment[]) => {
+    let index = indexes.get(enrollments);
+    if (!index) {
+      index = new Map(enrollments.map((e) => [svidSubject(config, e).spiffeId, e.service]));
+      indexes.set(enrollments, index);
+    }
+    return index;
+  };
 
   let keywhiz: KeywhizDevServer | undefined;
   const keywhizGiven = options.env?.KEYWHIZ_URL !== undefined;
@@ -132,8 +143,7 @@ const openDependencies = async (
       ca,
       trustDomain: config.TRUST_DOMAIN,
       // Keywhiz maps a client's SPIFFE ID to its client; here the enrollments say which service an ID is.
-      serviceOf: async (spiffeId) =>
-        (await registry.list()).find((e) => svidSubject(config, e).spiffeId === spiffeId)?.service,
+      serviceOf: async (spiffeId) => servicesBySpiffeId(await registry.list()).get(spiffeId),
       checksumKeyFile: join(options.dataDir, 'keywhiz', 'checksum.key'),
       // Its certificate comes from a CA of its own, kept here so the accounts' copies stay good across restarts.
       caDir: join(options.dataDir, 'keywhiz', 'ca'),

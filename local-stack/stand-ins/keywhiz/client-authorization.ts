@@ -12,17 +12,30 @@ import { isPlainName } from './secrets-directory';
 export type ServiceOf = (spiffeId: string) => string | undefined | Promise<string | undefined>;
 
 /**
+ * Each connection's caller, read once: an agent's requests share a kept-alive connection, and parsing the
+ * certificate anew for each of them was most of the dev server's time per request.
+ */
+const callers = new WeakMap<TLSSocket, string | undefined>();
+
+const callerOf = (socket: TLSSocket): string | undefined => {
+  if (callers.has(socket)) return callers.get(socket);
+  const peer = socket.getPeerX509Certificate();
+  let spiffeId: string | undefined;
+  try {
+    spiffeId = peer && spiffeIdOf(peer);
+  } catch {
+    spiffeId = undefined;
+  }
+  callers.set(socket, spiffeId);
+  return spiffeId;
+};
+
+/**
  * The caller's service. A certificate whose SPIFFE ID maps to no client (or to a name no service folder can
  * have) is authenticated but unknown: 401, as Keywhiz answers.
  */
 export async function callerService(req: IncomingMessage, serviceOf: ServiceOf): Promise<string> {
-  const peer = (req.socket as TLSSocket).getPeerX509Certificate();
-  let spiffeId: string | undefined;
-  try {
-    spiffeId = peer && spiffeIdOf(peer.raw);
-  } catch {
-    spiffeId = undefined;
-  }
+  const spiffeId = callerOf(req.socket as TLSSocket);
   const service = spiffeId && (await serviceOf(spiffeId));
   if (!service || !isPlainName(service)) {
     throw new HttpError(401, `client ${spiffeId ?? 'without a SPIFFE ID'} is not a Keywhiz client here`);
