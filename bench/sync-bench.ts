@@ -63,6 +63,16 @@ interface ReconcileFigures {
   targets: Record<string, boolean>;
 }
 
+interface IdleAgentsFigures {
+  scenario: 'idle';
+  agents: number;
+  /** Wall ms per agent of each unchanged reconcile, and their median. */
+  msPerAgent: number[];
+  medianMsPerAgent: number;
+  peakRssMb: number;
+  targets: Record<string, boolean>;
+}
+
 interface WebhookFigures {
   scenario: 'webhook';
   notifications: number;
@@ -199,6 +209,59 @@ const runReconcile = async (accountConcurrency: number): Promise<ReconcileFigure
           '0 writes': resync.writes === 0,
           '0 value reads': resync.valueReads === 0,
           '≤ 1 account SM call per 100 secrets': accountCallsPer100Secrets <= 1,
+        },
+      };
+    } finally {
+      await stack.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+/** An agent with nothing to do costs at most this much local wall time (issue 12, part 4). */
+const IDLE_AGENT_TARGET_MS = 5;
+
+/**
+ * Agents with nothing to do: `agents` secret-enabled accounts whose services hold no secret in Keywhiz, reconciled
+ * RESYNCS times once every SVID is issued. Each agent still reads its SVID, shows it to Keywhiz over mTLS, lists,
+ * and lists its account's store.
+ */
+const runIdleAgents = async (agents: number): Promise<IdleAgentsFigures> => {
+  const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-sync-bench-'));
+  try {
+    const enrollments = Array.from({ length: agents }, (_, i) => ({
+      service: `idle-${i}`,
+      environment: ENVIRONMENT,
+      accountId: String(500_000_000_000 + i),
+      identity: true,
+      secrets: true,
+    }));
+    const enrollmentsPath = join(dir, 'enrollments.json');
+    writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+    const keywhizDir = join(dir, 'keywhiz');
+    for (const { service } of enrollments) mkdirSync(join(keywhizDir, service), { recursive: true });
+    const stack = await createLocalStack({ dataDir: join(dir, 'data'), enrollmentsPath, keywhizDir });
+    try {
+      const rotation = await stack.rotate();
+      if (rotation.status !== 'SUCCEEDED') throw new Error(`rotation ${rotation.status}: ${rotation.error}`);
+      await stack.sync();
+      const msPerAgent: number[] = [];
+      for (let i = 0; i < RESYNCS; i++) {
+        const started = performance.now();
+        const run = await stack.sync();
+        if (run.status !== 'SUCCEEDED') throw new Error(`sync ${run.status}: ${run.error}`);
+        msPerAgent.push(Math.round(((performance.now() - started) / agents) * 100) / 100);
+      }
+      const median = [...msPerAgent].sort((a, b) => a - b)[Math.floor(RESYNCS / 2)] ?? NaN;
+      return {
+        scenario: 'idle',
+        agents,
+        msPerAgent,
+        medianMsPerAgent: median,
+        peakRssMb: peakRssMb(),
+        targets: {
+          [`≤ ${IDLE_AGENT_TARGET_MS} ms per agent with nothing to do`]: median <= IDLE_AGENT_TARGET_MS,
         },
       };
     } finally {
@@ -383,10 +446,28 @@ const webhookReport = (f: WebhookFigures): string =>
     ...targetLines(f.targets),
   ].join('\n');
 
+const idleReport = (f: IdleAgentsFigures): string =>
+  [
+    markdownTable(
+      ['run', 'ms per agent (median)', 'each resync', 'peak RSS MB'],
+      [
+        [
+          `${f.agents.toLocaleString('en')} agents with nothing to do, unchanged reconcile`,
+          f.medianMsPerAgent,
+          f.msPerAgent.join(', '),
+          f.peakRssMb,
+        ],
+      ],
+    ),
+    '',
+    ...targetLines(f.targets),
+  ].join('\n');
+
 /**
  * The sync benchmark: a full reconcile of 10,000 unchanged secrets across 100 accounts (once per
- * `--concurrency`), and webhook-to-store latency over `--notifications` deliveries. Each scenario runs in a
- * child process of its own; `--scenario reconcile:N` / `webhook:N` is that child, printing one JSON line.
+ * `--concurrency`), `--idle-agents` agents with nothing to do, and webhook-to-store latency over
+ * `--notifications` deliveries. Each scenario runs in a child process of its own; `--scenario reconcile:N`,
+ * `idle:N` or `webhook:N` is that child, printing one JSON line.
  * `--json` adds one JSON line with every figure after the tables.
  */
 export const syncBenchCommand = async (argv: string[]): Promise<number> => {
@@ -396,14 +477,16 @@ export const syncBenchCommand = async (argv: string[]): Promise<number> => {
       scenario: { type: 'string' },
       concurrency: { type: 'string', multiple: true },
       notifications: { type: 'string', default: '200' },
+      'idle-agents': { type: 'string', default: '1000' },
       json: { type: 'boolean', default: false },
     },
   });
   if (values.scenario) {
     const [name, size] = values.scenario.split(':');
-    const run = name === 'reconcile' ? runReconcile : name === 'webhook' ? runWebhook : undefined;
+    const runs = { reconcile: runReconcile, idle: runIdleAgents, webhook: runWebhook };
+    const run = runs[name as keyof typeof runs];
     if (!run) {
-      console.error(`unknown scenario '${values.scenario}' (reconcile:N or webhook:N)`);
+      console.error(`unknown scenario '${values.scenario}' (reconcile:N, idle:N or webhook:N)`);
       return 2;
     }
     console.log(JSON.stringify(await run(Number(size))));
@@ -412,8 +495,9 @@ export const syncBenchCommand = async (argv: string[]): Promise<number> => {
   // 5, 10, 20 and 40 measured within noise of each other on 2 cores (40 costs ~100 MB more RSS): the default 10.
   const concurrencies = (values.concurrency ?? ['10']).map(Number);
   const notifications = Number(values.notifications);
-  if ([...concurrencies, notifications].some((n) => !Number.isInteger(n) || n < 1)) {
-    console.error('--concurrency and --notifications take positive whole numbers');
+  const idleAgents = Number(values['idle-agents']);
+  if ([...concurrencies, notifications, idleAgents].some((n) => !Number.isInteger(n) || n < 1)) {
+    console.error('--concurrency, --notifications and --idle-agents take positive whole numbers');
     return 2;
   }
   const reconcile: ReconcileFigures[] = [];
@@ -425,12 +509,17 @@ export const syncBenchCommand = async (argv: string[]): Promise<number> => {
     if (!figures) return 1;
     reconcile.push(figures);
   }
+  console.error(`reconciling ${idleAgents} agents with nothing to do...`);
+  const idle = runScenarioInChild<IdleAgentsFigures>(['--scenario', `idle:${idleAgents}`]);
+  if (!idle) return 1;
   console.error(`sending ${notifications} webhook notifications...`);
   const webhook = runScenarioInChild<WebhookFigures>(['--scenario', `webhook:${notifications}`]);
   if (!webhook) return 1;
   console.log(reconcileReport(reconcile));
   console.log('');
+  console.log(idleReport(idle));
+  console.log('');
   console.log(webhookReport(webhook));
-  if (values.json) console.log(JSON.stringify({ reconcile, webhook }));
+  if (values.json) console.log(JSON.stringify({ reconcile, idle, webhook }));
   return 0;
 };
