@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:https';
-import type { PeerCertificate } from 'node:tls';
+import { createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
 import type { Config } from '../../config';
 import {
   InvalidConfiguration,
@@ -117,8 +118,8 @@ export class KeywhizClient implements SecretSource {
   readonly #retries: RetryPolicy;
   readonly #onServerNotTrusted: () => void;
   readonly #serverCaSource: string;
-  /** Who this client is to Keywhiz, for errors: its certificate's SPIFFE ID. */
-  readonly #clientId: string;
+  /** Its certificate chain: who this client is to Keywhiz is read from it only for an error that says so. */
+  readonly #certificateChainPem: string;
   #batchUnsupported = false;
 
   constructor(options: KeywhizClientOptions) {
@@ -148,13 +149,10 @@ export class KeywhizClient implements SecretSource {
     };
     this.#onServerNotTrusted = options.onServerNotTrusted ?? (() => undefined);
     this.#serverCaSource = options.serverCaSource ?? 'KEYWHIZ_SERVER_CA_SECRET';
-    const { certificateChainPem, privateKeyPem } = options.credentials;
-    this.#clientId = clientIdOf(certificateChainPem);
+    this.#certificateChainPem = options.credentials.certificateChainPem;
     this.#agent = new Agent({
       keepAlive: true,
-      cert: certificateChainPem,
-      key: privateKeyPem,
-      ...(options.serverCaPem !== undefined && { ca: options.serverCaPem }),
+      secureContext: secureContextOf(options.credentials, options.serverCaPem),
       ...(options.serverSpiffeId && { checkServerIdentity: serverIdentityCheck(options.serverSpiffeId) }),
     });
   }
@@ -250,7 +248,7 @@ export class KeywhizClient implements SecretSource {
     if (status === 401) {
       // Keywhiz authenticated the certificate but maps its SPIFFE ID to no client: nothing will be given to it.
       throw new SecretAccessDenied(
-        `Keywhiz at ${this.#origin} knows no client ${this.#clientId} (${request}: HTTP 401): register a client with that SPIFFE ID in Keywhiz`,
+        `Keywhiz at ${this.#origin} knows no client ${clientIdOf(this.#certificateChainPem)} (${request}: HTTP 401): register a client with that SPIFFE ID in Keywhiz`,
       );
     }
     if (status === 403) {
@@ -452,12 +450,50 @@ function clientIdOf(certificateChainPem: string): string {
   }
 }
 
+/**
+ * TLS contexts by credentials and server CA: building one (parsing the key and certificates) was the largest part
+ * of an agent run with nothing to sync. A warm Lambda container, or the embedded default's agents across runs,
+ * reuses its own; an SVID renewed or a CA replaced is another entry. The oldest go beyond the bound, which holds
+ * every agent of a 10,000-account embedded default with a third of them secret-enabled (about 15 KB each).
+ */
+const secureContexts = new Map<string, SecureContext>();
+const MAX_SECURE_CONTEXTS = 5_000;
+
+function secureContextOf(credentials: KeywhizCredentials, serverCaPem: string | undefined): SecureContext {
+  const key = createHash('sha256')
+    .update(credentials.certificateChainPem)
+    .update('\0')
+    .update(credentials.privateKeyPem)
+    .update('\0')
+    .update(serverCaPem ?? '')
+    .digest('base64');
+  let context = secureContexts.get(key);
+  if (context) {
+    secureContexts.delete(key);
+  } else {
+    context = createSecureContext({
+      cert: credentials.certificateChainPem,
+      key: credentials.privateKeyPem,
+      ...(serverCaPem !== undefined && { ca: serverCaPem }),
+    });
+    if (secureContexts.size >= MAX_SECURE_CONTEXTS) {
+      secureContexts.delete(secureContexts.keys().next().value as string);
+    }
+  }
+  secureContexts.set(key, context);
+  return context;
+}
+
+/** The last server certificate checked and its SPIFFE ID: every connection to one Keywhiz presents the same. */
+let lastServer: { raw: Buffer; spiffeId: string } | undefined;
+
 /** SVIDs name workloads, not hosts: the server is verified by the SPIFFE ID in its one URI SAN. */
 function serverIdentityCheck(expected: string): (host: string, cert: PeerCertificate) => Error | undefined {
   return (_host, cert) => {
     let actual: string;
     try {
-      actual = spiffeIdOf(cert.raw);
+      if (!lastServer?.raw.equals(cert.raw)) lastServer = { raw: cert.raw, spiffeId: spiffeIdOf(cert.raw) };
+      actual = lastServer.spiffeId;
     } catch (error) {
       actual = `a certificate without one SPIFFE ID (${(error as Error).message})`;
     }
