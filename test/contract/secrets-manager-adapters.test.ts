@@ -279,13 +279,32 @@ describe.each(backends)('Secrets Manager adapters contract: $name', ({ open }) =
       await store.write({ ...one, existing: await only() });
       const stages = await stagesOf(created.arn);
       expect(stages[secretVersionToken('db-password', 'c1')]).toEqual(['AWSCURRENT']);
-      expect(stages[secretVersionToken('db-password', 'c2')]).toEqual(['AWSPREVIOUS']);
+      // c2 keeps the label it was written under: a write that already exists moves no label.
+      expect(stages[secretVersionToken('db-password', 'c2')]).toEqual([
+        'TRUST_BRIDGE_PENDING',
+        'AWSPREVIOUS',
+      ]);
       expect(await currentValue(created.arn)).toBe('one');
       expect((await only())?.checksum).toBe(recordedChecksum('c1'));
       const tags = (await sm.send(new DescribeSecretCommand({ SecretId: created.arn }))).Tags ?? [];
       expect(tags.find((t) => t.Key === SYNCED_SECRET_TAG.keywhizChecksum)?.Value).toBe(
         recordedChecksum('c1'),
       );
+    });
+
+    test('a write that another made stale is not made current: SecretWriteRaced, and the newer content stays', async () => {
+      const created = await store.write(secretWrite('db-password', 'c1', 'one'));
+      // Two overlapping syncs read the store while c1 was current; the one with newer content finishes first.
+      const seenByBoth = await only();
+      await store.write({ ...secretWrite('db-password', 'c3', 'three'), existing: seenByBoth });
+      await expect(
+        store.write({ ...secretWrite('db-password', 'c2', 'two'), existing: seenByBoth }),
+      ).rejects.toMatchObject({ name: 'SecretWriteRaced' });
+      expect(await currentValue(created.arn)).toBe('three');
+      expect(await only()).toMatchObject({ checksum: recordedChecksum('c3'), complete: true });
+      // Its retry starts from a fresh listing: what it writes then is current.
+      await store.write({ ...secretWrite('db-password', 'c4', 'four'), existing: await only() });
+      expect(await currentValue(created.arn)).toBe('four');
     });
 
     test('binary content is written as SecretBinary and read back byte for byte', async () => {

@@ -5,7 +5,9 @@ import {
   CaThrottled,
   CertificateNotYetIssued,
   EnrollmentsUnavailable,
+  KeywhizUnavailable,
   RETRYABLE_ERRORS,
+  SecretWriteRaced,
   StoreThrottled,
 } from '../../functions/shared/domain/errors';
 
@@ -26,7 +28,11 @@ const statesOf = (file: string): Record<string, State> => {
     walk(JSON.parse(readFileSync(new URL(`../../statemachines/${file}`, import.meta.url), 'utf8'))),
   );
 };
-const states = { ...statesOf('rotate-svids.asl.json'), ...statesOf('rotate-svids-chunk.asl.json') };
+const states = {
+  ...statesOf('rotate-svids.asl.json'),
+  ...statesOf('rotate-svids-chunk.asl.json'),
+  ...statesOf('sync-secrets-chunk.asl.json'),
+};
 
 test.each([
   ['Plan Rotation', [EnrollmentsUnavailable, StoreThrottled, AuditDeliveryFailed]],
@@ -34,6 +40,7 @@ test.each([
   ['Issue SVID', [CaThrottled, CertificateNotYetIssued, StoreThrottled]],
   ['Retire SVID', [StoreThrottled]],
   ['Report Outcomes', [AuditDeliveryFailed]],
+  ['Sync Agent', [KeywhizUnavailable, StoreThrottled, SecretWriteRaced]],
 ])('%s retries the retryable errors its step throws, with backoff and full jitter', (name, errors) => {
   const retry = states[name]?.Retry ?? [];
   const retried = retry.flatMap((r) => r.ErrorEquals);

@@ -200,7 +200,10 @@ describe('sync-secrets on the local engine, over the Keywhiz dev server', () => 
     const now = await s.value(PAYMENTS, 'Database_Password');
     expect(now.string).toBe('rotated-password-v2');
     const stages = (await s.describe(PAYMENTS, 'Database_Password')).VersionIdsToStages ?? {};
-    expect(stages).toEqual({ [now.versionId!]: ['AWSCURRENT'], [first.versionId!]: ['AWSPREVIOUS'] });
+    expect(stages).toEqual({
+      [now.versionId!]: ['TRUST_BRIDGE_PENDING', 'AWSCURRENT'],
+      [first.versionId!]: ['AWSPREVIOUS'],
+    });
     expect((await s.value(PAYMENTS, 'stripe-api-key')).string).toBe(
       sample(PAYMENTS, 'stripe-api-key').toString(),
     );

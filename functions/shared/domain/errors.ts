@@ -54,6 +54,13 @@ export class SecretAccessDenied extends TrustBridgeError {}
 /** Keywhiz answered with a body that is not one of its documented shapes. */
 export class InvalidKeywhizResponse extends TrustBridgeError {}
 
+/**
+ * Another write of the same secret made its own version current after this agent read the store: this write
+ * stops before it makes its version current, so older content never lands last (two executions for one secret may
+ * overlap on AWS). Retryable at the step: the retry reads Keywhiz's newest content and the store again.
+ */
+export class SecretWriteRaced extends TrustBridgeError {}
+
 /** A secret's content is over Secrets Manager's 65,536-byte limit: that secret is not synced. */
 export class SecretTooLarge extends TrustBridgeError {}
 
@@ -71,6 +78,7 @@ export const RETRYABLE_ERRORS = [
   AuditDeliveryFailed.name,
   EnrollmentsUnavailable.name,
   KeywhizUnavailable.name,
+  SecretWriteRaced.name,
 ] as const;
 
 /** A manual or replayed run asked for something invalid (unknown account, malformed input). Nothing runs. */

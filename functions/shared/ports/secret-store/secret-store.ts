@@ -15,6 +15,8 @@ export interface SyncedSecret {
    * then the checksum proves nothing, and the content is written again.
    */
   complete: boolean;
+  /** The version AWSCURRENT was on when listed: a write moves the label from it, or from nowhere else. */
+  currentVersionId?: string;
 }
 
 export interface SecretWrite {
@@ -43,8 +45,10 @@ export interface SecretStore {
    * Writes the content as a new version whose ClientRequestToken derives from (keywhizName, checksum), so a
    * retry or replay makes no second version, then records checksum and updateDate in tags. Creates the secret
    * (encrypted with the account's key, tagged with our marker) when absent; restores one scheduled for
-   * deletion first. Throws SecretNotOwned, writing nothing, when a secret of that name lacks our marker;
-   * SecretTooLarge over 65,536 bytes; StoreThrottled when throttled.
+   * deletion first. The new version becomes current only where `existing` saw the current one (a compare-and-swap
+   * of AWSCURRENT): SecretWriteRaced when another write moved it meanwhile, which may hold newer content. Throws
+   * SecretNotOwned, writing nothing, when a secret of that name lacks our marker; SecretTooLarge over 65,536 bytes;
+   * StoreThrottled when throttled.
    */
   write(write: SecretWrite): Promise<{ arn: string; versionId: string; created: boolean; restored: boolean }>;
   /** Cancels a scheduled deletion (the secret reappeared in Keywhiz with the same content). */

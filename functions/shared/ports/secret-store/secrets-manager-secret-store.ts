@@ -2,6 +2,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
+  InvalidParameterException,
   InvalidRequestException,
   ListSecretsCommand,
   PutSecretValueCommand,
@@ -11,6 +12,7 @@ import {
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { SecretWriteRaced } from '../../domain/errors';
 import { fitsTagValue, recordedChecksum, SECRET_VALUE_MAX_BYTES, secretTooLarge } from '../../domain/keywhiz';
 import { keywhizNameOf, secretVersionToken } from '../../domain/synced-secret-name';
 import { MANAGED_BY_VALUE, SVID_TAG } from '../../domain/svid-secret';
@@ -40,6 +42,8 @@ export const SYNCED_SECRET_TAG = {
 } as const;
 
 const CURRENT = 'AWSCURRENT';
+/** The label a new version is written under before it is made current: a version without a label may be removed. */
+const PENDING = 'TRUST_BRIDGE_PENDING';
 /**
  * Keywhiz secrets in one enrolled account's Secrets Manager, one secret per Keywhiz secret, named by
  * domain/synced-secret-name.ts. Works against the SDK client on AWS and against LocalSecretsManager.
@@ -82,6 +86,7 @@ export class SecretsManagerSecretStore implements SecretStore {
           ...(updateDate !== undefined && { updateDate }),
           ...(entry.DeletedDate && { deletedAt: entry.DeletedDate.toISOString() }),
           complete: describesCurrent(keywhizName, checksum, entry.SecretVersionsToStages),
+          ...currentOf(entry.SecretVersionsToStages),
         });
       }
     }
@@ -134,6 +139,7 @@ export class SecretsManagerSecretStore implements SecretStore {
         arn: described.ARN as string,
         ...(updateDate !== undefined && { updateDate }),
         ...(described.DeletedDate && { deletedAt: described.DeletedDate.toISOString() }),
+        ...currentOf(described.VersionIdsToStages),
       };
       return this.update(existing, write, value, token);
     }
@@ -153,12 +159,13 @@ export class SecretsManagerSecretStore implements SecretStore {
   }
 
   /**
-   * Restores, puts the value, makes it current, then tags in one call. A write cut off before the tags leaves a
-   * checksum tag whose version is not the current one: the listing marks it incomplete, so the next run writes
-   * again with the same token and value (a no-op) and then tags.
+   * Restores, puts the value under a label of its own, makes it current in place of the version `existing` saw
+   * current (a compare-and-swap: SecretWriteRaced when another write got there first), then tags in one call. A
+   * write cut off before the tags leaves a checksum tag whose version is not the current one: the listing marks it
+   * incomplete, so the next run writes again with the same token and value (a no-op) and then tags.
    */
   private async update(
-    existing: { arn: string; updateDate?: string; deletedAt?: string },
+    existing: { arn: string; updateDate?: string; deletedAt?: string; currentVersionId?: string },
     write: SecretWrite,
     value: SecretValue,
     token: string,
@@ -168,10 +175,19 @@ export class SecretsManagerSecretStore implements SecretStore {
       await transient('RestoreSecret', () => this.client.send(new RestoreSecretCommand({ SecretId: arn })));
     }
     const put = await transient('PutSecretValue', () =>
-      this.client.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, ...value })),
+      this.client.send(
+        new PutSecretValueCommand({
+          SecretId: arn,
+          ClientRequestToken: token,
+          ...value,
+          VersionStages: [PENDING],
+        }),
+      ),
     );
-    // Keywhiz went back to an earlier content: its checksum, hence its version, exists but is not current.
-    if (put.VersionStages && !put.VersionStages.includes(CURRENT)) await this.makeCurrent(arn, token);
+    // Already current: this content was written before (a retry, or Keywhiz's content came back).
+    if (!put.VersionStages?.includes(CURRENT)) {
+      await this.makeCurrent(arn, token, existing.currentVersionId ?? (await this.currentVersion(arn)));
+    }
     const written = syncedTags(write);
     // Content without a known date empties the date tag in the same call: an older date must not stand for it.
     const tags: [string, string][] = [
@@ -192,23 +208,40 @@ export class SecretsManagerSecretStore implements SecretStore {
     };
   }
 
-  private async makeCurrent(arn: string, token: string): Promise<void> {
+  /**
+   * Moves AWSCURRENT to `token` from `from` only: Secrets Manager refuses the move when the label is on another
+   * version by then. Another execution for the same secret (webhook syncs may overlap on AWS) wrote since this one
+   * read the store, perhaps newer content: this write stops, and its retry starts again from Keywhiz.
+   */
+  private async makeCurrent(arn: string, token: string, from: string | undefined): Promise<void> {
+    try {
+      await transient('UpdateSecretVersionStage', () =>
+        this.client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: arn,
+            VersionStage: CURRENT,
+            MoveToVersionId: token,
+            ...(from !== undefined && from !== token && { RemoveFromVersionId: from }),
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof InvalidParameterException)) throw error;
+      // A move that timed out and was sent again finds its own work done.
+      if ((await this.currentVersion(arn)) === token) return;
+      throw new SecretWriteRaced(
+        `another write of ${arn} became current after this sync read it (it was ${from ?? 'none'}); not made current, so older content cannot land last`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** The version AWSCURRENT is on now, for a write that did not list the secret first. */
+  private async currentVersion(arn: string): Promise<string | undefined> {
     const described = await transient('DescribeSecret', () =>
       this.client.send(new DescribeSecretCommand({ SecretId: arn })),
     );
-    const current = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) =>
-      stages.includes(CURRENT),
-    )?.[0];
-    await transient('UpdateSecretVersionStage', () =>
-      this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: arn,
-          VersionStage: CURRENT,
-          MoveToVersionId: token,
-          ...(current !== undefined && current !== token && { RemoveFromVersionId: current }),
-        }),
-      ),
-    );
+    return currentOf(described.VersionIdsToStages).currentVersionId;
   }
 
   private describe(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
@@ -217,6 +250,12 @@ export class SecretsManagerSecretStore implements SecretStore {
 }
 
 type SecretValue = { SecretString: string } | { SecretBinary: Uint8Array };
+
+/** The version AWSCURRENT is on, as a listing or a description tells it. */
+const currentOf = (stages: Record<string, string[]> | undefined): { currentVersionId?: string } => {
+  const current = Object.entries(stages ?? {}).find(([, labels]) => labels.includes(CURRENT))?.[0];
+  return current === undefined ? {} : { currentVersionId: current };
+};
 
 /** The date tag; an empty one (content without a known date) is no date. */
 const updateDateOf = (tags: Map<string, string>): string | undefined =>
@@ -231,8 +270,8 @@ function describesCurrent(
   checksum: string,
   stages: Record<string, string[]> | undefined,
 ): boolean {
-  const current = Object.entries(stages ?? {}).find(([, labels]) => labels.includes(CURRENT))?.[0];
-  return current !== undefined && current === secretVersionToken(keywhizName, checksum);
+  const { currentVersionId } = currentOf(stages);
+  return currentVersionId !== undefined && currentVersionId === secretVersionToken(keywhizName, checksum);
 }
 
 /** UTF-8 content as SecretString (a byte-order mark kept), anything else as SecretBinary. */

@@ -6,12 +6,14 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidParameterException,
   ListSecretsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   SecretsManagerClient,
   SecretsManagerServiceException,
   TagResourceCommand,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -125,6 +127,7 @@ describe('on the local Secrets Manager', () => {
         checksum: w.checksum,
         updateDate: '2024-05-01T10:00:00.000Z',
         complete: true,
+        currentVersionId: secretVersionToken('db:password', w.checksum),
       },
     ]);
     expect(probe.calls).toEqual({ ...before, ListSecrets: (before.ListSecrets ?? 0) + 1 });
@@ -146,7 +149,8 @@ describe('on the local Secrets Manager', () => {
     expect(result).toMatchObject({ versionId: token, created: false, restored: false });
     expect(await current(changed.secretName)).toMatchObject({ SecretString: 'rotated', VersionId: token });
     expect((await describeSecret(changed.secretName)).VersionIdsToStages).toEqual({
-      [token]: ['AWSCURRENT'],
+      // Written under a label of its own, then made current.
+      [token]: ['TRUST_BRIDGE_PENDING', 'AWSCURRENT'],
       [secretVersionToken('api-key', first.checksum)]: ['AWSPREVIOUS'],
     });
     expect(await only()).toMatchObject({
@@ -471,6 +475,7 @@ describe('requests as AWS receives them', () => {
       SecretId: ARN,
       ClientRequestToken: token,
       SecretBinary: binary,
+      VersionStages: ['TRUST_BRIDGE_PENDING'],
     });
     expect(mock.commandCalls(TagResourceCommand)[0]?.args[0].input).toEqual({
       SecretId: ARN,
@@ -479,6 +484,56 @@ describe('requests as AWS receives them', () => {
         { Key: 'trust-bridge:keywhiz-updated', Value: '2024-05-01T10:00:00.000Z' },
       ],
     });
+  });
+
+  test('a new version is made current only from the version listed; a refused move names the race', async () => {
+    const listed: SyncedSecret = {
+      secretName: w.secretName,
+      arn: ARN,
+      keywhizName: w.keywhizName,
+      checksum: 'before',
+      complete: true,
+      currentVersionId: 'listed-version',
+    };
+    mock
+      .on(PutSecretValueCommand)
+      .resolves({ ARN, VersionId: token, VersionStages: ['TRUST_BRIDGE_PENDING'] });
+    mock.on(UpdateSecretVersionStageCommand).resolves({});
+    mock.on(TagResourceCommand).resolves({});
+    await store().write({ ...w, existing: listed });
+    expect(commandsSent()).toEqual([
+      'PutSecretValueCommand',
+      'UpdateSecretVersionStageCommand',
+      'TagResourceCommand',
+    ]);
+    expect(mock.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toEqual({
+      SecretId: ARN,
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: token,
+      RemoveFromVersionId: 'listed-version',
+    });
+
+    // Refused: AWSCURRENT moved on meanwhile. Another write's version is current: raced, and no tags.
+    mock.reset();
+    const refused = new InvalidParameterException({
+      message: 'not attached',
+      $metadata: { httpStatusCode: 400 },
+    });
+    mock
+      .on(PutSecretValueCommand)
+      .resolves({ ARN, VersionId: token, VersionStages: ['TRUST_BRIDGE_PENDING'] });
+    mock.on(UpdateSecretVersionStageCommand).rejects(refused);
+    mock.on(DescribeSecretCommand).resolves({ ARN, VersionIdsToStages: { 'newer-version': ['AWSCURRENT'] } });
+    await expect(store().write({ ...w, existing: listed })).rejects.toMatchObject({
+      name: 'SecretWriteRaced',
+      message: expect.stringContaining('became current after this sync read it (it was listed-version)'),
+    });
+    expect(commandsSent()).not.toContain('TagResourceCommand');
+
+    // Refused because this very move went through before (a timed-out call sent again): done, and tagged.
+    mock.on(DescribeSecretCommand).resolves({ ARN, VersionIdsToStages: { [token]: ['AWSCURRENT'] } });
+    mock.on(TagResourceCommand).resolves({});
+    await expect(store().write({ ...w, existing: listed })).resolves.toMatchObject({ versionId: token });
   });
 
   test('a name clash with a foreign secret: DescribeSecret, then SecretNotOwned and no write', async () => {
