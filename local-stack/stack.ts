@@ -54,6 +54,8 @@ export interface LocalStackOptions extends LocalOptions {
   decorate?: (deps: Dependencies) => Dependencies;
   /** Sees every state payload, as the execution history would keep it. */
   onStatePayload?: StatePayloadObserver;
+  /** Runs each step's handler as a platform would, e.g. a simulation's Lambda with its concurrency and cold starts. */
+  runStep?: (step: string, handler: TaskHandler) => TaskHandler;
   /** Called with every finished execution, children included, once it is written under the data directory. */
   onExecutionRecorded?: (record: ExecutionRecord) => void;
   /** Where an execution record that cannot be read is reported as skipped (default: stderr). */
@@ -146,7 +148,8 @@ const openEngine = async (options: LocalStackOptions, local: LocalDependencies) 
   for (const name of MACHINES) substitutions[`${pascal(name)}StateMachineArn`] = engine.stateMachineArn(name);
   for (const [placeholder, step] of STEPS) {
     // Each handler is the Middy-wrapped Lambda handler, called as Lambda would call it.
-    const handler = (await stepHandler(step))(deps);
+    const created = (await stepHandler(step))(deps);
+    const handler = options.runStep ? options.runStep(step, created) : created;
     if (placeholder.endsWith('FunctionName')) {
       // Deployed in every enrolled account under one name (the sync agent); locally one handler serves them all.
       engine.bindResource(`arn:aws:lambda:${region}:*:function:${substitutions[placeholder]}`, handler);
