@@ -16,9 +16,23 @@ export const isJsonObject = (value: unknown): value is JsonObject =>
 export interface StateVisit {
   name: string;
   state: JsonObject;
-  /** The innermost Map whose iterations run this state, if any. */
+  /**
+   * The innermost inline Map whose iterations run this state within the same execution, if any. A Distributed
+   * Map's ItemProcessor runs as child executions of its own, so its states have none (unless nested deeper).
+   */
   enclosingMap?: string;
 }
+
+/** A Map whose ItemProcessor runs each item (or batch) as a child execution. */
+export const isDistributedMap = (state: JsonObject): boolean => {
+  const processor = state.ItemProcessor;
+  return (
+    state.Type === 'Map' &&
+    isJsonObject(processor) &&
+    isJsonObject(processor.ProcessorConfig) &&
+    processor.ProcessorConfig.Mode === 'DISTRIBUTED'
+  );
+};
 
 const NESTED_MACHINE_FIELDS = ['ItemProcessor', 'Iterator', 'Branches'] as const;
 
@@ -39,7 +53,7 @@ export const statesOf = (definition: JsonObject): StateVisit[] => {
     for (const [name, state] of Object.entries(machine.States)) {
       if (!isJsonObject(state)) continue;
       visits.push(enclosingMap === undefined ? { name, state } : { name, state, enclosingMap });
-      const inner = state.Type === 'Map' ? name : enclosingMap;
+      const inner = state.Type !== 'Map' ? enclosingMap : isDistributedMap(state) ? undefined : name;
       for (const nested of nestedMachines(state)) walk(nested, inner);
     }
   };

@@ -1,6 +1,7 @@
 import aslValidator from 'asl-validator';
 import {
   cloneJson,
+  isDistributedMap,
   isJsonObject,
   type JsonObject,
   ownStrings,
@@ -8,6 +9,8 @@ import {
   type StateVisit,
   statesOf,
 } from './asl';
+import { distributedMapProblems } from './distributed-map/definition-rules';
+import type { DistributedMapLimits } from './distributed-map/limits';
 import { parseReferencePath } from './reference-path';
 
 /**
@@ -19,10 +22,13 @@ export interface RuleOptions {
   isBound: (resource: string) => boolean;
   /** Highest MaxConcurrency an inline Map may declare. */
   mapConcurrency: number;
+  /** Whether the engine has an S3 client for ItemReader and ResultWriter. */
+  hasS3: boolean;
+  distributedMapLimits: DistributedMapLimits;
 }
 
 const JSONATA_FIELDS = ['Assign', 'Arguments', 'Output', 'Items'];
-const DISTRIBUTED_MAP_FIELDS = ['ItemReader', 'ItemBatcher', 'ResultWriter'];
+const DISTRIBUTED_MAP_FIELDS = ['ItemReader', 'ItemBatcher', 'ResultWriter', 'Label'];
 const TOLERATED_FAILURE_FIELDS = [
   'ToleratedFailurePercentage',
   'ToleratedFailurePercentagePath',
@@ -68,19 +74,18 @@ const resultPathProblems = (state: JsonObject): string[] => {
   return problems;
 };
 
-const mapProblems = (state: JsonObject, options: RuleOptions): string[] => {
+const mapProblems = (visit: StateVisit, options: RuleOptions): string[] => {
+  const { state } = visit;
+  if (isDistributedMap(state)) {
+    return distributedMapProblems(state, visit.enclosingMap, {
+      hasS3: options.hasS3,
+      limits: options.distributedMapLimits,
+    });
+  }
   const problems = [
     ...unsupportedFields(state, DISTRIBUTED_MAP_FIELDS, 'is Distributed Map only and is ignored'),
     ...unsupportedFields(state, TOLERATED_FAILURE_FIELDS, 'is ignored (any failed iteration fails the Map)'),
   ];
-  const processor = state.ItemProcessor;
-  if (isJsonObject(processor) && isJsonObject(processor.ProcessorConfig)) {
-    if (processor.ProcessorConfig.Mode === 'DISTRIBUTED') {
-      problems.push(
-        'field "ItemProcessor.ProcessorConfig.Mode" is DISTRIBUTED, which the engine runs inline',
-      );
-    }
-  }
   if (typeof state.MaxConcurrencyPath === 'string') {
     const paths = { MaxConcurrencyPath: state.MaxConcurrencyPath, InputPath: state.InputPath };
     for (const [field, path] of Object.entries(paths)) {
@@ -121,7 +126,7 @@ const stateProblems = (visit: StateVisit, options: RuleOptions): string[] => {
         'input instead; pass the value through the ItemSelector',
     );
   }
-  if (state.Type === 'Map') problems.push(...mapProblems(state, options));
+  if (state.Type === 'Map') problems.push(...mapProblems(visit, options));
   if (state.Type === 'Pass' && 'Result' in state && !state.Result) {
     problems.push(`field "Result" is ${JSON.stringify(state.Result)}; the engine drops a falsy Pass Result`);
   }
@@ -145,7 +150,14 @@ export const definitionProblems = (definition: JsonObject, options: RuleOptions)
     );
   }
   const seen = new Set<string>();
+  const labels = new Set<string>();
   for (const visit of statesOf(definition)) {
+    const label = visit.state.Type === 'Map' ? visit.state.Label : undefined;
+    if (typeof label === 'string') {
+      if (labels.has(label))
+        problems.push(`State "${visit.name}": the Label "${label}" is used more than once`);
+      labels.add(label);
+    }
     if (seen.has(visit.name)) {
       problems.push(
         `State "${visit.name}": the name is used more than once; local Task bindings are keyed by state name, ` +

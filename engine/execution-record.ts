@@ -20,6 +20,8 @@ export interface ExecutionRecord {
   stateTransitions: number;
   /** From the input field AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID, as AWS links a child to its parent. */
   parentExecutionArn?: string;
+  /** The Map Run that started this child execution, for a Distributed Map's children. */
+  mapRunArn?: string;
   /** How many times the execution was redriven (absent: never), and when last, as DescribeExecution tells it. */
   redriveCount?: number;
   redriveDate?: string;
@@ -35,6 +37,7 @@ export type RunningExecution = Pick<
   | 'input'
   | 'startDate'
   | 'parentExecutionArn'
+  | 'mapRunArn'
   | 'redriveCount'
   | 'redriveDate'
 > & { status: 'RUNNING' };

@@ -68,6 +68,11 @@ export class ExecutionWatch {
     }
   }
 
+  /** Whether the execution broke a quota or ended: nothing more may start for it. */
+  get isOver(): boolean {
+    return this.#ended || this.#failure !== undefined;
+  }
+
   /** Admits one Task call (counted as `callEvents` history events), or throws if the execution failed or ended. */
   async admitTask(callEvents: number): Promise<void> {
     await nextTurn();

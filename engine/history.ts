@@ -11,11 +11,15 @@
  * LambdaFunctionScheduled, Started, Succeeded|Failed               | each call of a Lambda binding → 3
  *   (so a Lambda Task is 5 in all; a retry adds Failed + Scheduled + Started = 3)
  * TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded|Failed  | each child execution (.sync) call → 4
+ * MapStateEntered, MapStateExited of a Distributed Map             | its Task's StateEntered, StateExited → 1 each
+ * MapStateStarted, MapRunStarted, MapRunSucceeded|Failed,          | each Map Run → 4 (its child executions have
+ *   MapStateSucceeded|Failed                                       |   histories of their own, not counted here)
  * Task StateFailed, StateRetried, StateCaught, ParallelBranch*     | → 0 (covered by the calls above or absent on AWS)
  */
 
 export const LAMBDA_CALL_EVENTS = 3;
 export const CHILD_EXECUTION_CALL_EVENTS = 4;
+export const MAP_RUN_EVENTS = 4;
 
 interface EngineEvent {
   type: string;

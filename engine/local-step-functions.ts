@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ExecutionError,
-  ExecutionTimeoutError,
-  type RunOptions,
-  StateMachine,
-  type StateMachineDefinition,
-} from 'aws-local-stepfunctions';
-import { cloneJson, isJsonObject, type Json, type JsonObject, statesOf, substitutePlaceholders } from './asl';
+import { ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
+import { isJsonObject, type Json, type JsonObject, substitutePlaceholders } from './asl';
 import { definitionProblems } from './definition-rules';
+import { DISTRIBUTED_MAP_LIMITS, type DistributedMapLimits } from './distributed-map/limits';
+import { runMapRun } from './distributed-map/map-run';
+import { PayloadTemplates } from './distributed-map/payload-template';
+import type { S3Api } from './distributed-map/s3';
 import {
   describeForParent,
   type ExecutionRecord,
@@ -15,17 +13,16 @@ import {
   type RunningExecution,
   StepFunctionsApiError,
 } from './execution-record';
-import { ExecutionWatch, type MapConcurrencyCheck, type StatePayloadObserver } from './execution-watch';
-import { CHILD_EXECUTION_CALL_EVENTS, LAMBDA_CALL_EVENTS } from './history';
+import { ExecutionWatch, type StatePayloadObserver } from './execution-watch';
+import { CHILD_EXECUTION_CALL_EVENTS, LAMBDA_CALL_EVENTS, MAP_RUN_EVENTS } from './history';
 import { AWS_LIMITS, type EngineLimits, serializeWithinLimit } from './limits';
-import { parseReferencePath } from './reference-path';
 import {
-  LAMBDA_MAX_TIMEOUT_MS,
-  lambdaContext,
-  lambdaFailureOf,
-  TaskFailure,
-  type TaskHandler,
-} from './task-binding';
+  type BoundTask,
+  buildMachine,
+  DISTRIBUTED_MAP_RESOURCE,
+  type RegisteredMachine,
+} from './registered-machine';
+import { lambdaContext, lambdaFailureOf, TaskFailure, type TaskHandler } from './task-binding';
 
 export interface LocalStepFunctionsOptions {
   region?: string;
@@ -43,6 +40,18 @@ export interface LocalStepFunctionsOptions {
   onExecutionRecorded?: (record: ExecutionRecord) => void | Promise<void>;
   /** Sees every state's input and output, as AWS keeps them in the execution history (e.g. to audit them). */
   onStatePayload?: StatePayloadObserver;
+  /**
+   * The S3 client a Distributed Map's ItemReader (GetObject) and ResultWriter (PutObject) call: an SDK S3Client on
+   * AWS, the local stack's stand-in at home. A definition that reads or writes S3 is refused without one.
+   */
+  s3?: S3Api;
+  /** Lower them in tests to prove enforcement; defaults are AWS's Distributed Map quotas. */
+  distributedMapLimits?: Partial<DistributedMapLimits>;
+  /**
+   * How many child executions of one Map Run run at once in this process, below the Map's MaxConcurrency (AWS
+   * allows 10,000): each holds an engine run in memory. Default 1,000.
+   */
+  childExecutionsAtOnce?: number;
 }
 
 export interface RegisterOptions {
@@ -55,6 +64,8 @@ export interface RegisterOptions {
 export interface ExecutionFilter {
   stateMachineName?: string;
   status?: ExecutionStatus;
+  /** The child executions of one Map Run, as ListExecutions with mapRunArn lists them. */
+  mapRunArn?: string;
 }
 
 /** The child-execution integrations the engine itself provides; `true` when the output is JSON (`:2`). */
@@ -68,32 +79,18 @@ const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 /** A function binding whose account is `*` serves that function name in every account (an agent per account). */
 const ANY_ACCOUNT = /^(arn:aws:lambda:[^:]+:)\d{12}(:function:.+)$/;
 
-/** setTimeout's longest delay: the engine's default 60 s Task timeout is replaced by this (AWS has none). */
-const NO_TASK_TIMEOUT_SECONDS = 2_147_483;
-
 /** AWS redrives an execution only within 14 days of its end. */
 const REDRIVE_WINDOW_MS = 14 * 24 * 3_600_000;
 
 /** AWS execution names: 1–80 characters, no whitespace, brackets, wildcards or punctuation it reserves. */
 const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
 
-interface BoundTask {
-  stateName: string;
-  resource: string;
-  timeoutMs: number;
-}
-
 type EngineTaskHandler = (input: Json) => Promise<Json>;
 
-interface RegisteredMachine {
-  name: string;
-  arn: string;
-  roleArn: string;
-  engine: StateMachine;
-  tasks: BoundTask[];
-  mapChecks: Map<string, MapConcurrencyCheck>;
-  delayOverrides: Pick<NonNullable<RunOptions['overrides']>, 'waitTimeOverrides' | 'retryIntervalOverrides'>;
-  executionNames: Set<string>;
+/** The execution a Task runs in: its machine, and its context object (what `$$` selects). */
+interface TaskScope {
+  machine: RegisteredMachine;
+  context: JsonObject;
 }
 
 const parseDefinition = (name: string, definition: string | object): Json => {
@@ -105,58 +102,6 @@ const parseDefinition = (name: string, definition: string | object): Json => {
       `State machine "${name}": the definition is not JSON (${error})`,
     );
   }
-};
-
-/** Copies the definition for the engine, without its 60 s default Task timeout that AWS does not have. */
-const forEngine = (definition: JsonObject): StateMachineDefinition => {
-  const copy = cloneJson(definition);
-  for (const { state } of statesOf(copy)) {
-    if (
-      state.Type === 'Task' &&
-      state.TimeoutSeconds === undefined &&
-      state.TimeoutSecondsPath === undefined
-    ) {
-      state.TimeoutSeconds = NO_TASK_TIMEOUT_SECONDS;
-    }
-  }
-  return copy as unknown as StateMachineDefinition;
-};
-
-/** Every Task, nested ones included: each gets a local handler, so none can fall through to a real Lambda call. */
-const boundTasks = (definition: JsonObject): BoundTask[] =>
-  statesOf(definition).flatMap(({ name, state }) =>
-    state.Type === 'Task' && typeof state.Resource === 'string'
-      ? [
-          {
-            stateName: name,
-            resource: state.Resource,
-            timeoutMs:
-              typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds * 1000 : LAMBDA_MAX_TIMEOUT_MS,
-          },
-        ]
-      : [],
-  );
-
-const mapConcurrencyChecks = (definition: JsonObject) => {
-  const checks = new Map<string, MapConcurrencyCheck>();
-  for (const { name, state } of statesOf(definition)) {
-    const path =
-      state.Type === 'Map' && typeof state.MaxConcurrencyPath === 'string' ? state.MaxConcurrencyPath : '';
-    const maxConcurrencyPath = parseReferencePath(path);
-    if (!maxConcurrencyPath) continue;
-    const inputPath = typeof state.InputPath === 'string' ? parseReferencePath(state.InputPath) : undefined;
-    checks.set(name, { inputPath: state.InputPath === null ? null : inputPath, maxConcurrencyPath });
-  }
-  return checks;
-};
-
-const zeroDelayOverrides = (definition: JsonObject): RegisteredMachine['delayOverrides'] => {
-  const states = statesOf(definition);
-  const zeroFor = (names: string[]) => Object.fromEntries(names.map((name) => [name, 0]));
-  return {
-    waitTimeOverrides: zeroFor(states.filter((v) => v.state.Type === 'Wait').map((v) => v.name)),
-    retryIntervalOverrides: zeroFor(states.filter((v) => Array.isArray(v.state.Retry)).map((v) => v.name)),
-  };
 };
 
 const failureOf = (thrown: unknown): { error: string; cause: string } => {
@@ -189,6 +134,11 @@ export class LocalStepFunctions {
   private readonly onExecutionStarted: LocalStepFunctionsOptions['onExecutionStarted'];
   private readonly onExecutionRecorded: LocalStepFunctionsOptions['onExecutionRecorded'];
   private readonly onStatePayload: LocalStepFunctionsOptions['onStatePayload'];
+  private readonly s3: S3Api | undefined;
+  private readonly distributedMapLimits: DistributedMapLimits;
+  private readonly childExecutionsAtOnce: number;
+  private readonly templates = new PayloadTemplates();
+  private readonly openMapRuns = { count: 0 };
   private readonly bindings = new Map<string, TaskHandler>();
   private readonly machines = new Map<string, RegisteredMachine>();
   private readonly records = new Map<string, ExecutionRecord>();
@@ -204,6 +154,9 @@ export class LocalStepFunctions {
     this.onExecutionStarted = options.onExecutionStarted;
     this.onExecutionRecorded = options.onExecutionRecorded;
     this.onStatePayload = options.onStatePayload;
+    this.s3 = options.s3;
+    this.distributedMapLimits = { ...DISTRIBUTED_MAP_LIMITS, ...options.distributedMapLimits };
+    this.childExecutionsAtOnce = options.childExecutionsAtOnce ?? 1_000;
   }
 
   /**
@@ -212,7 +165,11 @@ export class LocalStepFunctions {
    * that function in every account.
    */
   bindResource<TInput>(resourceArn: string, handler: TaskHandler<TInput>): void {
-    if (resourceArn in CHILD_EXECUTION_RESOURCES || resourceArn === LAMBDA_INVOKE) {
+    if (
+      resourceArn in CHILD_EXECUTION_RESOURCES ||
+      resourceArn === LAMBDA_INVOKE ||
+      resourceArn === DISTRIBUTED_MAP_RESOURCE
+    ) {
       throw new StepFunctionsApiError(
         'InvalidArn',
         `${resourceArn} is provided by the engine and cannot be rebound`,
@@ -247,6 +204,8 @@ export class LocalStepFunctions {
       isBound: (resource) =>
         resource in CHILD_EXECUTION_RESOURCES || resource === LAMBDA_INVOKE || this.bindings.has(resource),
       mapConcurrency: this.limits.mapConcurrency,
+      hasS3: this.s3 !== undefined,
+      distributedMapLimits: this.distributedMapLimits,
     });
     if (problems.length > 0) {
       throw new StepFunctionsApiError(
@@ -255,16 +214,8 @@ export class LocalStepFunctions {
       );
     }
     const arn = this.stateMachineArn(name);
-    this.machines.set(name, {
-      name,
-      arn,
-      roleArn: options.roleArn ?? `arn:aws:iam::${this.accountId}:role/${name}`,
-      engine: new StateMachine(forEngine(definition), { validationOptions: { noValidate: true } }),
-      tasks: boundTasks(definition),
-      mapChecks: mapConcurrencyChecks(definition),
-      delayOverrides: this.zeroDelays ? zeroDelayOverrides(definition) : {},
-      executionNames: new Set(),
-    });
+    const roleArn = options.roleArn ?? `arn:aws:iam::${this.accountId}:role/${name}`;
+    this.machines.set(name, buildMachine({ name, arn, roleArn, zeroDelays: this.zeroDelays }, definition));
     return arn;
   }
 
@@ -314,11 +265,13 @@ export class LocalStepFunctions {
     const refusal =
       previous.status === 'SUCCEEDED'
         ? 'it is SUCCEEDED, not FAILED or ABORTED'
-        : previous.parentExecutionArn
-          ? `it was started by ${previous.parentExecutionArn}: redrive that one`
-          : Date.now() - Date.parse(previous.stopDate) > REDRIVE_WINDOW_MS
-            ? 'it ended more than 14 days ago'
-            : undefined;
+        : previous.mapRunArn
+          ? `it is a child execution of the Map Run ${previous.mapRunArn}: redrive its parent`
+          : previous.parentExecutionArn
+            ? `it was started by ${previous.parentExecutionArn}: redrive that one`
+            : Date.now() - Date.parse(previous.stopDate) > REDRIVE_WINDOW_MS
+              ? 'it ended more than 14 days ago'
+              : undefined;
     if (refusal) {
       throw new StepFunctionsApiError(
         'ExecutionNotRedrivable',
@@ -340,6 +293,7 @@ export class LocalStepFunctions {
     return [...this.records.values()]
       .filter((r) => filter.stateMachineName === undefined || r.stateMachineName === filter.stateMachineName)
       .filter((r) => filter.status === undefined || r.status === filter.status)
+      .filter((r) => filter.mapRunArn === undefined || r.mapRunArn === filter.mapRunArn)
       .sort((a, b) => b.startDate.localeCompare(a.startDate));
   }
 
@@ -356,6 +310,7 @@ export class LocalStepFunctions {
     input: Json,
     requestedName?: string,
     redriven?: ExecutionRecord,
+    mapRunArn?: string,
   ): Promise<ExecutionRecord> {
     const name = requestedName ?? randomUUID();
     if (!EXECUTION_NAME.test(name)) {
@@ -384,6 +339,7 @@ export class LocalStepFunctions {
       input,
       startDate,
       ...(parentExecutionArn ? { parentExecutionArn } : {}),
+      ...(mapRunArn ? { mapRunArn } : {}),
       ...redrive,
     });
     const context = {
@@ -407,7 +363,11 @@ export class LocalStepFunctions {
     const taskResourceLocalHandlers = Object.fromEntries(
       machine.tasks.map((task): [string, EngineTaskHandler] => [
         task.stateName,
-        (args) => this.runTask(task, args, watch),
+        (args) =>
+          this.runTask(task, args, watch, {
+            machine,
+            context: { ...context, Execution: { ...context.Execution, Input: input } },
+          }),
       ]),
     );
     const run = machine.engine.run(input, {
@@ -437,6 +397,7 @@ export class LocalStepFunctions {
       historyEventCount: watch.historyEvents,
       stateTransitions: watch.stateTransitions,
       ...(parentExecutionArn ? { parentExecutionArn } : {}),
+      ...(mapRunArn ? { mapRunArn } : {}),
       ...redrive,
     };
     this.records.set(executionArn, record);
@@ -447,22 +408,53 @@ export class LocalStepFunctions {
     return record;
   }
 
-  private async runTask(task: BoundTask, input: Json, watch: ExecutionWatch): Promise<Json> {
+  private async runTask(
+    task: BoundTask,
+    input: Json,
+    watch: ExecutionWatch,
+    scope: TaskScope,
+  ): Promise<Json> {
     const childOutputIsJson = CHILD_EXECUTION_RESOURCES[task.resource];
-    await watch.admitTask(childOutputIsJson === undefined ? LAMBDA_CALL_EVENTS : CHILD_EXECUTION_CALL_EVENTS);
+    const isMapRun = task.resource === DISTRIBUTED_MAP_RESOURCE;
+    await watch.admitTask(
+      isMapRun
+        ? MAP_RUN_EVENTS
+        : childOutputIsJson === undefined
+          ? LAMBDA_CALL_EVENTS
+          : CHILD_EXECUTION_CALL_EVENTS,
+    );
     const what = `Task "${task.stateName}"`;
     // A fresh copy, as a Lambda gets its own deserialized event.
     const event = JSON.parse(
       watch.enforce(() => serializeWithinLimit(input, `The input of ${what}`, this.limits)),
     );
-    const result =
-      childOutputIsJson !== undefined
+    const result = isMapRun
+      ? await this.runMapRun(task.stateName, event, watch, scope)
+      : childOutputIsJson !== undefined
         ? await this.runChildExecution(event, childOutputIsJson)
         : task.resource === LAMBDA_INVOKE
           ? await this.invokeFunction(task, event)
           : await this.invokeBinding(task.resource, task.timeoutMs, event);
     return JSON.parse(
       watch.enforce(() => serializeWithinLimit(result, `The result of ${what}`, this.limits)),
+    );
+  }
+
+  /** A Distributed Map: one Map Run, its items run as child executions of the hidden ItemProcessor machine. */
+  private runMapRun(stateName: string, input: Json, watch: ExecutionWatch, scope: TaskScope): Promise<Json> {
+    const plan = scope.machine.mapRuns.get(stateName)!;
+    const mapRunArn = `arn:aws:states:${this.region}:${this.accountId}:mapRun:${plan.child.name}:${randomUUID()}`;
+    return runMapRun(
+      {
+        s3: this.s3,
+        limits: this.distributedMapLimits,
+        childExecutionsAtOnce: this.childExecutionsAtOnce,
+        templates: this.templates,
+        openMapRuns: this.openMapRuns,
+        startChild: (childInput, arn) => this.execute(plan.child, childInput, undefined, undefined, arn),
+        parentIsOver: () => watch.isOver,
+      },
+      { state: plan.state, input, context: scope.context, mapRunArn },
     );
   }
 

@@ -99,17 +99,18 @@ describe('registerStateMachine', () => {
       /"For Each Item": field "ResultWriter"/,
     ],
     [
-      'Distributed Map mode',
+      'a Distributed Map of EXPRESS child executions',
       (() => {
         const definition = mapOfTasks();
         definition.States['For Each Item'].ItemProcessor.ProcessorConfig = {
           Mode: 'DISTRIBUTED',
-          ExecutionType: 'STANDARD',
+          ExecutionType: 'EXPRESS',
         } as never;
         return definition;
       })(),
-      /"For Each Item": field "ItemProcessor.ProcessorConfig.Mode" is DISTRIBUTED/,
+      /"For Each Item": field "ItemProcessor.ProcessorConfig.ExecutionType" is "EXPRESS"; only STANDARD/,
     ],
+    ['Label on an inline Map', mapOfTasks({ Label: 'Accounts' }), /"For Each Item": field "Label"/],
     [
       'ToleratedFailurePercentage',
       mapOfTasks({ ToleratedFailurePercentage: 10 }),
