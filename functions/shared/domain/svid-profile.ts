@@ -21,6 +21,8 @@ export const SVID_SIGNATURE_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', 
 
 /** SPIFFE gives the subject no meaning; the CSR carries this one and the software CA sets the same. */
 export const SVID_SUBJECT = 'C=US, O=SPIFFE';
+/** SVID_SUBJECT as DER, for the CSRs and leaf certificates assembled by hand. */
+export const SVID_SUBJECT_DER = Buffer.from(new x509.Name(SVID_SUBJECT).toArrayBuffer());
 
 export const SVID_KEY_USAGE = x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
 export const SVID_EXTENDED_KEY_USAGE: readonly string[] = [

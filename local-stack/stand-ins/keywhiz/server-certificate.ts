@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { createSvidKeyAndCsr } from '../../../functions/shared/domain/svid-key';
 import { type CaFiles, readCaFiles, writeCaFiles } from '../ca-files';
-import { randomSerial } from '../software-ca/der';
+import { randomSerial } from '../../../functions/shared/domain/der';
 import type { SoftwareCertificateAuthority } from '../software-ca/software-ca';
 
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;

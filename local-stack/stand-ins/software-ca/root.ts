@@ -15,7 +15,7 @@ import {
 } from '../../../functions/shared/domain/svid-profile';
 import { signingCertificateSpiffeId } from '../../../client/spiffe/x509-svid';
 import { type CaFiles, readCaFiles, writeCaFiles } from '../ca-files';
-import { randomSerial } from './der';
+import { randomSerial } from '../../../functions/shared/domain/der';
 
 const ROOT_KEY_FILE = 'root.key';
 const ROOT_CERT_FILE = 'root.pem';

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { webcrypto } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +145,41 @@ describe('SoftwareCertificateAuthority.issue', () => {
     await expect(ca.issue({ csrPem: 'not a csr', spiffeId, notBefore: new Date() })).rejects.toThrow(
       CertificateRequestFailed,
     );
+  });
+
+  it('verifies a CSR of another key type too (RSA), and refuses one signed by another key', async () => {
+    const ca = await SoftwareCertificateAuthority.open(dir, 'example.org');
+    const algorithm = {
+      name: 'RSASSA-PKCS1-v1_5',
+      hash: 'SHA-256',
+      publicExponent: new Uint8Array([1, 0, 1]),
+    };
+    const rsaCsr = async (signer: webcrypto.CryptoKeyPair, owner: webcrypto.CryptoKeyPair) => {
+      const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+        name: SVID_SUBJECT,
+        keys: signer,
+        signingAlgorithm: algorithm,
+      });
+      // The signer's signature over a request naming the owner's key: a CSR that does not verify.
+      if (signer === owner) return csr.toString('pem');
+      const der = Buffer.from(csr.rawData);
+      const signerKey = Buffer.from(await crypto.subtle.exportKey('spki', signer.publicKey));
+      const ownerKey = Buffer.from(await crypto.subtle.exportKey('spki', owner.publicKey));
+      const at = der.indexOf(signerKey);
+      ownerKey.copy(der, at);
+      return x509.PemConverter.encode(der, 'CERTIFICATE REQUEST');
+    };
+    const generate = () =>
+      crypto.subtle.generateKey({ ...algorithm, modulusLength: 2048 }, true, ['sign', 'verify']);
+    const [own, other] = await Promise.all([generate(), generate()]);
+    const issued = await ca.issue({ csrPem: await rsaCsr(own, own), spiffeId, notBefore: new Date() });
+    const cert = new x509.X509Certificate(issued.certificatePem);
+    expect(Buffer.from(cert.publicKey.rawData)).toEqual(
+      Buffer.from(await crypto.subtle.exportKey('spki', own.publicKey)),
+    );
+    await expect(
+      ca.issue({ csrPem: await rsaCsr(own, other), spiffeId, notBefore: new Date() }),
+    ).rejects.toThrow(/CSR signature does not verify/);
   });
 
   it('refuses an invalid SPIFFE ID or one of another trust domain', async () => {

@@ -1,7 +1,7 @@
 /**
- * The little DER the software CA needs to assemble a leaf certificate and take a CSR apart, by hand:
- * @peculiar/x509's generic ASN.1 path costs about 4 ms per certificate, too slow for benchmarks that issue
- * tens of thousands.
+ * The little DER that an SVID's CSR and the software CA's leaf certificates need, assembled and taken apart by
+ * hand: @peculiar/x509's generic ASN.1 path costs about 4 ms per certificate and 0.6 ms per CSR, too slow for
+ * rotations of tens of thousands.
  */
 import { getRandomValues } from 'node:crypto';
 
