@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,14 @@ import type { ExecutionRecord } from '../engine';
 import { syncedSecretName, syncedSecretPrefix } from '../functions/shared/domain/synced-secret-name';
 import type { SyncSummary } from '../functions/shared/domain/sync';
 import { signedWebhookHeaders } from '../functions/shared/domain/webhook';
-import { createLocalStack, type LocalServices, type LocalStack, SYNC_SECRETS } from '../local-stack/stack';
+import {
+  createLocalStack,
+  type LocalServices,
+  type LocalStack,
+  readLocalStack,
+  ROTATE_SVIDS,
+  SYNC_SECRETS,
+} from '../local-stack/stack';
 import { markdownTable, peakRssMb, runScenarioInChild, WRITE_OPERATIONS } from './rotation-bench';
 import { probeSecretsManager } from './secrets-manager-probe';
 
@@ -70,6 +78,21 @@ interface IdleAgentsFigures {
   msPerAgent: number[];
   medianMsPerAgent: number;
   peakRssMb: number;
+  targets: Record<string, boolean>;
+}
+
+interface StartFigures {
+  scenario: 'start';
+  accounts: number;
+  secretEnabled: number;
+  exitCode: number | null;
+  /** From the spawn of `trust-bridge start --once` to its exit: opening the stack and printing included. */
+  totalSeconds: number;
+  /** The top-level executions' own start-to-stop times, as recorded. */
+  rotationSeconds: number;
+  syncSeconds: number;
+  rotationStatus: string;
+  syncStatus: string;
   targets: Record<string, boolean>;
 }
 
@@ -272,6 +295,81 @@ const runIdleAgents = async (agents: number): Promise<IdleAgentsFigures> => {
   }
 };
 
+/** `npm start` on this many accounts takes at most this long end to end (issue 12, part 5). */
+const START_TARGET_SECONDS = 45;
+/** Every this many accounts one is secret-enabled, as the fleets `npm start` is measured on. */
+const SECRET_ENABLED_EVERY = 3;
+const BIN = fileURLToPath(new URL('../bin/trust-bridge.js', import.meta.url));
+
+/**
+ * `npm start` on a fresh data directory: `accounts` enrollments, every third secret-enabled, with an empty
+ * Keywhiz (each service's folder, no secret). The real command runs in a process of its own, as `npm start`
+ * runs it; the rotation and the sync are timed from their execution records.
+ */
+const runStart = async (accounts: number): Promise<StartFigures> => {
+  const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-start-bench-'));
+  try {
+    const enrollments = Array.from({ length: accounts }, (_, i) => ({
+      service: `service-${i}`,
+      environment: ENVIRONMENT,
+      accountId: String(300_000_000_000 + i),
+      identity: true,
+      ...(i % SECRET_ENABLED_EVERY === 0 ? { secrets: true } : {}),
+    }));
+    const enrollmentsPath = join(dir, 'enrollments.json');
+    writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+    const keywhizDir = join(dir, 'keywhiz');
+    for (const e of enrollments) if (e.secrets) mkdirSync(join(keywhizDir, e.service), { recursive: true });
+    const dataDir = join(dir, 'data');
+    const started = performance.now();
+    const child = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'start',
+        '--once',
+        '--data-dir',
+        dataDir,
+        '--enrollments',
+        enrollmentsPath,
+        '--keywhiz-dir',
+        keywhizDir,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+    );
+    const totalSeconds = (performance.now() - started) / 1000;
+    if (child.status !== 0) console.error(child.stderr);
+    const records = await readLocalStack(dataDir).executions(() => undefined);
+    const run = (machine: string) => {
+      const record = records.find((r) => r.stateMachineName === machine && !r.parentExecutionArn);
+      const stopped = record && 'stopDate' in record ? Date.parse(record.stopDate) : NaN;
+      return {
+        status: record?.status ?? 'NOT RUN',
+        seconds: record ? (stopped - Date.parse(record.startDate)) / 1000 : NaN,
+      };
+    };
+    const [rotation, sync] = [run(ROTATE_SVIDS), run(SYNC_SECRETS)];
+    const tenths = (seconds: number) => Math.round(seconds * 10) / 10;
+    return {
+      scenario: 'start',
+      accounts,
+      secretEnabled: enrollments.filter((e) => e.secrets).length,
+      exitCode: child.status,
+      totalSeconds: tenths(totalSeconds),
+      rotationSeconds: tenths(rotation.seconds),
+      syncSeconds: tenths(sync.seconds),
+      rotationStatus: rotation.status,
+      syncStatus: sync.status,
+      targets: {
+        [`≤ ${START_TARGET_SECONDS} s end to end, both runs SUCCEEDED`]:
+          child.status === 0 && totalSeconds <= START_TARGET_SECONDS,
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
 /** Reads the synced secret's current value until it is `expected`, every millisecond or so. */
 const waitForValue = async (store: LocalServices['secretsManager'], secretId: string, expected: string) => {
   const deadline = performance.now() + WEBHOOK_WAIT_LIMIT_MS;
@@ -446,6 +544,24 @@ const webhookReport = (f: WebhookFigures): string =>
     ...targetLines(f.targets),
   ].join('\n');
 
+const startReport = (f: StartFigures): string =>
+  [
+    markdownTable(
+      ['run', 'exit code', 'rotation s', 'sync s', 'end to end s'],
+      [
+        [
+          `npm start (start --once), ${f.accounts.toLocaleString('en')} accounts, ${f.secretEnabled.toLocaleString('en')} secret-enabled, empty Keywhiz`,
+          f.exitCode ?? 'killed',
+          `${f.rotationSeconds} (${f.rotationStatus})`,
+          `${f.syncSeconds} (${f.syncStatus})`,
+          f.totalSeconds,
+        ],
+      ],
+    ),
+    '',
+    ...targetLines(f.targets),
+  ].join('\n');
+
 const idleReport = (f: IdleAgentsFigures): string =>
   [
     markdownTable(
@@ -466,8 +582,9 @@ const idleReport = (f: IdleAgentsFigures): string =>
 /**
  * The sync benchmark: a full reconcile of 10,000 unchanged secrets across 100 accounts (once per
  * `--concurrency`), `--idle-agents` agents with nothing to do, and webhook-to-store latency over
- * `--notifications` deliveries. Each scenario runs in a child process of its own; `--scenario reconcile:N`,
- * `idle:N` or `webhook:N` is that child, printing one JSON line.
+ * `--notifications` deliveries. `--start N` instead runs only `npm start` on N fresh accounts, a third of them
+ * secret-enabled. Each scenario runs in a child process of its own; `--scenario reconcile:N`, `idle:N`,
+ * `webhook:N` or `start:N` is that child, printing one JSON line.
  * `--json` adds one JSON line with every figure after the tables.
  */
 export const syncBenchCommand = async (argv: string[]): Promise<number> => {
@@ -478,18 +595,32 @@ export const syncBenchCommand = async (argv: string[]): Promise<number> => {
       concurrency: { type: 'string', multiple: true },
       notifications: { type: 'string', default: '200' },
       'idle-agents': { type: 'string', default: '1000' },
+      start: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   if (values.scenario) {
     const [name, size] = values.scenario.split(':');
-    const runs = { reconcile: runReconcile, idle: runIdleAgents, webhook: runWebhook };
+    const runs = { reconcile: runReconcile, idle: runIdleAgents, webhook: runWebhook, start: runStart };
     const run = runs[name as keyof typeof runs];
     if (!run) {
-      console.error(`unknown scenario '${values.scenario}' (reconcile:N, idle:N or webhook:N)`);
+      console.error(`unknown scenario '${values.scenario}' (reconcile:N, idle:N, webhook:N or start:N)`);
       return 2;
     }
     console.log(JSON.stringify(await run(Number(size))));
+    return 0;
+  }
+  if (values.start !== undefined) {
+    const accounts = Number(values.start);
+    if (!Number.isInteger(accounts) || accounts < 1) {
+      console.error('--start takes a positive whole number');
+      return 2;
+    }
+    console.error(`npm start on ${accounts} accounts...`);
+    const start = runScenarioInChild<StartFigures>(['--scenario', `start:${accounts}`]);
+    if (!start) return 1;
+    console.log(startReport(start));
+    if (values.json) console.log(JSON.stringify({ start }));
     return 0;
   }
   // 5, 10, 20 and 40 measured within noise of each other on 2 cores (40 costs ~100 MB more RSS): the default 10.
