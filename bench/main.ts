@@ -11,6 +11,7 @@ const BENCHES = {
   burst: async () => (await import('./burst-bench')).burstBenchCommand,
   fuzz: async () => (await import('./webhook-fuzz')).fuzzBenchCommand,
   counts: async () => (await import('./counts-bench')).countsBenchCommand,
+  aws: async () => (await import('./aws/aws-bench')).awsBenchCommand,
 };
 
 const BENCH_USAGE = `usage: node --import tsx bench/main.ts [bench] [options]
@@ -23,7 +24,9 @@ benches:
   burst       signed webhook deliveries at 20 a second for 60 s, synced within 5 s
   fuzz        seeded bad, stale, oversized and stalled webhook requests; none may be accepted
   counts      AWS calls per unit of work (a renewal, a reconcile, a changed secret, a targeted sync), as JSON:
-              what \`trust-bridge cost\` prices (--accounts N, --secrets-per-account M, --write FILE)`;
+              what \`trust-bridge cost\` prices (--accounts N, --secrets-per-account M, --write FILE)
+  aws         the quota-true simulation: the real state machines against AWS's default quotas and latencies, in
+              simulated time (--accounts N, repeatable; --quotas prints what it assumes)`;
 
 /** Runs one benchmark; its exit code (2 for a usage error). */
 export const benchMain = async (argv: string[]): Promise<number> => {

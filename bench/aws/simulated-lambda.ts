@@ -1,0 +1,117 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { TaskHandler } from '../../engine';
+import { deployedMemoryMb } from './deployed-stack';
+import { LAMBDA_QUOTAS, MEASURED_INIT_MS, quotaOf } from './quotas';
+import { TokenBucket } from './token-bucket';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One execution environment of one function: its SDK clients (and their retry quotas) live as long as it does. */
+export class Container {
+  /** Per service, the retry strategy of the SDK client this container built. */
+  readonly retryStrategies = new Map<string, Promise<unknown>>();
+
+  constructor(readonly step: string) {}
+}
+
+/** What the simulated Lambda did, for the report. */
+export interface LambdaTotals {
+  invocations: number;
+  coldStarts: number;
+  /** Invocations refused over the account's concurrency quota (Lambda.TooManyRequestsException). */
+  throttled: number;
+  /** Invocations that ended in an error the state machine's Retry or Catch then handled, by error name. */
+  failures: Record<string, number>;
+  gbSeconds: number;
+  peakConcurrency: number;
+  /** Tasks that waited for a state transition token, and how long in all (ms). */
+  transitionWaits: number;
+  transitionWaitMs: number;
+}
+
+const accountOf = (functionArn: string) => functionArn.split(':')[4] ?? '';
+
+/**
+ * Runs each step's handler as Lambda would on AWS, in simulated time: a warm container when one is idle, else a
+ * cold start (sandbox + the function's measured import time) unless the account is at its concurrency quota;
+ * billed GB-seconds from the function's memory; each Task first takes a state transition token.
+ */
+export class SimulatedLambda {
+  readonly totals: LambdaTotals = {
+    invocations: 0,
+    coldStarts: 0,
+    throttled: 0,
+    failures: {},
+    gbSeconds: 0,
+    peakConcurrency: 0,
+    transitionWaits: 0,
+    transitionWaitMs: 0,
+  };
+  readonly #current = new AsyncLocalStorage<Container>();
+  readonly #idle = new Map<string, Container[]>();
+  readonly #running = new Map<string, number>();
+  readonly #transitions: TokenBucket;
+  readonly #memoryMb = deployedMemoryMb();
+
+  constructor() {
+    const quota = quotaOf('Step Functions', 'StateTransition');
+    if (!quota) throw new Error('no StateTransition quota');
+    this.#transitions = new TokenBucket(quota.perSecond, quota.burst);
+  }
+
+  /** The container whose handler is running now, if any. */
+  get container(): Container | undefined {
+    return this.#current.getStore();
+  }
+
+  readonly runStep = (step: string, handler: TaskHandler): TaskHandler => {
+    const memoryMb = this.#memoryMb[step];
+    if (memoryMb === undefined) throw new Error(`no deployed function serves the step ${step}`);
+    const memoryGb = memoryMb / 1024;
+    const initMs = LAMBDA_QUOTAS.sandboxStartMs + (MEASURED_INIT_MS[step] ?? 0);
+    return async (event, context) => {
+      const wait = this.#transitions.waitMs(Date.now());
+      if (wait > 0) {
+        this.totals.transitionWaits += 1;
+        this.totals.transitionWaitMs += wait;
+        await sleep(wait);
+      }
+      await sleep(LAMBDA_QUOTAS.invokeLatencyMs);
+      // The sync agent runs in each enrolled account, under that account's own quota; the rest in the central one.
+      const account = accountOf(context.invokedFunctionArn);
+      const functionKey = `${account} ${step}`;
+      const running = this.#running.get(account) ?? 0;
+      let container = this.#idle.get(functionKey)?.pop();
+      if (!container && running >= LAMBDA_QUOTAS.concurrency) {
+        this.totals.throttled += 1;
+        throw Object.assign(new Error('Rate Exceeded.'), { name: 'Lambda.TooManyRequestsException' });
+      }
+      this.#running.set(account, running + 1);
+      this.totals.peakConcurrency = Math.max(this.totals.peakConcurrency, running + 1);
+      this.totals.invocations += 1;
+      const started = Date.now();
+      try {
+        if (!container) {
+          container = new Container(step);
+          this.totals.coldStarts += 1;
+          // INIT is billed like the handler's own time (AWS bills the init phase since August 2025).
+          await sleep(initMs);
+        }
+        const ready = container;
+        return await this.#current.run(ready, () => handler(event, context));
+      } catch (error) {
+        const name = (error as Error).name;
+        this.totals.failures[name] = (this.totals.failures[name] ?? 0) + 1;
+        throw error;
+      } finally {
+        this.totals.gbSeconds += (Math.max(1, Date.now() - started) / 1000) * memoryGb;
+        this.#running.set(account, (this.#running.get(account) ?? 1) - 1);
+        if (container) {
+          const idle = this.#idle.get(functionKey) ?? [];
+          idle.push(container);
+          this.#idle.set(functionKey, idle);
+        }
+      }
+    };
+  };
+}
