@@ -501,3 +501,227 @@ describe('Distributed Map: ResultWriter', () => {
     ]);
   });
 });
+
+describe('Distributed Map: concurrency and quotas', () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const probe = () => {
+    const seen = { running: 0, highest: 0, calls: 0 };
+    const handler = async () => {
+      seen.calls += 1;
+      seen.running += 1;
+      seen.highest = Math.max(seen.highest, seen.running);
+      await sleep(5);
+      seen.running -= 1;
+      return {};
+    };
+    return { seen, handler };
+  };
+
+  it('never runs more child executions at once than MaxConcurrency', async () => {
+    await putPlan('plan.json', accounts(60));
+    const { seen, handler } = probe();
+    const sfn = engine(handler);
+    sfn.registerStateMachine('rotation', fanOut({ MaxConcurrencyPath: '$.concurrency', ResultPath: null }));
+
+    const parent = await sfn.startExecution('rotation', { planKey: 'plan.json', concurrency: 7 });
+
+    expect(parent.status).toBe('SUCCEEDED');
+    expect(seen.calls).toBe(60);
+    expect(seen.highest).toBe(7);
+  });
+
+  it('runs at most childExecutionsAtOnce children in process when MaxConcurrency is 0 (10,000 on AWS)', async () => {
+    await putPlan('plan.json', accounts(60));
+    const { seen, handler } = probe();
+    const sfn = engine(handler, { childExecutionsAtOnce: 25 });
+    sfn.registerStateMachine('rotation', fanOut({ MaxConcurrency: 0, ResultPath: null }));
+
+    await sfn.startExecution('rotation', { planKey: 'plan.json' });
+
+    expect(seen.highest).toBe(25);
+  });
+
+  it('fails a Map Run started past the open Map Runs quota', async () => {
+    await putPlan('plan.json', accounts(3));
+    const { handler } = probe();
+    const sfn = engine(handler, { distributedMapLimits: { openMapRuns: 1 } });
+    sfn.registerStateMachine('rotation', fanOut({ MaxConcurrency: 1, ResultPath: null }));
+
+    const [first, second] = await Promise.all([
+      sfn.startExecution('rotation', { planKey: 'plan.json' }),
+      sfn.startExecution('rotation', { planKey: 'plan.json' }),
+    ]);
+
+    expect(first!.status).toBe('SUCCEEDED');
+    expect(second).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(second!.cause).toMatch(/1 open Map Runs/);
+  });
+
+  it('fails when ReaderConfig MaxItemsPath gives a value AWS would refuse', async () => {
+    await putPlan('plan.jsonl', '{"accountId":"1"}\n');
+    const sfn = engine(echo);
+    sfn.registerStateMachine(
+      'rotation',
+      fanOut({
+        ItemReader: {
+          Resource: 'arn:aws:states:::s3:getObject',
+          ReaderConfig: { InputType: 'JSONL', MaxItemsPath: '$.limit' },
+          Parameters: { Bucket: BUCKET, Key: 'plan.jsonl' },
+        },
+      }),
+    );
+
+    const parent = await sfn.startExecution('rotation', { limit: 0 });
+
+    expect(parent).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(parent.cause).toMatch(/MaxItemsPath \(\$\.limit\) gave 0/);
+  });
+
+  it('runs 100,000 accounts read from S3 in batches of 100 in seconds', async () => {
+    await putPlan('plan.json', accounts(100_000));
+    let items = 0;
+    const sfn = engine(async (input: { Items: Account[] }) => {
+      items += input.Items.length;
+      return { handled: input.Items.length };
+    });
+    sfn.registerStateMachine(
+      'rotation',
+      fanOut({
+        ItemBatcher: { MaxItemsPerBatch: 100 },
+        ResultSelector: { 'batches.$': 'States.ArrayLength($)' },
+      }),
+    );
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+
+    const started = performance.now();
+    const parent = await sfn.startExecution('rotation', { planKey: 'plan.json' });
+    const elapsedMs = performance.now() - started;
+    clearInterval(sampler);
+
+    expect(parent).toMatchObject({ status: 'SUCCEEDED', output: { batches: 1_000 }, historyEventCount: 8 });
+    expect(items).toBe(100_000);
+    expect(sfn.listExecutions({ stateMachineName: 'rotation/Accounts' })).toHaveLength(1_000);
+    expect(elapsedMs).toBeLessThan(30_000);
+    console.info(
+      `100,000 items in 1,000 child executions: ${Math.round(elapsedMs)} ms, peak RSS ${Math.round(peakRss / 2 ** 20)} MiB`,
+    );
+  });
+});
+
+describe('Distributed Map: registration', () => {
+  const withMap = (map: Record<string, unknown>) => fanOut(map);
+  // Every row has its options: jest would pass its done callback in place of a missing fourth value.
+  const rejected: [string, object, RegExp, LocalStepFunctionsOptions][] = [
+    [
+      'an ItemReader without an S3 client',
+      withMap({}),
+      /field "ItemReader" reads from S3, and the engine has no S3 client \(option "s3"\)/,
+      { s3: undefined },
+    ],
+    [
+      'a CSV ItemReader',
+      withMap({
+        ItemReader: {
+          Resource: 'arn:aws:states:::s3:getObject',
+          ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' },
+          Parameters: { Bucket: BUCKET, Key: 'plan.csv' },
+        },
+      }),
+      /"ItemReader.ReaderConfig.InputType" is "CSV"; JSON and JSONL run locally/,
+      {},
+    ],
+    [
+      'an s3:listObjectsV2 ItemReader',
+      withMap({
+        ItemReader: {
+          Resource: 'arn:aws:states:::s3:listObjectsV2',
+          Parameters: { Bucket: BUCKET, Prefix: 'p' },
+        },
+      }),
+      /"ItemReader.Resource" is "arn:aws:states:::s3:listObjectsV2"; only arn:aws:states:::s3:getObject/,
+      {},
+    ],
+    [
+      'an ItemBatcher with no bound',
+      withMap({ ItemBatcher: { BatchInput: {} } }),
+      /needs MaxItemsPerBatch/,
+      {},
+    ],
+    [
+      'MaxInputBytesPerBatch over 256 KiB',
+      withMap({ ItemBatcher: { MaxInputBytesPerBatch: 262_145 } }),
+      /MaxInputBytesPerBatch" must be an integer from 1 to 262144/,
+      {},
+    ],
+    [
+      'ToleratedFailureCount and its Path together',
+      withMap({ ToleratedFailureCount: 1, ToleratedFailureCountPath: '$.n' }),
+      /give "ToleratedFailureCount" or "ToleratedFailureCountPath", not both/,
+      {},
+    ],
+    [
+      '$$.Execution.StartTime in ItemSelector',
+      withMap({ ItemSelector: { 'at.$': '$$.Execution.StartTime' } }),
+      /field "ItemSelector" references \$\$\.Execution\.StartTime/,
+      {},
+    ],
+    ['a Label AWS refuses', withMap({ Label: 'two words' }), /field "Label" must be 1 to 40 characters/, {}],
+    [
+      'Parameters on a Distributed Map',
+      withMap({ Parameters: { 'a.$': '$.a' } }),
+      /field "Parameters": a Distributed Map takes ItemSelector/,
+      {},
+    ],
+    [
+      'a ResultWriter without an S3 client',
+      withMap({
+        ItemReader: undefined,
+        ResultWriter: { Resource: 'arn:aws:states:::s3:putObject', Parameters: { Bucket: 'results' } },
+      }),
+      /field "ResultWriter" writes to S3, and the engine has no S3 client/,
+      { s3: undefined },
+    ],
+    [
+      'a Distributed Map inside an inline Map',
+      {
+        StartAt: 'Outer',
+        States: {
+          Outer: {
+            Type: 'Map',
+            MaxConcurrency: 2,
+            ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, ...withMap({ ItemReader: undefined }) },
+            End: true,
+          },
+        },
+      },
+      /"For Each Account": is a Distributed Map inside the inline Map "Outer"/,
+      {},
+    ],
+  ];
+
+  it.each(rejected)('rejects %s', (_, definition, message, options) => {
+    const sfn = engine(echo, options);
+    let error: Error | undefined;
+    try {
+      sfn.registerStateMachine('rotation', JSON.parse(JSON.stringify(definition)));
+    } catch (thrown) {
+      error = thrown as Error;
+    }
+    expect(error?.name).toBe('InvalidDefinition');
+    expect(error?.message).toMatch(message);
+  });
+
+  it('checks the ItemProcessor as any definition: an unbound Task in it is refused', () => {
+    const sfn = new LocalStepFunctions({ s3 });
+    expect(() => sfn.registerStateMachine('rotation', fanOut())).toThrow(
+      /"Handle Account": field "Resource" .* has no local binding/,
+    );
+  });
+
+  it('refuses to bind the resource a Distributed Map runs as', () => {
+    expect(() => engine(echo).bindResource('arn:aws:states:::local:distributedMapRun', echo)).toThrow(
+      expect.objectContaining({ name: 'InvalidArn' }),
+    );
+  });
+});
