@@ -73,7 +73,8 @@ export class ObjectFiles {
       const info = await stat(path);
       if (!info.isFile()) return undefined;
       const body = content ?? (await readFile(path));
-      return { key, size: info.size, lastModified: info.mtime, etag: etagOf(body) };
+      // A Date made here, not fs's own: that one is of Node's realm and fails instanceof Date under jest's vm.
+      return { key, size: info.size, lastModified: new Date(info.mtimeMs), etag: etagOf(body) };
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;
@@ -120,7 +121,7 @@ export class ObjectFiles {
           if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) walk(path, parts);
         } else if (entry.isFile() && key.startsWith(prefix)) {
           const info = statSync(path);
-          objects.push({ key, size: info.size, lastModified: info.mtime, etag: '' });
+          objects.push({ key, size: info.size, lastModified: new Date(info.mtimeMs), etag: '' });
         }
       }
     };
