@@ -423,7 +423,7 @@ export class LocalStepFunctions {
           ? LAMBDA_CALL_EVENTS
           : CHILD_EXECUTION_CALL_EVENTS,
     );
-    const what = `Task "${task.stateName}"`;
+    const what = `${isMapRun ? 'Map' : 'Task'} "${task.stateName}"`;
     // A fresh copy, as a Lambda gets its own deserialized event.
     const event = JSON.parse(
       watch.enforce(() => serializeWithinLimit(input, `The input of ${what}`, this.limits)),

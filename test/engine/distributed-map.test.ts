@@ -322,6 +322,7 @@ describe('Distributed Map: failures', () => {
     const parent = await sfn.startExecution('rotation', { planKey: 'plan.json' });
 
     expect(parent).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+    expect(parent.cause).toMatch(/^The result of Map "For Each Account" is \d+ bytes/);
   });
 
   it('fails with a catchable States.ItemReaderFailed when the S3 object is missing', async () => {
