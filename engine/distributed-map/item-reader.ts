@@ -29,7 +29,8 @@ export const countField = (
     typeof pathText === 'string'
       ? resolveReferencePath(parseReferencePath(pathText)!, scope.input, scope.context)
       : holder[field];
-  if (value === undefined) return undefined;
+  // A path that selects nothing is an error on AWS; a value not given is not.
+  if (value === undefined && typeof pathText !== 'string') return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
     throw new TerminalExecutionError(
       'States.Runtime',

@@ -558,7 +558,7 @@ describe('Distributed Map: concurrency and quotas', () => {
     expect(second!.cause).toMatch(/1 open Map Runs/);
   });
 
-  it('fails when ReaderConfig MaxItemsPath gives a value AWS would refuse', async () => {
+  it('fails when ReaderConfig MaxItemsPath gives a value AWS would refuse, or nothing', async () => {
     await putPlan('plan.jsonl', '{"accountId":"1"}\n');
     const sfn = engine(echo);
     sfn.registerStateMachine(
@@ -572,10 +572,12 @@ describe('Distributed Map: concurrency and quotas', () => {
       }),
     );
 
-    const parent = await sfn.startExecution('rotation', { limit: 0 });
+    const zero = await sfn.startExecution('rotation', { limit: 0 });
+    const missing = await sfn.startExecution('rotation', {});
 
-    expect(parent).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
-    expect(parent.cause).toMatch(/MaxItemsPath \(\$\.limit\) gave 0/);
+    expect(zero).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(zero.cause).toMatch(/MaxItemsPath \(\$\.limit\) gave 0/);
+    expect(missing.cause).toMatch(/MaxItemsPath \(\$\.limit\) gave null/);
   });
 
   it('runs 100,000 accounts read from S3 in batches of 100 in seconds', async () => {
