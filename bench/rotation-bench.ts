@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLocalStack, type LocalStack } from '../local-stack/stack';
+import { createLocalStack, DEFAULT_FUNCTION_CONTAINERS, type LocalStack } from '../local-stack/stack';
 import { probeAcmPca } from './acm-pca-probe';
 import { probeSecretsManager } from './secrets-manager-probe';
 
@@ -22,6 +22,8 @@ interface RunFigures {
 
 interface ScenarioFigures {
   accounts: number;
+  /** Function containers the per-account steps ran in; with any, the CA and Secrets Manager calls are theirs. */
+  containers: number;
   peakRssMb: number;
   rotation: RunFigures;
   rerun: RunFigures;
@@ -55,8 +57,12 @@ export const runScenarioInChild = <T>(scenarioArgs: string[]): T | undefined => 
   return JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as T;
 };
 
-/** Rotates `accounts` fresh accounts, then reruns inside the renewal window, counting every call. */
-const runScenario = async (accounts: number): Promise<ScenarioFigures> => {
+/**
+ * Rotates `accounts` fresh accounts, then reruns inside the renewal window, counting every call: in `containers`
+ * function containers, as the CLI runs them, or with none (every step in this thread) to count the CA's and
+ * Secrets Manager's calls too.
+ */
+const runScenario = async (accounts: number, containers: number): Promise<ScenarioFigures> => {
   const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-bench-'));
   try {
     const enrollmentsPath = join(dir, 'enrollments.json');
@@ -72,10 +78,15 @@ const runScenario = async (accounts: number): Promise<ScenarioFigures> => {
       dataDir: join(dir, 'data'),
       enrollmentsPath,
       env: { ACCOUNT_CONCURRENCY: '40', CHUNK_CONCURRENCY: '4' },
+      functionContainers: containers,
     });
-    const rotation = await measure(stack);
-    const rerun = await measure(stack);
-    return { accounts, peakRssMb: peakRssMb(), rotation, rerun };
+    try {
+      const rotation = await measure(stack);
+      const rerun = await measure(stack);
+      return { accounts, containers, peakRssMb: peakRssMb(), rotation, rerun };
+    } finally {
+      await stack.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -117,8 +128,9 @@ const snapshot = (stack: LocalStack) => {
 
 const perAccount = (value: number, accounts: number) => (value / accounts).toFixed(3);
 
-const report = (figures: ScenarioFigures[]): string =>
-  markdownTable(
+const report = (figures: ScenarioFigures[]): string => {
+  const inContainers = figures.some((f) => f.containers > 0);
+  const table = markdownTable(
     [
       'run',
       'status',
@@ -133,7 +145,7 @@ const report = (figures: ScenarioFigures[]): string =>
       'executions',
       'max history events',
     ],
-    figures.flatMap(({ accounts, peakRssMb, rotation, rerun }) =>
+    figures.flatMap(({ accounts, containers, peakRssMb, rotation, rerun }) =>
       (
         [
           ['rotation', rotation],
@@ -144,10 +156,9 @@ const report = (figures: ScenarioFigures[]): string =>
         run.status,
         run.seconds,
         peakRssMb,
-        perAccount(run.caIssueCalls, accounts),
-        perAccount(run.caGetCertificateCalls, accounts),
-        perAccount(run.secretsManagerCalls, accounts),
-        perAccount(run.secretWrites, accounts),
+        ...[run.caIssueCalls, run.caGetCertificateCalls, run.secretsManagerCalls, run.secretWrites].map(
+          (n) => (containers > 0 ? '-' : perAccount(n, accounts)),
+        ),
         perAccount(run.putEventsCalls, accounts),
         perAccount(run.stateTransitions, accounts),
         run.executions,
@@ -155,18 +166,31 @@ const report = (figures: ScenarioFigures[]): string =>
       ]),
     ),
   );
+  if (!inContainers) return table;
+  return `${table}\n\n(-: counted by the function containers' own stand-ins; \`--containers 0\` counts them here)`;
+};
 
 /**
  * `bench` (rotation): each scenario runs in a child process of its own, so its peak RSS is its own.
- * `--scenario N` is that child: it prints one JSON line of figures.
+ * `--scenario N` is that child: it prints one JSON line of figures. `--containers N`: the function containers
+ * (default: as many as the CLI runs; 0 to count the CA's and Secrets Manager's calls).
  */
 export const benchCommand = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
     args: argv,
-    options: { scenario: { type: 'string' }, accounts: { type: 'string', multiple: true } },
+    options: {
+      scenario: { type: 'string' },
+      accounts: { type: 'string', multiple: true },
+      containers: { type: 'string', default: String(DEFAULT_FUNCTION_CONTAINERS) },
+    },
   });
+  const containers = Number(values.containers);
+  if (!Number.isInteger(containers) || containers < 0) {
+    console.error('--containers takes a whole number, 0 for none');
+    return 2;
+  }
   if (values.scenario) {
-    console.log(JSON.stringify(await runScenario(Number(values.scenario))));
+    console.log(JSON.stringify(await runScenario(Number(values.scenario), containers)));
     return 0;
   }
   const sizes = (values.accounts ?? ['1000', '10000']).map(Number);

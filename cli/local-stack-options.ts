@@ -3,6 +3,7 @@ import {
   createLocalStack,
   DataDirInUse,
   DataDirReconfigureRefused,
+  DEFAULT_FUNCTION_CONTAINERS,
   type LocalStack,
   type LocalStackOptions,
 } from '../local-stack/stack';
@@ -62,6 +63,7 @@ export const openLocalStack = async (
 ): Promise<LocalStack | { exitCode: number }> => {
   try {
     return await createLocalStack({
+      functionContainers: DEFAULT_FUNCTION_CONTAINERS,
       ...options,
       defaults: { enrollmentsPath: DEFAULT_ENROLLMENTS, ...options.defaults },
     });

@@ -69,6 +69,8 @@ export interface LocalDependencies {
   settings: DataDirSettings;
   /** This process's hold on the data directory (see data-dir-lock). */
   writer: { pid: number; token: string; since: string };
+  /** What a function container needs to make the per-account steps' ports of its own. */
+  accountSteps: AccountStepsSetup;
   /** Stops the Keywhiz dev server and gives the data directory up. */
   close: () => Promise<void>;
 }
@@ -111,18 +113,6 @@ const openDependencies = async (
   let config = localConfig(options.env);
   const now = options.now ?? (() => new Date());
   const ca = await SoftwareCertificateAuthority.open(join(options.dataDir, 'ca'), config.TRUST_DOMAIN);
-  const caArn = config.CA_ARN;
-  const pca = new LocalAcmPca(ca, caArn);
-  const openSecretsManager = (accountId: string) =>
-    new LocalSecretsManager({ dataDir: options.dataDir, accountId, region: config.AWS_REGION, now });
-  const secretsManager = openSecretsManager(config.CENTRAL_ACCOUNT_ID);
-  const accountStores = new Map<string, LocalSecretsManager>();
-  const accountSecretsManager = (accountId: string) => {
-    const store = accountStores.get(accountId) ?? openSecretsManager(accountId);
-    accountStores.set(accountId, store);
-    return store;
-  };
-  const eventBus = new LocalEventBus(options.dataDir, { now });
   const registry = new FileEnrollmentRegistry(settings.enrollmentsPath);
   // Indexed once per registry read (it keeps its list while the file is unchanged), not scanned per request.
   const indexes = new WeakMap<Enrollment[], Map<string, string>>();
@@ -136,8 +126,9 @@ const openDependencies = async (
   };
 
   let keywhiz: KeywhizDevServer | undefined;
-  const keywhizGiven = options.env?.KEYWHIZ_URL !== undefined;
-  if (settings.keywhizDir && !keywhizGiven) {
+  let keywhizSetup: AccountStepsSetup['keywhiz'];
+  if (options.env?.KEYWHIZ_URL !== undefined) keywhizSetup = {};
+  else if (settings.keywhizDir) {
     keywhiz = await KeywhizDevServer.start({
       dir: settings.keywhizDir,
       ca,
@@ -151,10 +142,80 @@ const openDependencies = async (
     const server = keywhiz;
     onClose(() => server.close());
     config = { ...config, KEYWHIZ_URL: keywhiz.url, KEYWHIZ_SERVER_SPIFFE_ID: keywhiz.spiffeId };
+    keywhizSetup = { serverCaPem: keywhiz.caPem };
   }
+  const steps = accountSteps(
+    { dataDir: options.dataDir, config, ...(keywhizSetup ? { keywhiz: keywhizSetup } : {}) },
+    ca,
+    now,
+  );
+  const { secretsManager, eventBus } = steps.services;
   await ensureLocalWebhookKey(secretsManager, config.WEBHOOK_KEY_SECRET_NAME);
+
+  const deps: Dependencies = {
+    config,
+    logger: localLogger(options.logLevel),
+    registry,
+    ...steps.ports,
+    webhookKeys: new SecretsManagerWebhookKeys(secretsManager, {
+      secretName: config.WEBHOOK_KEY_SECRET_NAME,
+    }),
+    deliveries: new FileDeliveryLog(options.dataDir),
+    secretChanges: new EventBridgeSecretChanges(eventBus, { busName: config.AUDIT_BUS_NAME }),
+    accountStatus: new FileAccountStatusLog(options.dataDir),
+    now,
+  };
+  return {
+    deps,
+    services: { ca, ...steps.services, ...(keywhiz ? { keywhiz } : {}) },
+    config,
+    settings,
+    writer,
+    accountSteps: { dataDir: options.dataDir, config, ...(keywhizSetup ? { keywhiz: keywhizSetup } : {}) },
+    close,
+  };
+};
+
+export const localLogger = (logLevel: LocalOptions['logLevel']) =>
+  new Logger({ serviceName: 'trust-bridge-local', logLevel: logLevel ?? 'SILENT' });
+
+/**
+ * What the per-account steps' ports are made from, as plain data, so a function container (a worker thread)
+ * makes its own: the data directory, the configuration (the dev server's URL and SPIFFE ID in it) and Keywhiz.
+ */
+export interface AccountStepsSetup {
+  dataDir: string;
+  config: Config;
+  /** Absent: no Keywhiz. The dev server's CA, which each agent's account is given; {} for a KEYWHIZ_URL of your own. */
+  keywhiz?: { serverCaPem?: string };
+}
+
+/** The ports the per-account steps (Issue SVID, Retire SVID, Sync Agent) declare, over the stand-ins they run on. */
+export type AccountStepPorts = Pick<
+  Dependencies,
+  'authority' | 'svids' | 'audit' | 'secretSource' | 'secretStore'
+>;
+
+/**
+ * The stand-ins the per-account steps reach and their ports: the same AWS adapters, over ACM Private CA's API on the
+ * software CA, the central and each account's Secrets Manager, the audit bus, and Keywhiz's client.
+ */
+export const accountSteps = (setup: AccountStepsSetup, ca: SoftwareCertificateAuthority, now: () => Date) => {
+  const { dataDir, config } = setup;
+  const caArn = config.CA_ARN;
+  const pca = new LocalAcmPca(ca, caArn);
+  const openSecretsManager = (accountId: string) =>
+    new LocalSecretsManager({ dataDir, accountId, region: config.AWS_REGION, now });
+  const secretsManager = openSecretsManager(config.CENTRAL_ACCOUNT_ID);
+  const accountStores = new Map<string, LocalSecretsManager>();
+  const accountSecretsManager = (accountId: string) => {
+    const store = accountStores.get(accountId) ?? openSecretsManager(accountId);
+    accountStores.set(accountId, store);
+    return store;
+  };
+  const eventBus = new LocalEventBus(dataDir, { now });
+  const serverCaPem = setup.keywhiz?.serverCaPem;
   // Built on first use, once, so a stack without Keywhiz still rotates; a sync then fails with InvalidConfiguration.
-  const sourceConfig = config;
   let secretSource: SecretSourceFactory | undefined;
   // Each agent reads Keywhiz's CA from its own account's store, as on AWS, through the same adapter. With the dev
   // server, the stack first writes the dev server's CA there (as the onboarding stack writes Keywhiz's CA); with
@@ -164,17 +225,13 @@ const openDependencies = async (
     const known = serverCas.get(accountId);
     if (known) return known;
     const store = accountSecretsManager(accountId);
-    const reader = new SecretsManagerKeywhizServerCa(store, sourceConfig.KEYWHIZ_SERVER_CA_SECRET);
+    const reader = new SecretsManagerKeywhizServerCa(store, config.KEYWHIZ_SERVER_CA_SECRET);
     let given: Promise<void> | undefined;
     const serverCa: KeywhizServerCa = {
       source: reader.source,
       pem: async () => {
-        if (keywhiz) {
-          const giving = (given ??= ensureDevServerCa(
-            store,
-            sourceConfig.KEYWHIZ_SERVER_CA_SECRET,
-            keywhiz.caPem,
-          ));
+        if (serverCaPem !== undefined) {
+          const giving = (given ??= ensureDevServerCa(store, config.KEYWHIZ_SERVER_CA_SECRET, serverCaPem));
           await giving.catch((error: unknown) => {
             if (given === giving) given = undefined;
             throw error;
@@ -187,11 +244,7 @@ const openDependencies = async (
     serverCas.set(accountId, serverCa);
     return serverCa;
   };
-
-  const deps: Dependencies = {
-    config,
-    logger: new Logger({ serviceName: 'trust-bridge-local', logLevel: options.logLevel ?? 'SILENT' }),
-    registry,
+  const ports: AccountStepPorts = {
     // Signing is immediate locally, so no wait before the first GetCertificate.
     authority: new AcmPcaAuthority(pca, { caArn, pollIntervalMs: 0 }),
     svids: new SecretsManagerSvidStore(secretsManager, {
@@ -201,30 +254,16 @@ const openDependencies = async (
     }),
     audit: new EventBridgeAuditSink(eventBus, { busName: config.AUDIT_BUS_NAME }),
     secretSource: async (credentials, accountId) => {
-      if (!keywhiz && !keywhizGiven) {
+      if (!setup.keywhiz) {
         throw new InvalidConfiguration(
           'KEYWHIZ_URL is not set: serve a Keywhiz directory (--keywhiz-dir) or give KEYWHIZ_URL',
         );
       }
-      secretSource ??= keywhizSecretSource(sourceConfig, serverCaOf);
+      secretSource ??= keywhizSecretSource(config, serverCaOf);
       return secretSource(credentials, accountId);
     },
     secretStore: (accountId) =>
       new SecretsManagerSecretStore(accountSecretsManager(accountId), { kmsKeyId: config.SYNC_KMS_KEY_ID }),
-    webhookKeys: new SecretsManagerWebhookKeys(secretsManager, {
-      secretName: config.WEBHOOK_KEY_SECRET_NAME,
-    }),
-    deliveries: new FileDeliveryLog(options.dataDir),
-    secretChanges: new EventBridgeSecretChanges(eventBus, { busName: config.AUDIT_BUS_NAME }),
-    accountStatus: new FileAccountStatusLog(options.dataDir),
-    now,
   };
-  return {
-    deps,
-    services: { ca, pca, secretsManager, accountSecretsManager, eventBus, ...(keywhiz ? { keywhiz } : {}) },
-    config,
-    settings,
-    writer,
-    close,
-  };
+  return { services: { pca, secretsManager, accountSecretsManager, eventBus }, ports };
 };

@@ -21,6 +21,8 @@ import { LocalSecretsManager } from './stand-ins/secrets-manager/local-secrets-m
 import { type LocalDependencies, type LocalOptions, localDependencies } from './local-dependencies';
 import { startWebhookServer } from './webhook-server';
 import { DEFAULT_WEBHOOK_SYNC_CONCURRENCY, WebhookSyncQueue } from './webhook-sync-queue';
+import { CONTAINER_STEPS, FunctionContainers } from './function-containers';
+import { InvalidConfiguration } from '../functions/shared/domain/errors';
 
 /** The manifest serverless.yml binds too: each `${Placeholder}` naming a function, and the step serving it. */
 const STEPS = Object.entries(
@@ -62,6 +64,12 @@ export interface LocalStackOptions extends LocalOptions {
   warn?: Warn;
   /** Webhook syncs run at once (default DEFAULT_WEBHOOK_SYNC_CONCURRENCY); later changes wait in a queue. */
   webhookSyncConcurrency?: number;
+  /**
+   * Worker threads that run the per-account steps (CONTAINER_STEPS), as Lambda runs functions in containers of
+   * their own, so signing and the stand-ins' work use more than one core; 0 (the default) runs every step here.
+   * A container makes its own ports, so it takes no `decorate`, `runStep` or `now`.
+   */
+  functionContainers?: number;
 }
 
 /**
@@ -69,8 +77,31 @@ export interface LocalStackOptions extends LocalOptions {
  * handler that runs on Lambda, over the local stand-ins; the webhook rule on the local bus starts syncs.
  */
 export const createLocalStack = async (options: LocalStackOptions) => {
-  const local = await localDependencies(options);
-  const { deps, engine } = await closedOnFailure(local, () => openEngine(options, local));
+  const containerCount = options.functionContainers ?? 0;
+  if (containerCount > 0 && (options.decorate || options.runStep || options.now)) {
+    throw new InvalidConfiguration(
+      'function containers make their own ports: give decorate, runStep or now without them',
+    );
+  }
+  const opened = await localDependencies(options);
+  const containers =
+    containerCount > 0
+      ? await closedOnFailure(opened, () =>
+          FunctionContainers.start(containerCount, {
+            steps: CONTAINER_STEPS,
+            accountSteps: opened.accountSteps,
+            logLevel: options.logLevel,
+          }),
+        )
+      : undefined;
+  const local: LocalDependencies = {
+    ...opened,
+    close: async () => {
+      await containers?.close();
+      await opened.close();
+    },
+  };
+  const { deps, engine } = await closedOnFailure(local, () => openEngine(options, local, containers));
 
   // The rule serverless.yml puts on the bus: a Keywhiz change starts a sync of that secret (InputPath $.detail),
   // through a queue that bounds the syncs running at once and folds repeated changes of a queued secret.
@@ -118,7 +149,11 @@ const closedOnFailure = async <T>(local: LocalDependencies, step: () => Promise<
 };
 
 /** The engine with every state machine registered, each Task bound to its handler, and the past runs restored. */
-const openEngine = async (options: LocalStackOptions, local: LocalDependencies) => {
+const openEngine = async (
+  options: LocalStackOptions,
+  local: LocalDependencies,
+  containers: FunctionContainers | undefined,
+) => {
   const { writer } = local;
   const deps = options.decorate ? options.decorate(local.deps) : local.deps;
   const { AWS_REGION: region, CENTRAL_ACCOUNT_ID: account } = local.config;
@@ -148,7 +183,10 @@ const openEngine = async (options: LocalStackOptions, local: LocalDependencies) 
   for (const name of MACHINES) substitutions[`${pascal(name)}StateMachineArn`] = engine.stateMachineArn(name);
   for (const [placeholder, step] of STEPS) {
     // Each handler is the Middy-wrapped Lambda handler, called as Lambda would call it.
-    const created = (await stepHandler(step))(deps);
+    const created =
+      containers && CONTAINER_STEPS.includes(step)
+        ? containers.handler(step)
+        : (await stepHandler(step))(deps);
     const handler = options.runStep ? options.runStep(step, created) : created;
     if (placeholder.endsWith('FunctionName')) {
       // Deployed in every enrolled account under one name (the sync agent); locally one handler serves them all.
@@ -210,10 +248,12 @@ export { deployedSchedules } from './schedules';
 export type { AuditLogEntry } from './stand-ins/local-event-bus';
 
 // What the benchmarks need besides: the stand-ins behind the ports (`services`, to count calls and inject faults),
-// the defaults the stack runs with (the webhook syncs at once, the receiver's limits on slow clients) and the
+// the defaults the stack runs with (the webhook syncs at once, the function containers the CLI runs, the
+// receiver's limits on slow clients) and the
 // local values of the variables a deployed function must be given.
 export type { LocalServices } from './local-dependencies';
 export type { KeywhizDevServer } from './stand-ins/keywhiz/keywhiz-dev-server';
 export { DEFAULT_WEBHOOK_SYNC_CONCURRENCY } from './webhook-sync-queue';
+export { DEFAULT_FUNCTION_CONTAINERS } from './function-containers';
 export { RECEIVER_TIMEOUTS } from './webhook-server';
 export { LOCAL_ENV } from './local-config';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   GetCertificateAuthorityCertificateCommand,
   GetCertificateCommand,
@@ -24,7 +25,6 @@ const metadata = { $metadata: { httpStatusCode: 400 } };
 export class LocalAcmPca {
   readonly #issued = new Map<string, Promise<IssuedCertificate>>();
   readonly #byToken = new Map<string, string>();
-  #serial = 0;
 
   constructor(
     private readonly ca: SoftwareCertificateAuthority,
@@ -77,8 +77,8 @@ export class LocalAcmPca {
     const known = input.IdempotencyToken ? this.#byToken.get(input.IdempotencyToken) : undefined;
     if (known) return { CertificateArn: known, $metadata: { httpStatusCode: 200 } };
 
-    this.#serial += 1;
-    const certificateArn = `${this.caArn}/certificate/${this.#serial.toString(16).padStart(32, '0')}`;
+    // Random, as PCA's: each function container has a CA stand-in of its own, and no two may name one certificate.
+    const certificateArn = `${this.caArn}/certificate/${randomBytes(16).toString('hex')}`;
     const issued = this.ca.issue({
       csrPem: new TextDecoder().decode(input.Csr),
       spiffeId,
