@@ -9,4 +9,5 @@ export const handler = createHandler({
   config,
   logger: new Logger({ serviceName: 'load-chunk' }),
   registry: new HttpsEnrollmentRegistry(config.ENROLLMENTS_URL),
+  now: () => new Date(),
 });

@@ -60,6 +60,11 @@ export const SETTINGS = {
   ACCOUNT_CONCURRENCY: z._default(concurrency, 10),
   /** Concurrent child executions. */
   CHUNK_CONCURRENCY: z._default(concurrency, 4),
+  /**
+   * Certificates a second a rotation asks of ACM PCA, shared by the chunks running at once: under PCA's default
+   * IssueCertificate quota of 25 a second, so the SDK's retries and a replay find room (bench aws measures it).
+   */
+  ISSUANCE_RATE: z._default(whole(1, 1000), 23),
   /** Retirements handled per run; the rest follow in the next run. */
   MAX_RETIREMENTS_PER_RUN: z._default(whole(0), 500),
   /**

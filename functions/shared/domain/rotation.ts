@@ -31,6 +31,11 @@ export interface Issuance {
   service: string;
   environment: string;
   readerRoles: string[];
+  /**
+   * The second from which the chunk's "Wait For Issuance Slot" lets this item call the CA (ISO 8601, whole
+   * seconds): items are spread so the chunks running at once ask ACM PCA for ISSUANCE_RATE certificates a second.
+   */
+  notBefore: string;
 }
 
 export type WorkItem = Issuance | Retirement;

@@ -15,7 +15,14 @@ describe('Report Outcomes records each account’s rotation status', () => {
   };
   const failed = {
     status: 'failed' as const,
-    item: { action: 'issue' as const, accountId: L, service: 'ledger', environment: 'prod', readerRoles: [] },
+    item: {
+      action: 'issue' as const,
+      accountId: L,
+      service: 'ledger',
+      environment: 'prod',
+      readerRoles: [],
+      notBefore: '2026-12-07T00:00:00Z',
+    },
     error: { Error: 'CaThrottled', Cause: lambdaCause('ACM PCA throttled the request') },
   };
 

@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadChunk } from '../../../functions/load-chunk/load-chunk';
+import type { Enrollment } from '../../../functions/shared/domain/enrollment';
+import type { Issuance } from '../../../functions/shared/domain/rotation';
+import { localConfig } from '../../../local-stack/local-config';
+
+const enrollments: Enrollment[] = Array.from({ length: 12 }, (_, i) => ({
+  service: `service-${i}`,
+  environment: 'prod',
+  accountId: String(100_000_000_000 + i),
+  identity: true,
+  secrets: false,
+  readerRoles: [],
+}));
+const load = (env: Record<string, string>, now: string) =>
+  loadChunk({
+    config: localConfig(env),
+    registry: { list: async () => enrollments },
+    now: () => new Date(now),
+  })({ accounts: enrollments.map((e) => e.accountId), retire: [] });
+
+describe('Load Chunk paces issuance', () => {
+  it("gives each issuance the whole second from which it may call the CA: the chunk's share of ISSUANCE_RATE", async () => {
+    // 8 a second over 4 chunks at once: 2 a second in this chunk.
+    const items = (await load(
+      { ISSUANCE_RATE: '8', CHUNK_CONCURRENCY: '4' },
+      '2026-12-07T10:00:00.750Z',
+    )) as Issuance[];
+    expect(items.map((i) => i.notBefore)).toEqual([
+      '2026-12-07T10:00:00Z',
+      '2026-12-07T10:00:00Z',
+      '2026-12-07T10:00:01Z',
+      '2026-12-07T10:00:01Z',
+      '2026-12-07T10:00:02Z',
+      '2026-12-07T10:00:02Z',
+      '2026-12-07T10:00:03Z',
+      '2026-12-07T10:00:03Z',
+      '2026-12-07T10:00:04Z',
+      '2026-12-07T10:00:04Z',
+      '2026-12-07T10:00:05Z',
+      '2026-12-07T10:00:05Z',
+    ]);
+  });
+
+  it('releases a fractional share as whole seconds: never more than the share in any second', async () => {
+    const items = (await load(
+      { ISSUANCE_RATE: '23', CHUNK_CONCURRENCY: '4' },
+      '2026-12-07T10:00:00Z',
+    )) as Issuance[];
+    const perSecond = new Map<string, number>();
+    for (const { notBefore } of items) perSecond.set(notBefore, (perSecond.get(notBefore) ?? 0) + 1);
+    expect([...perSecond.values()]).toEqual([6, 6]);
+  });
+
+  it('refuses a rate that is not a whole number of certificates a second', () => {
+    expect(() => localConfig({ ISSUANCE_RATE: '0' })).toThrow(/ISSUANCE_RATE/);
+  });
+});
