@@ -19,17 +19,23 @@ import { deployedParameters } from './deployed-stack';
 import { API_QUOTAS, LAMBDA_QUOTAS, PCA_ISSUANCE_SOURCE, quotaOf } from './quotas';
 import { type ApiCounts, SimulatedApis } from './simulated-apis';
 import { type LambdaTotals, SimulatedLambda } from './simulated-lambda';
+import { simulatedKeywhiz } from './simulated-keywhiz';
 import { VirtualClock } from './virtual-clock';
 
+export type Phase = 'rotation' | 'first sync' | 'unchanged sync';
+
 export interface SimulationFigures {
-  workflow: 'rotation';
+  phase: Phase;
   accounts: number;
+  /** Keywhiz secrets per account (sync phases). */
+  secretsPerAccount: number;
   status: string;
   failedAccounts: number;
   simulatedSeconds: number;
-  /** The least time AWS's quotas allow (issuanceFloorSeconds). */
-  floorSeconds: number;
+  /** The least time AWS's quotas allow (a rotation: issuanceFloorSeconds), or the schedule it must fit (a sync). */
+  boundSeconds: number;
   apis: Record<string, ApiCounts>;
+  keywhiz: { lists: number; fetches: number };
   lambda: LambdaTotals;
   stateTransitions: number;
   executions: number;
@@ -47,9 +53,22 @@ const issuanceFloorSeconds = (accounts: number): number => {
   return Math.max(0, accounts - quota.burst) / quota.perSecond;
 };
 
-const simulateRotation = async (accounts: number, seed: number): Promise<SimulationFigures> => {
+/** The full sync's schedule (serverless.yml syncSchedule, rate(1 hour)): a reconcile must end inside it. */
+const SYNC_SCHEDULE_SECONDS = 3_600;
+
+/**
+ * A fleet of `accounts` services, one per account (secret-enabled when `secretsPerAccount` > 0), on the local stack
+ * made to answer as AWS in simulated time; runs the phases in order and gives each one's figures.
+ */
+export const simulate = async (
+  accounts: number,
+  secretsPerAccount: number,
+  seed: number,
+  phases: Phase[],
+  /** Variables over serverless.yml's parameters, e.g. another ISSUANCE_RATE. */
+  env: Record<string, string> = {},
+): Promise<SimulationFigures[]> => {
   const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-aws-'));
-  const started = performance.now();
   try {
     const enrollmentsPath = join(dir, 'enrollments.json');
     const enrollments = Array.from({ length: accounts }, (_, i) => ({
@@ -57,6 +76,7 @@ const simulateRotation = async (accounts: number, seed: number): Promise<Simulat
       environment: 'prod',
       accountId: String(400_000_000_000 + i),
       identity: true,
+      secrets: secretsPerAccount > 0,
       readerRoles: ['app'],
     }));
     writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
@@ -64,6 +84,7 @@ const simulateRotation = async (accounts: number, seed: number): Promise<Simulat
     mkdirSync(keywhizDir);
     const lambda = new SimulatedLambda();
     const apis = new SimulatedApis(lambda);
+    const keywhiz = { lists: 0, fetches: 0 };
     // The adapter as deployed (1 s before each GetCertificate, 10 s at most), built once the stand-in exists.
     let authority: CertificateAuthority | undefined;
     const deployedAuthority: CertificateAuthority = {
@@ -74,42 +95,58 @@ const simulateRotation = async (accounts: number, seed: number): Promise<Simulat
       dataDir: join(dir, 'data'),
       enrollmentsPath,
       keywhizDir,
-      env: deployedParameters(),
+      env: { ...deployedParameters(), ...env },
       realDelays: true,
       runStep: lambda.runStep,
-      decorate: (deps: Dependencies) => ({ ...deps, authority: deployedAuthority }),
+      decorate: (deps: Dependencies) => ({
+        ...deps,
+        authority: deployedAuthority,
+        secretSource: simulatedKeywhiz(secretsPerAccount, keywhiz),
+      }),
     });
     try {
       authority = new AcmPcaAuthority(stack.services.pca, { caArn: stack.config.CA_ARN });
       apis.wrap('ACM PCA', 'central', stack.services.pca);
       apis.wrap('Secrets Manager', 'central', stack.services.secretsManager);
       apis.wrap('EventBridge', 'central', stack.services.eventBus);
+      for (const { accountId } of enrollments) {
+        apis.wrap('Secrets Manager', accountId, stack.services.accountSecretsManager(accountId));
+      }
       // The SDK's jitter and Step Functions' FULL jitter draw from Math.random: seeded, a run repeats.
       Math.random = seededRandom(seed);
       const clock = VirtualClock.install();
-      let record;
+      const figures: SimulationFigures[] = [];
       try {
-        record = await clock.run(stack.rotate());
+        for (const phase of phases) {
+          const started = { wall: performance.now(), simulated: clock.elapsedMs, ...stack.engine.totals() };
+          apis.counts.clear();
+          lambda.reset();
+          Object.assign(keywhiz, { lists: 0, fetches: 0 });
+          const record = await clock.run(phase === 'rotation' ? stack.rotate() : stack.sync());
+          const output = (record.output ?? {}) as { failed?: number };
+          const totals = stack.engine.totals();
+          figures.push({
+            phase,
+            accounts,
+            secretsPerAccount,
+            status: record.status,
+            failedAccounts:
+              record.status === 'SUCCEEDED' ? 0 : (output.failed ?? replayCount(record.cause) ?? accounts),
+            simulatedSeconds: (clock.elapsedMs - started.simulated) / 1000,
+            boundSeconds: phase === 'rotation' ? issuanceFloorSeconds(accounts) : SYNC_SCHEDULE_SECONDS,
+            apis: Object.fromEntries(apis.counts),
+            keywhiz: { ...keywhiz },
+            lambda: { ...lambda.totals, failures: { ...lambda.totals.failures } },
+            stateTransitions: totals.stateTransitions - started.stateTransitions,
+            executions: totals.executions - started.executions,
+            wallSeconds: (performance.now() - started.wall) / 1000,
+            peakRssMb: peakRssMb(),
+          });
+        }
       } finally {
         clock.uninstall();
       }
-      const output = (record.output ?? {}) as { failed?: number };
-      const failedAccounts =
-        record.status === 'SUCCEEDED' ? 0 : (output.failed ?? replayCount(record.cause) ?? accounts);
-      return {
-        workflow: 'rotation',
-        accounts,
-        status: record.status,
-        failedAccounts,
-        simulatedSeconds: clock.elapsedMs / 1000,
-        floorSeconds: issuanceFloorSeconds(accounts),
-        apis: Object.fromEntries(apis.counts),
-        lambda: lambda.totals,
-        stateTransitions: stack.engine.totals().stateTransitions,
-        executions: stack.engine.totals().executions,
-        wallSeconds: (performance.now() - started) / 1000,
-        peakRssMb: peakRssMb(),
-      };
+      return figures;
     } finally {
       await stack.close();
     }
@@ -149,12 +186,12 @@ const report = (figures: SimulationFigures[]): string => {
     const sm = sum(f.apis, 'Secrets Manager');
     const stepRetries = Object.values(f.lambda.failures).reduce((a, b) => a + b, 0);
     return [
-      `${f.accounts.toLocaleString('en')} ${f.workflow}`,
+      `${f.accounts.toLocaleString('en')} ${f.phase}${f.phase === 'rotation' ? '' : ` (${f.secretsPerAccount} secrets each)`}`,
       f.status,
       f.failedAccounts,
       f.simulatedSeconds.toFixed(0),
-      f.floorSeconds.toFixed(0),
-      f.floorSeconds > 0 ? (f.simulatedSeconds / f.floorSeconds).toFixed(2) : '-',
+      `${f.boundSeconds.toFixed(0)} ${f.phase === 'rotation' ? '(floor)' : '(schedule)'}`,
+      f.boundSeconds > 0 ? (f.simulatedSeconds / f.boundSeconds).toFixed(2) : '-',
       `${ca.throttled} of ${ca.calls} (${percent(ca.throttled, ca.calls)})`,
       `${sm.throttled} of ${sm.calls}`,
       `${ca.retries + sm.retries} / ${stepRetries}`,
@@ -171,8 +208,8 @@ const report = (figures: SimulationFigures[]): string => {
       'status',
       'failed accounts',
       'simulated s',
-      'floor s (IssueCertificate quota)',
-      '× floor',
+      'bound s',
+      '× bound',
       'CA calls throttled',
       'SM calls throttled',
       'SDK retries / failed step attempts',
@@ -210,11 +247,14 @@ const quotaTable = (): string =>
     ],
   );
 
-const USAGE = `usage: node --import tsx bench/main.ts aws [--accounts N ...] [--seed S] [--json] [--quotas]
+const USAGE = `usage: node --import tsx bench/main.ts aws [--accounts N ...] [--secrets-per-account M] [--seed S] [--json]
+       node --import tsx bench/main.ts aws --quotas
 
-  The quota-true simulation: a rotation of each --accounts size (default 1,000 and 10,000; 100,000 with
-  --accounts 100000) on the real state machines against AWS's default quotas and typical latencies, in simulated
-  time. --quotas prints the table of quotas and latencies it assumes, with their sources.`;
+  The quota-true simulation, on the real state machines against AWS's default quotas and typical latencies, in
+  simulated time: for each --accounts size (default 1,000 and 10,000), a rotation, then (unless
+  --secrets-per-account 0) the first full sync of M Keywhiz secrets per account (default 10) and an unchanged
+  one, the hourly steady state. A rotation's bound is its floor (the due accounts at ACM PCA's IssueCertificate
+  quota), a sync's its hourly schedule. --quotas prints the quotas and latencies it assumes, with their sources.`;
 
 export const awsBenchCommand = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
@@ -222,6 +262,7 @@ export const awsBenchCommand = async (argv: string[]): Promise<number> => {
     options: {
       accounts: { type: 'string', multiple: true },
       seed: { type: 'string', default: '1' },
+      'secrets-per-account': { type: 'string', default: '10' },
       scenario: { type: 'string' },
       json: { type: 'boolean', default: false },
       quotas: { type: 'boolean', default: false },
@@ -237,25 +278,21 @@ export const awsBenchCommand = async (argv: string[]): Promise<number> => {
     return 0;
   }
   const seed = Number(values.seed);
+  const secretsPerAccount = Number(values['secrets-per-account']);
+  const phases: Phase[] = secretsPerAccount > 0 ? ['rotation', 'first sync', 'unchanged sync'] : ['rotation'];
   if (values.scenario) {
-    const figures = await simulateRotation(Number(values.scenario), seed);
-    console.log(JSON.stringify(figures));
+    console.log(JSON.stringify(await simulate(Number(values.scenario), secretsPerAccount, seed, phases)));
     return 0;
   }
   const sizes = (values.accounts ?? ['1000', '10000']).map(Number);
   const figures: SimulationFigures[] = [];
   for (const accounts of sizes) {
-    const result = runScenarioInChild<SimulationFigures>([
-      '--scenario',
-      String(accounts),
-      '--seed',
-      String(seed),
-    ]);
+    const result = runScenarioInChild<SimulationFigures[]>(['--scenario', String(accounts)]);
     if (!result) {
       console.error(`bench aws: the ${accounts}-account simulation failed`);
       return 1;
     }
-    figures.push(result);
+    figures.push(...result);
   }
   console.log(values.json ? JSON.stringify(figures, null, 2) : report(figures));
   return 0;

@@ -23,6 +23,7 @@ export interface LambdaTotals {
   /** Invocations that ended in an error the state machine's Retry or Catch then handled, by error name. */
   failures: Record<string, number>;
   gbSeconds: number;
+  /** The most invocations running at once, all accounts together. */
   peakConcurrency: number;
   /** Tasks that waited for a state transition token, and how long in all (ms). */
   transitionWaits: number;
@@ -37,19 +38,11 @@ const accountOf = (functionArn: string) => functionArn.split(':')[4] ?? '';
  * billed GB-seconds from the function's memory; each Task first takes a state transition token.
  */
 export class SimulatedLambda {
-  readonly totals: LambdaTotals = {
-    invocations: 0,
-    coldStarts: 0,
-    throttled: 0,
-    failures: {},
-    gbSeconds: 0,
-    peakConcurrency: 0,
-    transitionWaits: 0,
-    transitionWaitMs: 0,
-  };
+  readonly totals: LambdaTotals = SimulatedLambda.#zero();
   readonly #current = new AsyncLocalStorage<Container>();
   readonly #idle = new Map<string, Container[]>();
   readonly #running = new Map<string, number>();
+  #runningTotal = 0;
   readonly #transitions: TokenBucket;
   readonly #memoryMb = deployedMemoryMb();
 
@@ -57,6 +50,24 @@ export class SimulatedLambda {
     const quota = quotaOf('Step Functions', 'StateTransition');
     if (!quota) throw new Error('no StateTransition quota');
     this.#transitions = new TokenBucket(quota.perSecond, quota.burst);
+  }
+
+  static #zero(): LambdaTotals {
+    return {
+      invocations: 0,
+      coldStarts: 0,
+      throttled: 0,
+      failures: {},
+      gbSeconds: 0,
+      peakConcurrency: 0,
+      transitionWaits: 0,
+      transitionWaitMs: 0,
+    };
+  }
+
+  /** Counts from zero again (a new phase of a simulation); warm containers stay warm. */
+  reset(): void {
+    Object.assign(this.totals, SimulatedLambda.#zero());
   }
 
   /** The container whose handler is running now, if any. */
@@ -87,7 +98,8 @@ export class SimulatedLambda {
         throw Object.assign(new Error('Rate Exceeded.'), { name: 'Lambda.TooManyRequestsException' });
       }
       this.#running.set(account, running + 1);
-      this.totals.peakConcurrency = Math.max(this.totals.peakConcurrency, running + 1);
+      this.#runningTotal += 1;
+      this.totals.peakConcurrency = Math.max(this.totals.peakConcurrency, this.#runningTotal);
       this.totals.invocations += 1;
       const started = Date.now();
       try {
@@ -106,6 +118,7 @@ export class SimulatedLambda {
       } finally {
         this.totals.gbSeconds += (Math.max(1, Date.now() - started) / 1000) * memoryGb;
         this.#running.set(account, (this.#running.get(account) ?? 1) - 1);
+        this.#runningTotal -= 1;
         if (container) {
           const idle = this.#idle.get(functionKey) ?? [];
           idle.push(container);
