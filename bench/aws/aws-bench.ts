@@ -109,7 +109,8 @@ export const simulate = async (
       apis.wrap('ACM PCA', 'central', stack.services.pca);
       apis.wrap('Secrets Manager', 'central', stack.services.secretsManager);
       apis.wrap('EventBridge', 'central', stack.services.eventBus);
-      for (const { accountId } of enrollments) {
+      // Only a secret-enabled account's agent uses its own store (opening one creates its directory).
+      for (const { accountId } of secretsPerAccount > 0 ? enrollments : []) {
         apis.wrap('Secrets Manager', accountId, stack.services.accountSecretsManager(accountId));
       }
       // The SDK's jitter and Step Functions' FULL jitter draw from Math.random: seeded, a run repeats.

@@ -131,16 +131,16 @@ export const API_QUOTAS: ApiQuota[] = [
     operations: ['StateTransition'],
     perSecond: 5_000,
     burst: 5_000,
-    latencyMs: 20,
-    source: `${SFN_QUOTAS} (state throttling; a throttled transition waits); latency assumed per Task scheduled`,
+    latencyMs: 0,
+    source: `${SFN_QUOTAS} (state throttling): each Task takes a token, a throttled one waits`,
   },
   {
     service: 'Step Functions',
     operations: ['StartExecution'],
     perSecond: 300,
     burst: 1_300,
-    latencyMs: 50,
-    source: `${SFN_QUOTAS} (API action throttling); latency assumed`,
+    latencyMs: 0,
+    source: `${SFN_QUOTAS} (API action throttling): not enforced, the engine starts child executions itself; a 10,000-account rotation starts 41, far inside the burst`,
   },
 ];
 
