@@ -11,6 +11,7 @@ import {
   monthlyCost,
   recommendCaMode,
 } from './cost/cost-model';
+import { SIMULATED_DURATIONS } from './cost/lambda-profile';
 import { DAYS_PER_MONTH, PRICES } from './cost/prices';
 import { renderTable } from './table';
 
@@ -187,7 +188,8 @@ export const costCommand = async (
   print('');
   print(
     `prices: ${PRICES.region} list prices as of ${PRICES.asOf} (cli/cost/prices.ts); counts per unit: ` +
-      `\`${counts.measuredWith}\`; Lambda durations assumed (cli/cost/lambda-profile.ts)`,
+      `\`${counts.measuredWith}\`; Lambda durations simulated: \`${SIMULATED_DURATIONS.measuredWith}\` ` +
+      '(retire-svid and receive-webhook assumed: cli/cost/lambda-profile.ts)',
   );
   return 0;
 };

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Dependencies } from '../../functions/shared/dependencies';
 import { AcmPcaAuthority } from '../../functions/shared/ports/certificate-authority/acm-pca-authority';
@@ -118,7 +118,14 @@ export const simulate = async (
       const clock = VirtualClock.install();
       const figures: SimulationFigures[] = [];
       try {
+        let lastSyncMs: number | undefined;
         for (const phase of phases) {
+          if (phase === 'unchanged sync' && lastSyncMs !== undefined) {
+            // The next full sync is the schedule's next one, an hour on: idle containers are reclaimed by then.
+            const wait = lastSyncMs + SYNC_SCHEDULE_SECONDS * 1000 - clock.elapsedMs;
+            await clock.run(new Promise((resolve) => setTimeout(resolve, Math.max(0, wait))));
+          }
+          if (phase !== 'rotation') lastSyncMs = clock.elapsedMs;
           const started = { wall: performance.now(), simulated: clock.elapsedMs, ...stack.engine.totals() };
           apis.counts.clear();
           lambda.reset();
@@ -137,7 +144,7 @@ export const simulate = async (
             boundSeconds: phase === 'rotation' ? issuanceFloorSeconds(accounts) : SYNC_SCHEDULE_SECONDS,
             apis: Object.fromEntries(apis.counts),
             keywhiz: { ...keywhiz },
-            lambda: { ...lambda.totals, failures: { ...lambda.totals.failures } },
+            lambda: structuredClone(lambda.totals),
             stateTransitions: totals.stateTransitions - started.stateTransitions,
             executions: totals.executions - started.executions,
             wallSeconds: (performance.now() - started.wall) / 1000,
@@ -254,8 +261,9 @@ const USAGE = `usage: node --import tsx bench/main.ts aws [--accounts N ...] [--
   The quota-true simulation, on the real state machines against AWS's default quotas and typical latencies, in
   simulated time: for each --accounts size (default 1,000 and 10,000), a rotation, then (unless
   --secrets-per-account 0) the first full sync of M Keywhiz secrets per account (default 10) and an unchanged
-  one, the hourly steady state. A rotation's bound is its floor (the due accounts at ACM PCA's IssueCertificate
-  quota), a sync's its hourly schedule. --quotas prints the quotas and latencies it assumes, with their sources.`;
+  one an hour later, the hourly steady state. A rotation's bound is its floor (the due accounts at ACM PCA's IssueCertificate
+  quota), a sync's its hourly schedule. --quotas prints the quotas and latencies it assumes, with their sources;
+  --write FILE writes each step's mean billed duration, what \`trust-bridge cost\` prices Lambda compute at.`;
 
 export const awsBenchCommand = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
@@ -264,6 +272,7 @@ export const awsBenchCommand = async (argv: string[]): Promise<number> => {
       accounts: { type: 'string', multiple: true },
       seed: { type: 'string', default: '1' },
       'secrets-per-account': { type: 'string', default: '10' },
+      write: { type: 'string' },
       scenario: { type: 'string' },
       json: { type: 'boolean', default: false },
       quotas: { type: 'boolean', default: false },
@@ -296,5 +305,33 @@ export const awsBenchCommand = async (argv: string[]): Promise<number> => {
     figures.push(...result);
   }
   console.log(values.json ? JSON.stringify(figures, null, 2) : report(figures));
+  if (values.write) {
+    writeFileSync(values.write, `${JSON.stringify(billedDurations(figures, process.argv), null, 2)}\n`);
+  }
   return 0;
+};
+
+/**
+ * What `trust-bridge cost` prices a Lambda invocation at: each step's mean billed duration (INIT included) in the
+ * largest fleet's rotation and its hourly, unchanged sync, which are what a month is made of.
+ */
+const billedDurations = (figures: SimulationFigures[], argv: string[]) => {
+  const largest = Math.max(...figures.map((f) => f.accounts));
+  const steps: Record<string, { invocations: number; billedMs: number }> = {};
+  for (const f of figures.filter((x) => x.accounts === largest && x.phase !== 'first sync')) {
+    for (const [step, t] of Object.entries(f.lambda.steps)) {
+      const sum = (steps[step] ??= { invocations: 0, billedMs: 0 });
+      sum.invocations += t.invocations;
+      sum.billedMs += t.billedMs;
+    }
+  }
+  return {
+    measuredWith: `node --import tsx ${[relative(process.cwd(), argv[1] ?? ''), ...argv.slice(2)].join(' ')}`,
+    accounts: largest,
+    meanBilledMs: Object.fromEntries(
+      Object.entries(steps)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([step, t]) => [step, Math.round(t.billedMs / t.invocations)]),
+    ),
+  };
 };

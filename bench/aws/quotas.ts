@@ -153,6 +153,8 @@ export const LAMBDA_QUOTAS = {
   sandboxStartMs: 100,
   /** Step Functions to Lambda and back, per invocation, ms (assumed). */
   invokeLatencyMs: 15,
+  /** How long an idle execution environment is kept (assumed: AWS does not say; observed 5-15 minutes). */
+  idleLifetimeMs: 10 * 60_000,
   coldStartSource:
     "each function's INIT = 100 ms of sandbox start (assumed) + its import time as `bench init` measured it (README, Cold start)",
 };

@@ -10,6 +10,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class Container {
   /** Per service, the retry strategy of the SDK client this container built. */
   readonly retryStrategies = new Map<string, Promise<unknown>>();
+  /** When its last invocation ended: Lambda reclaims an environment left idle (LAMBDA_QUOTAS.idleLifetimeMs). */
+  idleSinceMs = 0;
 
   constructor(readonly step: string) {}
 }
@@ -23,6 +25,8 @@ export interface LambdaTotals {
   /** Invocations that ended in an error the state machine's Retry or Catch then handled, by error name. */
   failures: Record<string, number>;
   gbSeconds: number;
+  /** Per step: invocations and billed milliseconds (INIT included), for the cost model. */
+  steps: Record<string, { invocations: number; billedMs: number }>;
   /** The most invocations running at once, all accounts together. */
   peakConcurrency: number;
   /** Tasks that waited for a state transition token, and how long in all (ms). */
@@ -59,6 +63,7 @@ export class SimulatedLambda {
       throttled: 0,
       failures: {},
       gbSeconds: 0,
+      steps: {},
       peakConcurrency: 0,
       transitionWaits: 0,
       transitionWaitMs: 0,
@@ -68,6 +73,16 @@ export class SimulatedLambda {
   /** Counts from zero again (a new phase of a simulation); warm containers stay warm. */
   reset(): void {
     Object.assign(this.totals, SimulatedLambda.#zero());
+  }
+
+  /** The most recently used idle container of the function, if Lambda has not reclaimed it yet. */
+  #warmContainer(functionKey: string): Container | undefined {
+    const idle = this.#idle.get(functionKey) ?? [];
+    const container = idle.pop();
+    if (!container || Date.now() - container.idleSinceMs <= LAMBDA_QUOTAS.idleLifetimeMs) return container;
+    // The rest idled longer still: all reclaimed.
+    idle.length = 0;
+    return undefined;
   }
 
   /** The container whose handler is running now, if any. */
@@ -92,7 +107,7 @@ export class SimulatedLambda {
       const account = accountOf(context.invokedFunctionArn);
       const functionKey = `${account} ${step}`;
       const running = this.#running.get(account) ?? 0;
-      let container = this.#idle.get(functionKey)?.pop();
+      let container = this.#warmContainer(functionKey);
       if (!container && running >= LAMBDA_QUOTAS.concurrency) {
         this.totals.throttled += 1;
         throw Object.assign(new Error('Rate Exceeded.'), { name: 'Lambda.TooManyRequestsException' });
@@ -116,10 +131,15 @@ export class SimulatedLambda {
         this.totals.failures[name] = (this.totals.failures[name] ?? 0) + 1;
         throw error;
       } finally {
-        this.totals.gbSeconds += (Math.max(1, Date.now() - started) / 1000) * memoryGb;
+        const billedMs = Math.max(1, Date.now() - started);
+        this.totals.gbSeconds += (billedMs / 1000) * memoryGb;
+        const perStep = (this.totals.steps[step] ??= { invocations: 0, billedMs: 0 });
+        perStep.invocations += 1;
+        perStep.billedMs += billedMs;
         this.#running.set(account, (this.#running.get(account) ?? 1) - 1);
         this.#runningTotal -= 1;
         if (container) {
+          container.idleSinceMs = Date.now();
           const idle = this.#idle.get(functionKey) ?? [];
           idle.push(container);
           this.#idle.set(functionKey, idle);

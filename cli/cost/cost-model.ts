@@ -109,7 +109,7 @@ export function monthlyCost(inputs: CostInputs, counts: MeasuredCounts): Monthly
   const gbSeconds = Object.entries(invocations).reduce((sum, [step, n]) => {
     const profile = LAMBDA_PROFILE[step];
     if (!profile) throw new Error(`no Lambda profile for step ${step} (cli/cost/lambda-profile.ts)`);
-    return sum + n * (profile.memoryMb / 1024) * (profile.assumedMs / 1000);
+    return sum + n * (profile.memoryMb / 1024) * (profile.billedMs / 1000);
   }, 0);
 
   const certificates = total((u) => u.caIssue);

@@ -1,32 +1,48 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Each step's Lambda memory, as deployed (serverless.yml, and the onboarding template for the sync agent; a test
- * holds the two together), and the billed duration the cost model assumes per invocation. The durations are
- * assumptions, not measurements: the embedded default runs the handlers in process, without AWS's latencies.
- * Each names what it is made of; the quota-true simulation is to replace them with measured GB-seconds.
+ * holds the two together), and the billed duration the cost model prices per invocation: the mean that the
+ * quota-true simulation measured (cli/cost/simulated-durations.json, written by `bench aws --write`; INIT, API
+ * latencies and PCA's issuance included), or, for the two steps it does not run, an assumption naming what it is
+ * made of.
  */
-export const LAMBDA_PROFILE: Record<string, { memoryMb: number; assumedMs: number; why: string }> = {
-  'plan-rotation': {
-    memoryMb: 512,
-    assumedMs: 500,
-    why: 'the registry and one ListSecrets page per 100 SVIDs',
-  },
-  'load-chunk': { memoryMb: 256, assumedMs: 200, why: 'reads the registry' },
-  'issue-svid': {
-    memoryMb: 512,
-    assumedMs: 1_500,
-    why: 'a P-256 key and CSR, IssueCertificate, about 1 s until GetCertificate answers, 4 Secrets Manager calls',
-  },
-  'retire-svid': { memoryMb: 256, assumedMs: 200, why: 'two Secrets Manager calls' },
-  'report-outcomes': { memoryMb: 256, assumedMs: 300, why: 'PutEvents and BatchWriteItem for a chunk' },
-  'summarize-rotation': { memoryMb: 128, assumedMs: 50, why: 'counts only' },
-  'plan-sync': { memoryMb: 256, assumedMs: 200, why: 'reads the registry' },
-  'load-sync-chunk': { memoryMb: 256, assumedMs: 200, why: 'reads the registry' },
-  'sync-agent': {
-    memoryMb: 256,
-    assumedMs: 400,
-    why: 'its SVID, an mTLS handshake and listing at Keywhiz, one ListSecrets page per 100 secrets',
-  },
-  'report-sync-outcomes': { memoryMb: 256, assumedMs: 300, why: 'PutEvents and BatchWriteItem for a chunk' },
-  'summarize-sync': { memoryMb: 128, assumedMs: 50, why: 'counts only' },
-  'receive-webhook': { memoryMb: 256, assumedMs: 100, why: 'a signature, a conditional put, one PutEvents' },
+const MEMORY_MB: Record<string, number> = {
+  'plan-rotation': 512,
+  'load-chunk': 256,
+  'issue-svid': 512,
+  'retire-svid': 256,
+  'report-outcomes': 256,
+  'summarize-rotation': 128,
+  'plan-sync': 256,
+  'load-sync-chunk': 256,
+  'sync-agent': 256,
+  'report-sync-outcomes': 256,
+  'summarize-sync': 128,
+  'receive-webhook': 256,
 };
+
+/** The steps the simulation's fleet never runs: no retirement, no webhook. */
+const ASSUMED_MS: Record<string, { ms: number; why: string }> = {
+  'retire-svid': { ms: 200, why: 'two Secrets Manager calls' },
+  'receive-webhook': { ms: 100, why: 'a signature, a conditional put, one PutEvents' },
+};
+
+export const SIMULATED_DURATIONS = JSON.parse(
+  readFileSync(new URL('./simulated-durations.json', import.meta.url), 'utf8'),
+) as { measuredWith: string; accounts: number; meanBilledMs: Record<string, number> };
+
+export const LAMBDA_PROFILE: Record<string, { memoryMb: number; billedMs: number; source: string }> =
+  Object.fromEntries(
+    Object.entries(MEMORY_MB).map(([step, memoryMb]) => {
+      const simulated = SIMULATED_DURATIONS.meanBilledMs[step];
+      const assumed = ASSUMED_MS[step];
+      if (simulated === undefined && !assumed) throw new Error(`no billed duration for step ${step}`);
+      return [
+        step,
+        simulated !== undefined
+          ? { memoryMb, billedMs: simulated, source: 'simulated' }
+          : { memoryMb, billedMs: assumed!.ms, source: `assumed: ${assumed!.why}` },
+      ];
+    }),
+  );

@@ -1,3 +1,4 @@
+import { LAMBDA_PROFILE } from '../../../cli/cost/lambda-profile';
 import { describe, expect, it } from '@jest/globals';
 import {
   caCost,
@@ -124,8 +125,9 @@ describe('a month', () => {
     // Identity only: one SVID secret per account, the webhook key; the central stack's two keys.
     expect(item(cost, 'Secrets Manager secrets')?.quantity).toBe(1_001);
     expect(item(cost, 'KMS keys')?.quantity).toBe(2);
-    // issue-svid: 512 MB for 1.5 s (cli/cost/lambda-profile.ts).
-    expect(item(cost, 'Lambda compute')?.quantity).toBeCloseTo(renewals * 0.5 * 1.5);
+    // issue-svid: 512 MB for its simulated billed duration (cli/cost/lambda-profile.ts).
+    const issuer = LAMBDA_PROFILE['issue-svid']!;
+    expect(item(cost, 'Lambda compute')?.quantity).toBeCloseTo(renewals * 0.5 * (issuer.billedMs / 1000));
   });
 
   it('adds, with secrets, each account`s hourly reconcile, its secrets, its key, and each change`s delivery', () => {
