@@ -26,6 +26,8 @@ export const LOCAL_ENV: Record<string, string> = {
   WEBHOOK_KEY_SECRET_NAME: 'trust-bridge/webhook-signing-key',
   WEBHOOK_DELIVERY_TABLE: 'trust-bridge-webhook-deliveries',
   ACCOUNT_STATUS_TABLE: 'trust-bridge-account-status',
+  // A bucket of the S3 stand-in, at <dataDir>/s3/trust-bridge-run-files/.
+  RUN_FILES_BUCKET: 'trust-bridge-run-files',
 };
 
 const everySetting = settingsOf(...(Object.keys(SETTINGS) as SettingName[]));

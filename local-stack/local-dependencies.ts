@@ -5,6 +5,7 @@ import { EventBridgeAuditSink } from '../functions/shared/ports/audit-sink/event
 import { EventBridgeSecretChanges } from '../functions/shared/ports/secret-changes/eventbridge-secret-changes';
 import { SecretsManagerSecretStore } from '../functions/shared/ports/secret-store/secrets-manager-secret-store';
 import { SecretsManagerSvidStore } from '../functions/shared/ports/svid-store/secrets-manager-svid-store';
+import { S3RunFiles } from '../functions/shared/ports/run-files/s3-run-files';
 import { SecretsManagerWebhookKeys } from '../functions/shared/ports/webhook-keys/secrets-manager-webhook-keys';
 import type { Config } from '../functions/shared/config';
 import { InvalidConfiguration } from '../functions/shared/domain/errors';
@@ -27,6 +28,7 @@ import { KeywhizDevServer } from './stand-ins/keywhiz/keywhiz-dev-server';
 import { ensureDevServerCa } from './stand-ins/keywhiz/server-ca-secret';
 import { LocalAcmPca } from './stand-ins/local-acm-pca';
 import { LocalEventBus } from './stand-ins/local-event-bus';
+import { LocalS3 } from './stand-ins/s3/local-s3';
 import { LocalSecretsManager } from './stand-ins/secrets-manager/local-secrets-manager';
 import { ensureLocalWebhookKey } from './stand-ins/local-webhook-key';
 import { SoftwareCertificateAuthority } from './stand-ins/software-ca/software-ca';
@@ -57,6 +59,8 @@ export interface LocalServices {
   /** Each enrolled account's own Secrets Manager, opened on first use (synced Keywhiz secrets). */
   accountSecretsManager: (accountId: string) => LocalSecretsManager;
   eventBus: LocalEventBus;
+  /** S3, holding the runs' files (RUN_FILES_BUCKET): the functions and the engine's Distributed Maps share it. */
+  s3: LocalS3;
   /** The Keywhiz dev server, when the stack serves a Keywhiz directory. */
   keywhiz?: KeywhizDevServer;
 }
@@ -151,6 +155,7 @@ const openDependencies = async (
   );
   const { secretsManager, eventBus } = steps.services;
   await ensureLocalWebhookKey(secretsManager, config.WEBHOOK_KEY_SECRET_NAME);
+  const s3 = new LocalS3({ dataDir: options.dataDir, buckets: [config.RUN_FILES_BUCKET] });
 
   const deps: Dependencies = {
     config,
@@ -163,11 +168,12 @@ const openDependencies = async (
     deliveries: new FileDeliveryLog(options.dataDir),
     secretChanges: new EventBridgeSecretChanges(eventBus, { busName: config.AUDIT_BUS_NAME }),
     accountStatus: new FileAccountStatusLog(options.dataDir),
+    runFiles: new S3RunFiles(s3, config.RUN_FILES_BUCKET),
     now,
   };
   return {
     deps,
-    services: { ca, ...steps.services, ...(keywhiz ? { keywhiz } : {}) },
+    services: { ca, ...steps.services, s3, ...(keywhiz ? { keywhiz } : {}) },
     config,
     settings,
     writer,

@@ -161,6 +161,8 @@ const openEngine = async (
     region,
     accountId: account,
     zeroDelays: !options.realDelays,
+    // The Distributed Maps read each run's plan from, and write its results to, the run files' bucket.
+    s3: local.services.s3,
     ...(options.onStatePayload ? { onStatePayload: options.onStatePayload } : {}),
     // Recorded as it starts, so a run whose process dies leaves a RUNNING record that later reads as ABORTED.
     onExecutionStarted: (execution) =>

@@ -1,8 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeAuditSink } from '../shared/ports/audit-sink/eventbridge-audit-sink';
 import { HttpsEnrollmentRegistry } from '../shared/ports/enrollment-registry/https-enrollment-registry';
+import { S3RunFiles } from '../shared/ports/run-files/s3-run-files';
 import { SecretsManagerSvidStore } from '../shared/ports/svid-store/secrets-manager-svid-store';
 import { sdkClientConfig } from '../shared/aws/clients';
 import { loadConfig } from '../shared/config';
@@ -19,4 +21,5 @@ export const handler = createHandler({
     issuerRoleArn: config.ISSUER_ROLE_ARN,
   }),
   audit: new EventBridgeAuditSink(new EventBridgeClient(region), { busName: config.AUDIT_BUS_NAME }),
+  runFiles: new S3RunFiles(new S3Client(region), config.RUN_FILES_BUCKET),
 });

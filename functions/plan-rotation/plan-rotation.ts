@@ -15,7 +15,8 @@ import {
 } from '../shared/domain/rotation';
 import { svidSubject } from '../shared/domain/svid-subject';
 import type { StoredSvid } from '../shared/ports/svid-store/svid-store';
-import { parseRunRequest, withinPlanBudget } from '../shared/domain/run-request';
+import { parseRunRequest } from '../shared/domain/run-request';
+import { runFileKeys } from '../shared/domain/run-files';
 import { stepHandler } from '../shared/step-handler';
 
 export const settings = settingsOf(
@@ -31,8 +32,12 @@ export const settings = settingsOf(
   'MAX_RETIREMENT_SHARE',
   // Judging an SVID's resource policy needs the issuer role it names.
   'ISSUER_ROLE_ARN',
+  'RUN_FILES_BUCKET',
 );
-export type PlanRotationDependencies = StepDependencies<typeof settings, 'registry' | 'svids' | 'audit'>;
+export type PlanRotationDependencies = StepDependencies<
+  typeof settings,
+  'registry' | 'svids' | 'audit' | 'runFiles'
+>;
 
 export interface PlanRotationInput {
   /** The execution input, as given. */
@@ -44,10 +49,11 @@ export interface PlanRotationInput {
 /**
  * Decides what a run does. An account is rotated when any of its enrollments has an SVID that is missing,
  * renewal-due, for another SPIFFE ID, scheduled for deletion, or forced; the rest are skipped here from the
- * stored SVIDs' tags, which costs about one Secrets Manager call per 100 secrets and no CA call.
+ * stored SVIDs' tags, which costs about one Secrets Manager call per 100 secrets and no CA call. The chunk orders go
+ * to the run's files (the same key and content again on a retry), so a plan of any size leaves a small payload.
  */
 export const planRotation =
-  ({ config, registry, svids, audit }: PlanRotationDependencies) =>
+  ({ config, registry, svids, audit, runFiles }: PlanRotationDependencies) =>
   async (input: PlanRotationInput): Promise<RotationPlan> => {
     const request = parseRunRequest(rotationRequestSchema, input.request, 'rotation');
     const now = new Date(input.startedAt);
@@ -92,15 +98,18 @@ export const planRotation =
     );
     await audit.publish(skippedEvents);
 
-    const plan: RotationPlan = {
+    const keys = runFileKeys('rotate-svids', input.runId);
+    const orders = await runFiles.write(keys.chunks, chunks);
+    return {
       runId: input.runId,
       force: request.force,
       accountConcurrency: config.ACCOUNT_CONCURRENCY,
       chunkConcurrency: config.CHUNK_CONCURRENCY,
-      chunks,
+      chunks: { ...orders, count: chunks.length },
+      results: { bucket: orders.bucket, prefix: keys.results },
+      accounts: chunks.reduce((total, c) => total + c.accounts.length, 0),
       skipped: skipped.length,
     };
-    return withinPlanBudget(plan, `${dueAccounts.size} accounts`);
   };
 
 const rejectUnknownAccounts = (wanted: Set<string>, enrollments: Enrollment[], stored: StoredSvid[]) => {

@@ -109,6 +109,8 @@ export const SETTINGS = {
   WEBHOOK_DELIVERY_TABLE: name,
   /** Per-account status records the report steps write and `trust-bridge status` reads (DynamoDB table on AWS). */
   ACCOUNT_STATUS_TABLE: name,
+  /** The S3 bucket of the runs' files: each run's plan (its Distributed Map reads it) and results. */
+  RUN_FILES_BUCKET: name,
 };
 
 export type SettingName = keyof typeof SETTINGS;

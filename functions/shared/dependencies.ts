@@ -6,6 +6,7 @@ import type { AuditSink } from './ports/audit-sink/audit-sink';
 import type { CertificateAuthority } from './ports/certificate-authority/certificate-authority';
 import type { DeliveryLog } from './ports/delivery-log/delivery-log';
 import type { EnrollmentRegistry } from './ports/enrollment-registry/enrollment-registry';
+import type { RunFiles } from './ports/run-files/run-files';
 import type { SecretChanges } from './ports/secret-changes/secret-changes';
 import type { SecretSourceFactory } from './ports/secret-source/secret-source';
 import type { SecretStoreFactory } from './ports/secret-store/secret-store';
@@ -28,6 +29,8 @@ export interface Ports {
   secretChanges: SecretChanges;
   /** What each run last did per account and service, for `trust-bridge status`. */
   accountStatus: AccountStatusLog;
+  /** Where a run's plan and results are kept, beyond what a state payload holds. */
+  runFiles: RunFiles;
   now: () => Date;
 }
 

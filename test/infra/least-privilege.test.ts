@@ -458,6 +458,81 @@ describe('the central functions and workflows', () => {
   });
 });
 
+describe('the run files bucket', () => {
+  const bucketArn = () => central.getAtt('RunFilesBucket', 'Arn') as string;
+  const object = (key: string) => `${bucketArn()}/${key}`;
+  const files = {
+    'rotate chunks': 'rotate-svids/run-1/chunks.json',
+    'rotate results': 'rotate-svids/run-1/results/0f2c/SUCCEEDED_0.json',
+    'rotate replay': 'rotate-svids/run-1/replay.json',
+    'sync chunks': 'sync-secrets/run-1/chunks.json',
+    'sync results': 'sync-secrets/run-1/results/0f2c/manifest.json',
+    'sync replay': 'sync-secrets/run-1/replay.json',
+    'another key': 'notes/run-1.json',
+  };
+  /** Each role's reads and writes of the run files: `<file> <get|put>`. */
+  const access = async (role: Role) => {
+    const allowed: string[] = [];
+    for (const [file, key] of Object.entries(files)) {
+      for (const action of ['s3:GetObject', 's3:PutObject']) {
+        const decision = await decide({ role, action, resource: object(key), resourceAccount: CENTRAL });
+        if (decision === 'Allowed') allowed.push(`${file} ${action.slice('s3:'.length, -'Object'.length)}`);
+      }
+    }
+    return allowed;
+  };
+
+  it('each role reads and writes only the run files its step or Distributed Map needs', async () => {
+    const roles = Object.entries(central.resources).filter(([, type]) => type === 'AWS::IAM::Role');
+    const granted: Record<string, string[]> = {};
+    for (const [id] of roles) {
+      const allowed = await access(roleOf(central, id));
+      if (allowed.length > 0) granted[id] = allowed;
+    }
+    expect(granted).toEqual({
+      PlanRotationRole: ['rotate chunks Put'],
+      PlanSyncRole: ['sync chunks Put'],
+      RotateSvidsStateMachineRole: ['rotate chunks Get', 'rotate results Get', 'rotate results Put'],
+      SummarizeRotationRole: ['rotate results Get', 'rotate replay Put'],
+      SummarizeSyncRole: ['sync results Get', 'sync replay Put'],
+      SyncSecretsStateMachineRole: ['sync chunks Get', 'sync results Get', 'sync results Put'],
+    });
+  });
+
+  it('refuses every request without TLS, whatever the role may do', async () => {
+    const policy = central.properties('RunFilesBucketPolicy').PolicyDocument;
+    const role = roleOf(central, 'PlanRotationRole');
+    const put = (secure: 'true' | 'false') =>
+      decide({
+        role,
+        action: 's3:PutObject',
+        resource: object(files['rotate chunks']),
+        resourceAccount: CENTRAL,
+        resourcePolicy: policy,
+        context: { 'aws:SecureTransport': secure },
+      });
+    expect(await put('true')).toBe('Allowed');
+    expect(await put('false')).toBe('ExplicitlyDenied');
+  });
+
+  it.each([
+    ['RotateSvidsStateMachineRole', 'RotateSvidsStateMachine', 'SyncSecretsStateMachine'],
+    ['SyncSecretsStateMachineRole', 'SyncSecretsStateMachine', 'RotateSvidsStateMachine'],
+  ])('%s starts, waits on and stops its own Map Run children only', async (id, own, other) => {
+    const role = roleOf(central, id);
+    const machine = (m: string) => central.ref(m) as string;
+    const child = (m: string) =>
+      `${machine(m).replace(':stateMachine:', ':execution:')}/${m.startsWith('Rotate') ? 'RotateEachChunk' : 'SyncEachChunk'}:2b6d`;
+    const decisions = async (m: string) => [
+      await decide({ role, action: 'states:StartExecution', resource: machine(m) }),
+      await decide({ role, action: 'states:DescribeExecution', resource: child(m) }),
+      await decide({ role, action: 'states:StopExecution', resource: child(m) }),
+    ];
+    expect(await decisions(own)).toEqual(['Allowed', 'Allowed', 'Allowed']);
+    expect(await decisions(other)).toEqual(['ImplicitlyDenied', 'ImplicitlyDenied', 'ImplicitlyDenied']);
+  });
+});
+
 describe("each account's invoker role", () => {
   const invoker = (account: string) => roleOf(onboarding(account), 'SyncInvokerRole');
   const chunk = () => roleOf(central, 'SyncSecretsChunkStateMachineRole');

@@ -77,11 +77,27 @@ const wildcardExceptions: { reason: string; resource: RegExp; actions: string[] 
   },
   {
     reason:
+      "a Map Run's child executions are named per run, under the Distributed Map's own state machine and label",
+    resource:
+      /^arn:\$\{AWS::Partition\}:states:\$\{AWS::Region\}:\$\{AWS::AccountId\}:execution:trust-bridge-ci-(rotate-svids|sync-secrets)\/\*$/,
+    actions: ['states:DescribeExecution', 'states:StopExecution'],
+  },
+  {
+    reason:
+      "a run's files are under its execution name, known at run time; the key names the workflow and the file",
+    resource:
+      /^\$\{RunFilesBucket\.Arn\}\/(rotate-svids|sync-secrets)\/\*\/(chunks\.json|replay\.json|results\/\*)$/,
+    actions: ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+  },
+  {
+    reason:
       "the sync agent's account is each target's, known at run time; the role name is fixed and each invoker role's trust policy decides",
     resource: /^arn:\$\{AWS::Partition\}:iam::\*:role\/trust-bridge-sync-invoker$/,
     actions: ['sts:AssumeRole'],
   },
 ];
+
+const STATES_ARN = 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}';
 
 const placeholders = (text: string): string[] =>
   [...text.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1] ?? '').filter((name) => !name.startsWith('AWS::'));
@@ -344,7 +360,11 @@ describe('state machines', () => {
       );
       expect(allowedResources(role, 'lambda:InvokeFunction')).toEqual(expect.arrayContaining(functionArns));
       expect(allowedResources(role, 'lambda:InvokeFunction')).toHaveLength(functionArns.length);
-      expect(allowedResources(role, 'states:StartExecution')).toEqual(childMachines);
+      // A parent's Distributed Map starts its Map Run's children on the parent itself, named as serverless.yml does.
+      const ownName = machine.Properties.StateMachineName as string;
+      const distributed =
+        childMachines.length > 0 ? [{ 'Fn::Sub': `${STATES_ARN}:stateMachine:${ownName}` }] : [];
+      expect(allowedResources(role, 'states:StartExecution')).toEqual([...childMachines, ...distributed]);
       const trust = role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] };
       expect(trust.Statement.map((s) => s.Principal)).toEqual([{ Service: 'states.amazonaws.com' }]);
     }
@@ -353,12 +373,12 @@ describe('state machines', () => {
   it.each([
     ['RotateSvidsStateMachineRole', 'RotateSvidsChunkStateMachine'],
     ['SyncSecretsStateMachineRole', 'SyncSecretsChunkStateMachine'],
-  ])('let %s wait on the executions of %s (startExecution.sync)', (roleId, child) => {
+  ])('let %s wait on the executions of %s (startExecution.sync) and of its Map Run', (roleId, child) => {
     const role = resource(roleId);
+    const parent = resource(child.replace('Chunk', '')).Properties.StateMachineName as string;
     expect(allowedResources(role, 'states:DescribeExecution')).toEqual([
-      {
-        'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:\${${child}.Name}:*`,
-      },
+      { 'Fn::Sub': `${STATES_ARN}:execution:\${${child}.Name}:*` },
+      { 'Fn::Sub': `${STATES_ARN}:execution:${parent}/*` },
     ]);
     expect(allowedResources(role, 'events:PutRule')).toEqual([
       {

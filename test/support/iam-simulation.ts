@@ -24,6 +24,8 @@ export interface AccessRequest {
   /** The resource's full ARN (its account is the ARN's), or "*" for actions without resource-level permissions. */
   resource: string;
   resourcePolicy?: unknown;
+  /** The resource's account when its ARN has none (an S3 object's). */
+  resourceAccount?: string;
   context?: Record<string, string | string[]>;
 }
 
@@ -85,7 +87,8 @@ export async function decide(request: AccessRequest): Promise<Decision> {
         action,
         resource: {
           resource: request.resource,
-          accountId: request.resource === '*' ? account : accountOf(request.resource),
+          accountId:
+            request.resourceAccount ?? (request.resource === '*' ? account : accountOf(request.resource)),
         },
         contextVariables: context,
       },

@@ -74,6 +74,9 @@ export function resolveStack(template: CfnTemplate, deployment: Deployment): Res
     return typeof name === 'string' ? name : `${stackName}-${logicalId}`;
   };
 
+  // CloudFormation names a bucket from the stack and logical id, in lower case as S3 requires.
+  const bucketName = (logicalId: string) => nameOf(logicalId, 'BucketName').toLowerCase();
+
   const arn = (service: string, rest: string, inRegion = true) =>
     `arn:${partition}:${service}:${inRegion ? region : ''}:${accountId}:${rest}`;
 
@@ -98,6 +101,8 @@ export function resolveStack(template: CfnTemplate, deployment: Deployment): Res
         return arn('secretsmanager', `secret:${nameOf(name, 'Name')}-${suffixOf(name)}`);
       case 'AWS::StepFunctions::StateMachine':
         return arn('states', `stateMachine:${nameOf(name, 'StateMachineName')}`);
+      case 'AWS::S3::Bucket':
+        return bucketName(name);
       default:
         throw new Error(`Ref to ${name} (${Type}) is not known to this resolver`);
     }
@@ -123,6 +128,8 @@ export function resolveStack(template: CfnTemplate, deployment: Deployment): Res
         return ref(name);
       case 'AWS::StepFunctions::StateMachine.Name':
         return nameOf(name, 'StateMachineName');
+      case 'AWS::S3::Bucket.Arn':
+        return `arn:${partition}:s3:::${bucketName(name)}`;
       default:
         throw new Error(`Fn::GetAtt ${name}.${attribute} (${Type}) is not known to this resolver`);
     }

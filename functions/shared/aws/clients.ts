@@ -5,6 +5,7 @@ import type {
   PutEventsCommandOutput,
   PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /**
@@ -14,6 +15,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 export type AcmPcaApi = Pick<ACMPCAClient, 'send'>;
 export type SecretsManagerApi = Pick<SecretsManagerClient, 'send'>;
 export type DynamoDbApi = Pick<DynamoDBClient, 'send'>;
+export type S3Api = Pick<S3Client, 'send'>;
 export interface EventBridgeApi {
   send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
 }

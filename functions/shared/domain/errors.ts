@@ -84,9 +84,6 @@ export const RETRYABLE_ERRORS = [
 /** A manual or replayed run asked for something invalid (unknown account, malformed input). Nothing runs. */
 export class InvalidRunRequest extends TrustBridgeError {}
 
-/** A run's plan would not fit the state payload limit; start it for subsets of accounts. */
-export class RunTooLarge extends TrustBridgeError {}
-
 /**
  * The plan would retire SVIDs as only a broken registry would: any from an empty one, or more than
  * MAX_RETIREMENT_SHARE of those stored. Nothing runs; not retried, since the same registry gives the same plan.

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { accountIdSchema } from './enrollment';
+import type { RunFile } from './run-files';
 import * as z from './zod';
 
 /**
@@ -30,23 +31,22 @@ export const replayOfSchema = z
 /** Step Functions keeps at most 32,768 characters of a Fail state's cause. */
 const MAX_CAUSE = 32_768;
 
-/**
- * What a run's Fail state reports when accounts failed: error AccountsFailed and, as the cause, the replay input
- * as JSON (or a pointer to it when too long), so an operator can start exactly that.
- */
-export const runFailure = (
-  replay: ReplayInput,
-  summaryState: string,
-): { error: 'AccountsFailed'; cause: string } => {
-  const replayJson = JSON.stringify(replay);
-  return {
-    error: 'AccountsFailed',
-    cause:
-      replayJson.length <= MAX_CAUSE
-        ? replayJson
-        : `${replay.accounts.length} accounts failed; the replay input is the 'replay' field of the output of state '${summaryState}'`,
-  };
+/** The replay input as a failed run's cause carries it (JSON), or undefined when it would not fit one. */
+export const replayCause = (replay: ReplayInput): string | undefined => {
+  const json = JSON.stringify(replay);
+  return json.length <= MAX_CAUSE ? json : undefined;
 };
+
+/** How a run ends, as its summary step reports it to the Fail state ('Did Any Account Fail?'). */
+export interface RunOutcome {
+  /** The input that re-runs exactly the failed accounts, when it fits a cause (none failed: no accounts). */
+  replay?: ReplayInput;
+  /** Where that input is kept when it does not fit a cause. */
+  replayFile?: RunFile;
+  /** Set when any account failed: what the execution's Fail state reports. */
+  error?: 'AccountsFailed';
+  cause?: string;
+}
 
 /** The replay input a failed run's cause carries; undefined when it carries none (another error, or too long). */
 export const replayInputOf = (cause: string | undefined): ReplayInput | undefined => {

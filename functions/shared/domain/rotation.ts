@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as z from './zod';
-import { type ReplayInput, replayOfSchema } from './replay';
+import { replayOfSchema, type RunOutcome } from './replay';
+import type { RunFile } from './run-files';
 import { accountIdSchema } from './enrollment';
 
 /** Input of a rotation run: the schedule sends `{}`, an operator or a replay names accounts. */
@@ -46,12 +47,21 @@ export interface ChunkOrder {
   retire: Retirement[];
 }
 
+/**
+ * What 'Plan Rotation' gives the run: small facts only. The chunk orders, which grow with the fleet, are one JSON
+ * array in the run's files, the items 'Rotate Each Chunk' (a Distributed Map) reads.
+ */
 export interface RotationPlan {
   runId: string;
   force: boolean;
   accountConcurrency: number;
   chunkConcurrency: number;
-  chunks: ChunkOrder[];
+  /** The chunk orders (ChunkOrder[]), and how many. */
+  chunks: RunFile & { count: number };
+  /** Where the Map Run writes its results (the ResultWriter's bucket and prefix). */
+  results: { bucket: string; prefix: string };
+  /** Accounts the chunks touch. */
+  accounts: number;
   /** Enrollments inside the renewal window, skipped without a CA call. */
   skipped: number;
 }
@@ -91,13 +101,7 @@ export interface ChunkSummary {
   failedAccounts: string[];
 }
 
-export interface RotationSummary extends Omit<ChunkSummary, 'failedAccounts'> {
-  runId: string;
-  replay: ReplayInput;
-  /** Set when any account failed: what the execution's Fail state reports. */
-  error?: 'AccountsFailed';
-  cause?: string;
-}
+export type RotationSummary = Omit<ChunkSummary, 'failedAccounts'> & RunOutcome & { runId: string };
 
 /** The SVID an enrollment holds, as the store's tags tell it. */
 interface HeldSvid {

@@ -1,5 +1,6 @@
 import * as z from './zod';
-import { type ReplayInput, replayOfSchema } from './replay';
+import { replayOfSchema, type RunOutcome } from './replay';
+import type { RunFile } from './run-files';
 import { accountIdSchema, type Enrollment, nameSegmentSchema } from './enrollment';
 import { KEYWHIZ_NAME_MAX } from './keywhiz';
 import type { SyncTarget } from './sync-audit-events';
@@ -22,6 +23,7 @@ export const syncRequestSchema = z.strictObject({
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 
 /** One child execution's share of a sync run: account ids only, so a plan stays small (as rotation's). */
+/** One child execution's share of a sync run. */
 export interface SyncChunk {
   accounts: string[];
 }
@@ -34,7 +36,10 @@ export interface SyncPlan {
   services: string[] | null;
   accountConcurrency: number;
   chunkConcurrency: number;
-  chunks: SyncChunk[];
+  /** The chunks (SyncChunk[]) in the run's files, the items of 'Sync Each Chunk' (a Distributed Map), and how many. */
+  chunks: RunFile & { count: number };
+  /** Where the Map Run writes its results (the ResultWriter's bucket and prefix). */
+  results: { bucket: string; prefix: string };
   /** How many agents the run starts. */
   targets: number;
 }
@@ -86,9 +91,4 @@ export interface SyncChunkSummary extends Omit<AgentSyncCounts, 'failed'> {
   failedAccounts: string[];
 }
 
-export interface SyncSummary extends Omit<SyncChunkSummary, 'failedAccounts'> {
-  runId: string;
-  replay: ReplayInput;
-  error?: 'AccountsFailed';
-  cause?: string;
-}
+export type SyncSummary = Omit<SyncChunkSummary, 'failedAccounts'> & RunOutcome & { runId: string };

@@ -3,6 +3,8 @@ import { loadSyncChunk } from '../../../functions/load-sync-chunk/load-sync-chun
 import { planSync } from '../../../functions/plan-sync/plan-sync';
 import { localConfig } from '../../../local-stack/local-config';
 import type { Enrollment } from '../../../functions/shared/domain/enrollment';
+import type { SyncChunk, SyncPlan } from '../../../functions/shared/domain/sync';
+import type { RunFiles } from '../../../functions/shared/ports/run-files/run-files';
 
 const enrollment = (accountId: string, service: string, secrets = true): Enrollment => ({
   service,
@@ -19,13 +21,25 @@ const enrollments = [
   enrollment('333333333333', 'search', false),
 ];
 const registry = { list: async () => enrollments };
+/** The run files as JSON text by key, so a test sees exactly what was written. */
+const files = new Map<string, string>();
+const runFiles: RunFiles = {
+  write: async (key, document) => {
+    files.set(key, JSON.stringify(document));
+    return { bucket: 'run-files', key };
+  },
+  read: async (key) => JSON.parse(files.get(key)!),
+};
 const plan = (request: unknown, env: Record<string, string> = {}) =>
-  planSync({ config: localConfig(env), registry })({ request, runId: 'run-1' });
+  planSync({ config: localConfig(env), registry, runFiles })({ request, runId: 'run-1' });
+const chunksOf = async (p: SyncPlan) => (await runFiles.read(p.chunks.key)) as SyncChunk[];
 /** What the run's chunks expand to, as each child's Load Sync Chunk does. */
-const targets = async (p: Awaited<ReturnType<typeof plan>>) =>
+const targets = async (p: SyncPlan) =>
   (
     await Promise.all(
-      p.chunks.map((c) => loadSyncChunk({ registry })({ accounts: c.accounts, services: p.services })),
+      (await chunksOf(p)).map((c) =>
+        loadSyncChunk({ registry })({ accounts: c.accounts, services: p.services }),
+      ),
     )
   )
     .flat()
@@ -35,7 +49,9 @@ describe('Plan Sync', () => {
   it('a full reconcile targets every secret-enabled enrollment, in chunks of accounts', async () => {
     const p = await plan({}, { SYNC_CHUNK_SIZE: '1' });
     expect(p.secret).toBeNull();
-    expect(p.chunks).toEqual([{ accounts: ['111111111111'] }, { accounts: ['222222222222'] }]);
+    expect(p.chunks).toEqual({ bucket: 'run-files', key: 'sync-secrets/run-1/chunks.json', count: 2 });
+    expect(p.results).toEqual({ bucket: 'run-files', prefix: 'sync-secrets/run-1/results' });
+    expect(await chunksOf(p)).toEqual([{ accounts: ['111111111111'] }, { accounts: ['222222222222'] }]);
     expect(p.targets).toBe(3);
     expect(await targets(p)).toEqual([
       '111111111111/payments',
@@ -44,14 +60,16 @@ describe('Plan Sync', () => {
     ]);
   });
 
-  it('keeps a run of 10,000 accounts inside the payload budget', async () => {
-    const many = Array.from({ length: 10_000 }, (_, i) => enrollment(String(100_000_000_000 + i), `s-${i}`));
-    const p = await planSync({ config: localConfig({}), registry: { list: async () => many } })({
+  it('plans a run of 100,000 accounts into the run files, leaving a payload of a few hundred bytes', async () => {
+    const many = Array.from({ length: 100_000 }, (_, i) => enrollment(String(100_000_000_000 + i), `s-${i}`));
+    const p = await planSync({ config: localConfig({}), registry: { list: async () => many }, runFiles })({
       request: {},
       runId: 'run-1',
     });
-    expect(p.targets).toBe(10_000);
-    expect(Buffer.byteLength(JSON.stringify(p))).toBeLessThan(200 * 1024);
+    expect(p.targets).toBe(100_000);
+    expect(p.chunks.count).toBe(1_000);
+    expect((await chunksOf(p)).flatMap((c) => c.accounts)).toHaveLength(100_000);
+    expect(Buffer.byteLength(JSON.stringify(p))).toBeLessThan(512);
   });
 
   it('a change narrows to the services it names; a replay to the accounts it names', async () => {
