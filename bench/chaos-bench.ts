@@ -27,6 +27,7 @@ import {
 import { SDK_MAX_ATTEMPTS } from '../functions/shared/aws/clients';
 import { FaultInjector, seededRandom } from './fault-injection';
 import { markdownTable, peakRssMb, WRITE_OPERATIONS } from './rotation-bench';
+import { writeFleetEnrollments } from './fleet';
 
 const BIN = fileURLToPath(new URL('../bin/trust-bridge.js', import.meta.url));
 const ENVIRONMENT = 'prod';
@@ -124,21 +125,16 @@ interface Fleet {
 const writeFleet = (accounts: number, secretsPerAccount = 0): Fleet => {
   const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-chaos-'));
   const keywhizDir = join(dir, 'keywhiz');
-  const targets = Array.from({ length: accounts }, (_, i) => ({
-    accountId: String(300_000_000_000 + i),
-    service: `service-${i}`,
+  const { enrollmentsPath, enrollments } = writeFleetEnrollments(dir, accounts, {
+    firstAccountId: 300_000_000_000,
+    secretEnabled: () => secretsPerAccount > 0,
+    readerRoles: ['app'],
+  });
+  const targets = enrollments.map(({ accountId, service }) => ({
+    accountId,
+    service,
     secrets: Array.from({ length: secretsPerAccount }, (_, j) => `secret-${j}`),
   }));
-  const enrollments = targets.map(({ accountId, service }) => ({
-    service,
-    environment: ENVIRONMENT,
-    accountId,
-    identity: true,
-    secrets: secretsPerAccount > 0,
-    readerRoles: ['app'],
-  }));
-  const enrollmentsPath = join(dir, 'enrollments.json');
-  writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
   writeContents(keywhizDir, targets, 1);
   return { dir, dataDir: join(dir, 'data'), enrollmentsPath, keywhizDir, targets };
 };

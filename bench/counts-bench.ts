@@ -13,8 +13,8 @@ import { createLocalStack, type LocalStack } from '../local-stack/stack';
 import { probeAcmPca } from './acm-pca-probe';
 import { WRITE_OPERATIONS } from './rotation-bench';
 import { probeSecretsManager } from './secrets-manager-probe';
+import { writeFleetEnrollments } from './fleet';
 
-const ENVIRONMENT = 'prod';
 const VALUE_READ_OPERATIONS = ['GetSecretValue', 'BatchGetSecretValue'];
 
 /** What one unit of work made, each count divided by the units measured. */
@@ -120,16 +120,11 @@ const stepOf = (stateName: string) => stateName.toLowerCase().replace(/\s+/g, '-
 export const measureCounts = async (accounts: number, secretsPerAccount: number): Promise<MeasuredCounts> => {
   const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-counts-'));
   try {
-    const enrollments = Array.from({ length: accounts }, (_, i) => ({
-      service: `service-${i}`,
-      environment: ENVIRONMENT,
-      accountId: String(300_000_000_000 + i),
-      identity: true,
-      secrets: true,
+    const { enrollmentsPath, enrollments } = writeFleetEnrollments(dir, accounts, {
+      firstAccountId: 300_000_000_000,
+      secretEnabled: () => true,
       readerRoles: ['app'],
-    }));
-    const enrollmentsPath = join(dir, 'enrollments.json');
-    writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+    });
     const keywhizDir = join(dir, 'keywhiz');
     const writeSecrets = (version: number) => {
       for (const { service } of enrollments) {

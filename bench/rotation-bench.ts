@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalStack, DEFAULT_FUNCTION_CONTAINERS, type LocalStack } from '../local-stack/stack';
 import { probeAcmPca } from './acm-pca-probe';
 import { probeSecretsManager } from './secrets-manager-probe';
+import { writeFleetEnrollments } from './fleet';
 
 interface RunFigures {
   status: string;
@@ -65,15 +66,10 @@ export const runScenarioInChild = <T>(scenarioArgs: string[]): T | undefined => 
 const runScenario = async (accounts: number, containers: number): Promise<ScenarioFigures> => {
   const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-bench-'));
   try {
-    const enrollmentsPath = join(dir, 'enrollments.json');
-    const enrollments = Array.from({ length: accounts }, (_, i) => ({
-      service: `service-${i}`,
-      environment: 'prod',
-      accountId: String(100_000_000_000 + i),
-      identity: true,
+    const { enrollmentsPath } = writeFleetEnrollments(dir, accounts, {
+      firstAccountId: 100_000_000_000,
       readerRoles: ['app'],
-    }));
-    writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+    });
     const stack = await createLocalStack({
       dataDir: join(dir, 'data'),
       enrollmentsPath,

@@ -19,6 +19,7 @@ import {
 } from '../local-stack/stack';
 import { markdownTable, peakRssMb, runScenarioInChild, WRITE_OPERATIONS } from './rotation-bench';
 import { probeSecretsManager } from './secrets-manager-probe';
+import { writeFleetEnrollments } from './fleet';
 
 const ACCOUNTS = 100;
 const SECRETS_PER_SERVICE = 100;
@@ -121,15 +122,10 @@ const difference = (after: Record<string, number>, before: Record<string, number
 
 /** Writes the 100 enrollments and 100 small text secrets per service that the reconcile scenario syncs. */
 const writeFleet = (dir: string) => {
-  const enrollments = Array.from({ length: ACCOUNTS }, (_, i) => ({
-    service: `service-${i}`,
-    environment: ENVIRONMENT,
-    accountId: String(200_000_000_000 + i),
-    identity: true,
-    secrets: true,
-  }));
-  const enrollmentsPath = join(dir, 'enrollments.json');
-  writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+  const { enrollmentsPath, enrollments } = writeFleetEnrollments(dir, ACCOUNTS, {
+    firstAccountId: 200_000_000_000,
+    secretEnabled: () => true,
+  });
   const keywhizDir = join(dir, 'keywhiz');
   for (const { service } of enrollments) {
     mkdirSync(join(keywhizDir, service), { recursive: true });
@@ -253,15 +249,10 @@ const IDLE_AGENT_TARGET_MS = 5;
 const runIdleAgents = async (agents: number): Promise<IdleAgentsFigures> => {
   const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-sync-bench-'));
   try {
-    const enrollments = Array.from({ length: agents }, (_, i) => ({
-      service: `idle-${i}`,
-      environment: ENVIRONMENT,
-      accountId: String(500_000_000_000 + i),
-      identity: true,
-      secrets: true,
-    }));
-    const enrollmentsPath = join(dir, 'enrollments.json');
-    writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+    const { enrollmentsPath, enrollments } = writeFleetEnrollments(dir, agents, {
+      firstAccountId: 500_000_000_000,
+      secretEnabled: () => true,
+    });
     const keywhizDir = join(dir, 'keywhiz');
     for (const { service } of enrollments) mkdirSync(join(keywhizDir, service), { recursive: true });
     const stack = await createLocalStack({ dataDir: join(dir, 'data'), enrollmentsPath, keywhizDir });
@@ -309,15 +300,10 @@ const BIN = fileURLToPath(new URL('../bin/trust-bridge.js', import.meta.url));
 const runStart = async (accounts: number): Promise<StartFigures> => {
   const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-start-bench-'));
   try {
-    const enrollments = Array.from({ length: accounts }, (_, i) => ({
-      service: `service-${i}`,
-      environment: ENVIRONMENT,
-      accountId: String(300_000_000_000 + i),
-      identity: true,
-      ...(i % SECRET_ENABLED_EVERY === 0 ? { secrets: true } : {}),
-    }));
-    const enrollmentsPath = join(dir, 'enrollments.json');
-    writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+    const { enrollmentsPath, enrollments } = writeFleetEnrollments(dir, accounts, {
+      firstAccountId: 300_000_000_000,
+      secretEnabled: (i) => i % SECRET_ENABLED_EVERY === 0,
+    });
     const keywhizDir = join(dir, 'keywhiz');
     for (const e of enrollments) if (e.secrets) mkdirSync(join(keywhizDir, e.service), { recursive: true });
     const dataDir = join(dir, 'data');

@@ -21,6 +21,7 @@ import { type ApiCounts, SimulatedApis } from './simulated-apis';
 import { type LambdaTotals, SimulatedLambda } from './simulated-lambda';
 import { simulatedKeywhiz } from './simulated-keywhiz';
 import { VirtualClock } from './virtual-clock';
+import { writeFleetEnrollments } from '../fleet';
 
 export type Phase = 'rotation' | 'first sync' | 'unchanged sync';
 
@@ -70,16 +71,11 @@ export const simulate = async (
 ): Promise<SimulationFigures[]> => {
   const dir = mkdtempSync(join(tmpdir(), 'trust-bridge-aws-'));
   try {
-    const enrollmentsPath = join(dir, 'enrollments.json');
-    const enrollments = Array.from({ length: accounts }, (_, i) => ({
-      service: `service-${i}`,
-      environment: 'prod',
-      accountId: String(400_000_000_000 + i),
-      identity: true,
-      secrets: secretsPerAccount > 0,
+    const { enrollmentsPath, enrollments } = writeFleetEnrollments(dir, accounts, {
+      firstAccountId: 400_000_000_000,
+      secretEnabled: () => secretsPerAccount > 0,
       readerRoles: ['app'],
-    }));
-    writeFileSync(enrollmentsPath, JSON.stringify({ enrollments }));
+    });
     const keywhizDir = join(dir, 'keywhiz');
     mkdirSync(keywhizDir);
     const lambda = new SimulatedLambda();
