@@ -13,12 +13,12 @@ const MEMORY_MB: Record<string, number> = {
   'issue-svid': 512,
   'retire-svid': 256,
   'report-outcomes': 256,
-  'summarize-rotation': 128,
+  'summarize-rotation': 512,
   'plan-sync': 256,
   'load-sync-chunk': 256,
   'sync-agent': 256,
   'report-sync-outcomes': 256,
-  'summarize-sync': 128,
+  'summarize-sync': 512,
   'receive-webhook': 256,
 };
 
