@@ -54,15 +54,20 @@ test('no private key reaches a state payload, an audit event or a log line, on s
 
   const auditLog = readFileSync(join(dataDir, 'eventbridge', `${stack.config.AUDIT_BUS_NAME}.jsonl`), 'utf8');
   const records = JSON.stringify(stack.engine.listExecutions());
+  // The run files: each run's plan and its Map Run's results (every chunk's input and output).
+  const runFiles = readdirSync(join(dataDir, 's3'), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'utf8'));
 
-  // The run did produce what is scanned: payloads of every step, log lines, audit events.
+  // The run did produce what is scanned: payloads of every step, log lines, audit events, run files.
+  expect(runFiles.some((text) => text.includes('failedAccounts'))).toBe(true);
   expect(payloads.some((p) => p.startsWith('Issue SVID output'))).toBe(true);
   expect(payloads.some((p) => p.startsWith('Record Account Failure output'))).toBe(true);
   expect(payloads.some((p) => p.startsWith('Retire SVID output'))).toBe(true);
   expect(written.join('').length).toBeGreaterThan(0);
   expect(auditLog.split('\n').length).toBeGreaterThan(3);
 
-  for (const text of [...payloads, ...written, auditLog, records]) {
+  for (const text of [...payloads, ...written, auditLog, records, ...runFiles]) {
     expect(text).not.toMatch(/-----BEGIN|PRIVATE KEY/);
     for (const key of keys) {
       const body = key.replace(/-----[A-Z ]+-----|\s/g, '');
