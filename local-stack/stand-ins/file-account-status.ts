@@ -43,12 +43,8 @@ export class FileAccountStatusLog implements AccountStatusLog {
       }
       const file = `${encodeURIComponent(item)}.json`;
       const temporary = temporaryFile(accountDir, file);
-      try {
-        await writeFile(temporary.path, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
-        await rename(temporary.path, join(accountDir, file));
-      } finally {
-        temporary.done();
-      }
+      await writeFile(temporary, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+      await rename(temporary, join(accountDir, file));
     }
   }
 

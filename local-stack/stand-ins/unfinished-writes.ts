@@ -25,13 +25,9 @@ const incarnation = ((): string => {
   return made;
 })();
 
-/**
- * A temporary path for the next content of `dir/file`. `done()` once it is renamed or removed: nothing is held
- * for it any more (the incarnation in its name tells it live), but callers still end their writes with it.
- */
-export function temporaryFile(dir: string, file: string): { path: string; done: () => void } {
-  const path = join(dir, `.${file}.${process.pid}.${incarnation}${randomBytes(3).toString('hex')}.tmp`);
-  return { path, done: () => undefined };
+/** A temporary path for the next content of `dir/file`; the incarnation in its name tells it live. */
+export function temporaryFile(dir: string, file: string): string {
+  return join(dir, `.${file}.${process.pid}.${incarnation}${randomBytes(3).toString('hex')}.tmp`);
 }
 
 /** Removes the temporary files in `dir` of writers that are gone; a live writer's are left alone. */

@@ -86,15 +86,13 @@ export class ObjectFiles {
     const path = this.pathOf(bucket, key);
     const dir = dirname(path);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const { path: temporary, done } = temporaryFile(dir, path.slice(dir.length + 1));
+    const temporary = temporaryFile(dir, path.slice(dir.length + 1));
     try {
       await writeFile(temporary, body, { mode: 0o600, flag: 'wx' });
       await rename(temporary, path);
     } catch (error) {
       await rm(temporary, { force: true });
       throw error;
-    } finally {
-      done();
     }
     return etagOf(body);
   }

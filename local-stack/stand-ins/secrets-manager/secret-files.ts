@@ -133,14 +133,13 @@ export class SecretFiles {
     this.index.set(file, { stamp: 'writing', secret });
     this.sorted.clear();
     return this.enqueue(file, secret, async () => {
-      const { path: temporary, done } = temporaryFile(this.dir, file);
+      const temporary = temporaryFile(this.dir, file);
       try {
         await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
         if (how === 'create') await link(temporary, path);
         else await rename(temporary, path);
       } finally {
         if (how === 'create') await unlink(temporary).catch(() => undefined);
-        done();
       }
       const entry = this.index.get(file);
       if (entry?.secret === secret) entry.stamp = stampOf(await stat(path, { bigint: true }));

@@ -30,7 +30,7 @@ const incarnationInWorker = () =>
 
 describe('unfinished writes', () => {
   it('leaves a live write of this process alone, whichever of its threads makes it', async () => {
-    const live = temporaryFile(dir, 'record.json').path;
+    const live = temporaryFile(dir, 'record.json');
     writeFileSync(live, 'half');
     expect(removeUnfinishedWrites(dir)).toBe(0);
     expect(readdirSync(dir)).toEqual([basename(live)]);
