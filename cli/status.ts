@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { type FailureEntry, statusIndex } from '../functions/shared/domain/account-status';
 import { formatDuration } from '../functions/shared/domain/duration';
 import { NEAR_EXPIRY_MS } from '../functions/shared/domain/svid-expiry';
-import type { StoredSvid } from '../functions/shared/ports/svid-store/svid-store';
+import type { StoredSvid } from '../functions/shared/domain/svid-secret';
 import { formatAgo } from './durations';
 import { type OpsCommandOptions, OPS_OPTIONS, OPS_OPTIONS_USAGE, openOpsStores } from './ops-options';
 import { progress } from './progress';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { policyDigest } from '../functions/shared/ports/svid-store/secrets-manager-svid-store';
-import type { StoredSvid } from '../functions/shared/ports/svid-store/svid-store';
+import type { StoredSvid } from '../functions/shared/domain/svid-secret';
 import { type SvidCheck, verifyStoredSvid } from '../functions/shared/domain/svid-verification';
 import { NEAR_EXPIRY_MS } from '../functions/shared/domain/svid-expiry';
 import { type OpsCommandOptions, OPS_OPTIONS, OPS_OPTIONS_USAGE, openOpsStores } from './ops-options';

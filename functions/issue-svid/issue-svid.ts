@@ -1,8 +1,8 @@
-import { X509Certificate } from 'node:crypto';
 import { CERTIFICATE_AUTHORITY, settingsOf, SVID_NAMING, SVID_WRITER } from '../shared/config';
 import type { StepDependencies } from '../shared/dependencies';
 import { type Issuance, issuanceToken, needsNewSvid, type SvidOutcome } from '../shared/domain/rotation';
 import { parseSpiffeId } from '../shared/domain/spiffe-id';
+import { certificateFacts } from '../shared/domain/svid-certificate';
 import { createSvidKeyAndCsr } from '../shared/domain/svid-key';
 import { svidSubject } from '../shared/domain/svid-subject';
 import { stepHandler } from '../shared/step-handler';
@@ -49,7 +49,15 @@ export const issueSvid =
       readerRoles: item.readerRoles,
     };
 
-    const stored = await svids.find(subject.secretName, token);
+    // The plan's listing of a complete SVID stands in for describing it, so a renewal writes at once; any other
+    // listing (or none) is looked at afresh. A listing out of date by now is caught by the write itself.
+    const listed =
+      item.listed?.secretName === subject.secretName && svids.isComplete(item.listed, placement)
+        ? item.listed
+        : undefined;
+    const stored = listed
+      ? { ...listed, writtenByToken: false }
+      : await svids.find(subject.secretName, token);
     if (stored && stored.deletedAt === undefined && !svids.isComplete(stored, placement)) {
       // Its tags cannot be trusted: judge the certificate the current version holds.
       const current = stored.current;
@@ -79,16 +87,15 @@ export const issueSvid =
     const { csrPem, privateKeyPem } = await createSvidKeyAndCsr(subject.spiffeId);
     const issued = await authority.issue({ csrPem, spiffeId: subject.spiffeId, notBefore: issuedAt });
     const bundle = await authority.bundle();
-    const leaf = new X509Certificate(issued.certificatePem);
-    const serial = leaf.serialNumber.toLowerCase();
-    const notAfter = new Date(leaf.validTo).toISOString();
+    const { serial, notAfter } = certificateFacts(issued.certificatePem);
 
-    await svids.put({
+    const written = await svids.put({
       ...placement,
       issuanceToken: token,
       spiffeId: subject.spiffeId,
       serial,
       notAfter,
+      ...(listed && { listed }),
       secret: {
         spiffeID: subject.spiffeId,
         x509SVID: pemChain([issued.certificatePem, ...issued.chainPem]),
@@ -97,7 +104,8 @@ export const issueSvid =
         federatedBundles: {},
       },
     });
-    return { status: 'issued', ...outcome, serial, notAfter };
+    // An earlier attempt of this issuance may have stored its own certificate: report what is stored.
+    return { status: 'issued', ...outcome, serial: written.serial, notAfter: written.notAfter };
   };
 
 /** PEM blocks one after another, each on lines of its own. */

@@ -1,6 +1,8 @@
-import { settingsOf } from '../shared/config';
+import { settingsOf, SVID_NAMING } from '../shared/config';
 import type { StepDependencies } from '../shared/dependencies';
+import { svidReaderRoles } from '../shared/domain/enrollment';
 import type { ChunkOrder, WorkItem } from '../shared/domain/rotation';
+import { svidSubject } from '../shared/domain/svid-subject';
 import { stepHandler } from '../shared/step-handler';
 
 export const settings = settingsOf(
@@ -8,13 +10,16 @@ export const settings = settingsOf(
   'SYNC_AGENT_ROLE_NAME',
   'ISSUANCE_RATE',
   'CHUNK_CONCURRENCY',
+  // Which listed SVID is an enrollment's: the one stored under its name.
+  ...SVID_NAMING,
 );
 export type LoadChunkDependencies = StepDependencies<typeof settings, 'registry' | 'now'>;
 
 /**
  * Expands a chunk's account ids into work items: one issuance per identity-enabled enrollment of those
  * accounts (read fresh from the registry, so a record removed since planning is not issued), then the
- * chunk's retirements. Reader roles travel with the item; they are names, not secrets.
+ * chunk's retirements. Reader roles travel with the item; they are names, not secrets. So does the plan's
+ * listing of the enrollment's SVID, when complete, which spares its renewal a DescribeSecret.
  *
  * Each issuance gets the second from which it may call the CA: this chunk's share of ISSUANCE_RATE (the chunks
  * running at once share it), released a whole second at a time, so a fleet's rotation keeps under ACM PCA's
@@ -24,20 +29,24 @@ export const loadChunk =
   ({ config, registry, now }: Pick<LoadChunkDependencies, 'config' | 'registry' | 'now'>) =>
   async (order: ChunkOrder): Promise<WorkItem[]> => {
     const accounts = new Set(order.accounts);
+    const listed = new Map(order.listed.map((svid) => [svid.secretName, svid]));
     const enrollments = await registry.list();
     const perSecond = config.ISSUANCE_RATE / config.CHUNK_CONCURRENCY;
     const startSecond = Math.floor(now().getTime() / 1000);
     const issuances: WorkItem[] = enrollments
       .filter((e) => e.identity && accounts.has(e.accountId))
-      .map((e, i) => ({
-        action: 'issue',
-        accountId: e.accountId,
-        service: e.service,
-        environment: e.environment,
-        // A secret-enabled service's sync agent shows Keywhiz this SVID, so its role reads it too.
-        readerRoles: e.secrets ? [...e.readerRoles, config.SYNC_AGENT_ROLE_NAME] : e.readerRoles,
-        notBefore: wholeSecond(startSecond + Math.floor(i / perSecond)),
-      }));
+      .map((e, i): WorkItem => {
+        const svid = listed.get(svidSubject(config, e).secretName);
+        return {
+          action: 'issue',
+          accountId: e.accountId,
+          service: e.service,
+          environment: e.environment,
+          readerRoles: svidReaderRoles(e, config.SYNC_AGENT_ROLE_NAME),
+          notBefore: wholeSecond(startSecond + Math.floor(i / perSecond)),
+          ...(svid && { listed: svid }),
+        };
+      });
     return [...issuances, ...order.retire];
   };
 

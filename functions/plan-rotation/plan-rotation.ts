@@ -2,7 +2,7 @@ import { type Config, settingsOf, SVID_NAMING } from '../shared/config';
 import type { StepDependencies } from '../shared/dependencies';
 import type { AuditEvent } from '../shared/domain/audit';
 import { svidRetirementRefusedEvent, svidSkippedEvent } from '../shared/domain/audit-events';
-import type { Enrollment } from '../shared/domain/enrollment';
+import { type Enrollment, svidReaderRoles } from '../shared/domain/enrollment';
 import { InvalidRunRequest, MassRetirementRefused } from '../shared/domain/errors';
 import { isMassRemoval, percent } from '../shared/domain/mass-removal';
 import {
@@ -14,7 +14,7 @@ import {
   rotationRequestSchema,
 } from '../shared/domain/rotation';
 import { svidSubject } from '../shared/domain/svid-subject';
-import type { StoredSvid } from '../shared/ports/svid-store/svid-store';
+import type { StoredSvid } from '../shared/domain/svid-secret';
 import { parseRunRequest } from '../shared/domain/run-request';
 import { runFileKeys } from '../shared/domain/run-files';
 import { stepHandler } from '../shared/step-handler';
@@ -30,8 +30,9 @@ export const settings = settingsOf(
   'CHUNK_CONCURRENCY',
   'MAX_RETIREMENTS_PER_RUN',
   'MAX_RETIREMENT_SHARE',
-  // Judging an SVID's resource policy needs the issuer role it names.
+  // Judging an SVID's resource policy needs the issuer role and the sync agent's, which it names.
   'ISSUER_ROLE_ARN',
+  'SYNC_AGENT_ROLE_NAME',
   'RUN_FILES_BUCKET',
 );
 export type PlanRotationDependencies = StepDependencies<
@@ -63,28 +64,34 @@ export const planRotation =
 
     const storedByName = new Map(stored.map((s) => [s.secretName, s]));
     const dueAccounts = new Set<string>();
+    /** The complete SVIDs, by the account whose enrollment holds them: the renewals' listing. */
+    const complete = new Map<string, StoredSvid[]>();
     const fresh: Array<{ enrollment: Enrollment; svid: StoredSvid; spiffeId: string }> = [];
     for (const enrollment of enrollments) {
       if (!enrollment.identity || (wanted && !wanted.has(enrollment.accountId))) continue;
       const { spiffeId, secretName } = svidSubject(config, enrollment);
       const svid = storedByName.get(secretName);
+      // Tags are trusted only on a complete secret: a cut-off write or new readers go to the rotation,
+      // which repairs them without a new certificate when the SVID is fresh.
+      const readerRoles = svidReaderRoles(enrollment, config.SYNC_AGENT_ROLE_NAME);
+      const whole = svid !== undefined && svids.isComplete(svid, { ...enrollment, secretName, readerRoles });
       const due =
-        !svid ||
+        !whole ||
         needsNewSvid(svid, { spiffeId, accountId: enrollment.accountId }, now, {
           renewBeforeHours: config.RENEW_BEFORE_HOURS,
           force: request.force,
-        }) ||
-        // Tags are trusted only on a complete secret: a cut-off write or new readers go to the rotation,
-        // which repairs them without a new certificate when the SVID is fresh.
-        !svids.isComplete(svid, { ...enrollment, secretName });
+        });
       if (due) dueAccounts.add(enrollment.accountId);
       else fresh.push({ enrollment, svid, spiffeId });
+      if (whole && svid.deletedAt === undefined) {
+        complete.set(enrollment.accountId, [...(complete.get(enrollment.accountId) ?? []), svid]);
+      }
     }
 
     const retiring = findRetirements(config, enrollments, stored, wanted);
     await guardRetirements({ config, audit }, input.runId, request, { retiring, enrollments, stored });
     const retirements = retiring.slice(0, config.MAX_RETIREMENTS_PER_RUN);
-    const chunks = chunk(dueAccounts, retirements, config.CHUNK_SIZE);
+    const chunks = chunk(dueAccounts, retirements, complete, config.CHUNK_SIZE);
 
     // An account that is rotated anyway reports its fresh enrollments from the rotation itself.
     const skipped = fresh.filter(({ enrollment }) => !dueAccounts.has(enrollment.accountId));
@@ -184,14 +191,26 @@ const guardRetirements = async (
   throw new MassRetirementRefused(message);
 };
 
-/** Splits the accounts into chunks of at most `size`, each with the retirements of its accounts. */
-const chunk = (dueAccounts: Set<string>, retirements: Retirement[], size: number): ChunkOrder[] => {
+/**
+ * Splits the accounts into chunks of at most `size`, each with the retirements of its accounts and the complete
+ * SVIDs its due accounts' enrollments hold.
+ */
+const chunk = (
+  dueAccounts: Set<string>,
+  retirements: Retirement[],
+  complete: Map<string, StoredSvid[]>,
+  size: number,
+): ChunkOrder[] => {
   const accounts = [...new Set([...dueAccounts, ...retirements.map((r) => r.accountId)])].sort();
   const chunks: ChunkOrder[] = [];
   for (let i = 0; i < accounts.length; i += size) {
     const members = accounts.slice(i, i + size);
     const inChunk = new Set(members);
-    chunks.push({ accounts: members, retire: retirements.filter((r) => inChunk.has(r.accountId)) });
+    chunks.push({
+      accounts: members,
+      retire: retirements.filter((r) => inChunk.has(r.accountId)),
+      listed: members.flatMap((account) => (dueAccounts.has(account) ? (complete.get(account) ?? []) : [])),
+    });
   }
   return chunks;
 };

@@ -12,7 +12,7 @@ import {
   SecretsManagerClient,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { SecretsManagerApi } from '../../functions/shared/aws/clients';
 import {
   SecretsManagerSecretStore,
@@ -27,12 +27,11 @@ import {
   syncedSecretPrefix,
 } from '../../functions/shared/domain/synced-secret-name';
 import type { SecretWrite } from '../../functions/shared/ports/secret-store/secret-store';
-import type {
-  CurrentCertificate,
-  StoredSvid,
-  SvidWrite,
-} from '../../functions/shared/ports/svid-store/svid-store';
+import type { CurrentCertificate, SvidWrite } from '../../functions/shared/ports/svid-store/svid-store';
+import type { StoredSvid } from '../../functions/shared/domain/svid-secret';
 import { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
+import { certificateFacts } from '../../functions/shared/domain/svid-certificate';
+import { TestTrustDomains } from '../support/test-svids';
 import { awsOrMotoGap, type Backend, backendPair } from './backends';
 
 const backends = backendPair<SecretsManagerApi, SecretsManagerClient>(
@@ -64,6 +63,17 @@ const svidWrite = (issuanceToken: string, serial: string): SvidWrite => ({
     federatedBundles: {},
   },
 });
+
+/** A write of a real X509-SVID: the paths that read a stored version back need a certificate to read. */
+let domains: TestTrustDomains;
+let issued: SvidWrite;
+beforeAll(async () => {
+  domains = await TestTrustDomains.create({ ca: 'example.org' });
+  const secret = await domains.secret('ca', 'spiffe://example.org/prod/payments');
+  const { serial, notAfter } = certificateFacts(secret.x509SVID);
+  issued = { ...svidWrite(TOKEN_2, serial), notAfter, secret };
+});
+afterAll(() => domains.close());
 
 const PREFIX = syncedSecretPrefix('trust-bridge/secrets/', 'prod', 'payments');
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -148,8 +158,8 @@ describe.each(backends)('Secrets Manager adapters contract: $name', ({ open }) =
         false,
       );
 
-      // The renewal's value lands, its tags do not: the process dies before its last TagResource.
-      const second = svidWrite(TOKEN_2, '0a02');
+      // The renewal's value lands, its tags do not: the process dies before its TagResource.
+      const second = issued;
       let valueWritten = false;
       const dying = {
         send: (command: object) => {
@@ -167,19 +177,41 @@ describe.each(backends)('Secrets Manager adapters contract: $name', ({ open }) =
       await expect(cut.put(second)).rejects.toThrow('the process died here');
       expect(await listed()).toMatchObject({ serial: '0a01', committed: false });
 
-      // The pending record tells the current version's certificate without reading the value.
+      // No commit describes the current version: its value tells which certificate it holds.
       const found = await store.find(SVID_NAME);
       expect(found?.current).toEqual({
         versionId: TOKEN_2,
         spiffeId: second.spiffeId,
-        serial: '0a02',
+        serial: second.serial,
         notAfter: second.notAfter,
       });
       await expect(store.repair({ ...second, ...(found?.current as CurrentCertificate) })).resolves.toEqual({
         repaired: ['tags'],
       });
-      expect(await listed()).toMatchObject({ serial: '0a02', committed: true });
+      expect(await listed()).toMatchObject({ serial: second.serial, committed: true });
       expect(await store.policy(SVID_NAME)).toContain('arn:aws:iam::111122223333:role/payments-api');
+    });
+
+    test("a renewal on the plan's listing takes PutSecretValue and TagResource, and is complete in the next listing", async () => {
+      const first = svidWrite(TOKEN_1, '0a01');
+      await store.put(first);
+      const [listed] = await store.listOwned();
+      const sent: string[] = [];
+      const counting = new SecretsManagerSvidStore(
+        {
+          send: (command: object) => (sent.push(command.constructor.name), sm.send(command as never)),
+        } as never,
+        {
+          kmsKeyId: KMS_KEY,
+          issuerRoleArn: `arn:aws:iam::${backend.accountId}:role/trust-bridge-issue-svid`,
+        },
+      );
+      await counting.put({ ...issued, listed });
+      expect(sent).toEqual(['PutSecretValueCommand', 'TagResourceCommand']);
+      const [after] = await store.listOwned();
+      expect(after).toMatchObject({ serial: issued.serial, notAfter: issued.notAfter, committed: true });
+      expect(store.isComplete(after as StoredSvid, issued)).toBe(true);
+      expect(await store.read(SVID_NAME)).toEqual(issued.secret);
     });
 
     test('listOwned lists ours and leaves out a foreign secret, which put refuses to touch', async () => {

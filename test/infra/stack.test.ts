@@ -66,6 +66,7 @@ const wildcardExceptions: { reason: string; resource: RegExp; actions: string[] 
       'secretsmanager:GetResourcePolicy',
       'secretsmanager:PutResourcePolicy',
       'secretsmanager:RestoreSecret',
+      'secretsmanager:GetSecretValue',
       'secretsmanager:DeleteSecret',
     ],
   },

@@ -106,8 +106,13 @@ describe('rotate-svids on the local engine', () => {
     expect(after.find((s) => s.accountId === A)?.serial).toBe(payments?.serial);
   });
 
-  test('a rerun inside the renewal window calls no CA and lists the store once; --force renews', async () => {
-    const { stack, auditEvents } = await startLocalStack(sample());
+  test('a rerun inside the renewal window calls no CA and lists the store once; --force renews in two calls each', async () => {
+    // A secret-enabled service's SVID names the sync agent too: the plan judges it by the same readers.
+    const D = '444444444444';
+    const { stack, auditEvents } = await startLocalStack([
+      ...sample(),
+      enrollment(D, 'billing', { secrets: true }),
+    ]);
     const pca = probeAcmPca(stack.services.pca).calls;
     const sm = probeSecretsManager(stack.services.secretsManager).calls;
     await stack.rotate();
@@ -122,14 +127,24 @@ describe('rotate-svids on the local engine', () => {
     expect((await auditEvents(rerun.name)).map((e) => e['detail-type'])).toEqual([
       'SVID Renewal Skipped',
       'SVID Renewal Skipped',
+      'SVID Renewal Skipped',
     ]);
 
+    // A renewal: the plan's listing travels with each item, so the store is written without being described.
+    const before = { ...sm };
     const forced = await stack.rotate({ force: true });
     expect(forced.status).toBe('SUCCEEDED');
-    expect(pca.IssueCertificate - issuedBefore).toBe(2);
+    expect(pca.IssueCertificate - issuedBefore).toBe(3);
+    const made = Object.fromEntries(
+      Object.entries(sm)
+        .map(([op, n]) => [op, n - ((before as Record<string, number>)[op] ?? 0)])
+        .filter(([, n]) => n !== 0),
+    );
+    expect(made).toEqual({ ListSecrets: 1, PutSecretValue: 3, TagResource: 3 });
     const renewed = await stack.deps.svids.listOwned();
     for (const svid of renewed) {
       expect(svid.serial).not.toBe(first.find((s) => s.secretName === svid.secretName)?.serial);
+      expect(svid.committed).toBe(true);
     }
   });
 

@@ -8,7 +8,6 @@ import { describe, expect, test } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
 import { probeAcmPca } from '../../bench/acm-pca-probe';
 import { probeSecretsManager, type SecretsManagerOperation } from '../../bench/secrets-manager-probe';
-import type { LocalSecretsManager } from '../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import { enrollment, startLocalStack } from '../support/local-run';
 
 /**
@@ -20,20 +19,6 @@ import { enrollment, startLocalStack } from '../support/local-run';
 const A = '111111111111';
 const NAME = 'trust-bridge/svid/prod/payments';
 const killed = () => Object.assign(new Error('the process died here'), { name: 'Killed' });
-
-/** The process dies at the `nth` next call of `operation`, before it is sent (failNext fails the very next). */
-const cutAt = (sm: LocalSecretsManager, operation: SecretsManagerOperation, nth: number) => {
-  const send = sm.send;
-  let skip = nth - 1;
-  Object.assign(sm, {
-    send: (command: object) => {
-      if (command.constructor.name !== `${operation}Command`) return send(command as never);
-      if (skip-- > 0) return send(command as never);
-      Object.assign(sm, { send });
-      return Promise.reject(killed());
-    },
-  });
-};
 
 const start = async () => {
   const local = await startLocalStack([enrollment(A, 'payments')]);
@@ -99,12 +84,9 @@ describe('an SVID write cut off between two calls, then the next run', () => {
       expect(after.versions).toBe(1);
       expect(after.policy).toBe(reference.policy);
       describesItsCertificate(after);
-      // The same tags as an uninterrupted write, but for the per-version ones: the commit and the pending record.
-      const perVersion = ({
-        'trust-bridge:committed': _c,
-        'trust-bridge:pending': _p,
-        ...rest
-      }: Record<string, string | undefined>) => rest;
+      // The same tags as an uninterrupted write, but for the per-version one: the commit.
+      const perVersion = ({ 'trust-bridge:committed': _c, ...rest }: Record<string, string | undefined>) =>
+        rest;
       expect(perVersion(after.tags)).toEqual({
         ...perVersion(reference.tags),
         'trust-bridge:serial': after.certificate.serial,
@@ -122,11 +104,11 @@ describe('an SVID write cut off between two calls, then the next run', () => {
   );
 
   test('a renewal whose value landed but whose tags did not: the next run tags the new certificate, issuing none', async () => {
-    const { stack, sm, state, issued, outcomes } = await start();
+    const { stack, probe, state, issued, outcomes } = await start();
     await stack.rotate();
     const first = await state();
-    // The pending record (the first TagResource) lands, then the value; the last TagResource does not.
-    cutAt(sm, 'TagResource', 2);
+    // The value lands; the TagResource after it does not.
+    probe.failNext('TagResource', killed());
     expect((await stack.rotate({ force: true })).status).toBe('FAILED');
     expect(issued()).toBe(2);
     const cut = await state();

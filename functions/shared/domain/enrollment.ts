@@ -28,6 +28,15 @@ export const enrollmentSchema = z.strictObject({
 /** One (service, environment) → AWS account pairing, and what is turned on for it. */
 export type Enrollment = z.infer<typeof enrollmentSchema>;
 
+/**
+ * The roles an enrollment's SVID policy lets read it: its reader roles, and the sync agent's when it syncs secrets
+ * (the agent shows Keywhiz this SVID). The plan judges a stored policy by the same list the issuing step writes.
+ */
+export const svidReaderRoles = (
+  e: Pick<Enrollment, 'secrets' | 'readerRoles'>,
+  syncAgentRoleName: string,
+): string[] => (e.secrets ? [...e.readerRoles, syncAgentRoleName] : e.readerRoles);
+
 /** The key that must be unique across the registry. */
 export const enrollmentKey = (e: Pick<Enrollment, 'service' | 'environment'>): string =>
   `${e.service}/${e.environment}`;

@@ -34,12 +34,28 @@ export const SVID_TAG = {
    * leaves a commit that names another version or other tags, so the SVID is not taken as complete.
    */
   committed: 'trust-bridge:committed',
-  /**
-   * `<version id>/<serial>/<not-after>/<digest of the SPIFFE ID>` of the version a write is about to store, tagged
-   * before its value: a write cut off after the value still says which certificate it holds, without reading it.
-   */
-  pending: 'trust-bridge:pending',
 } as const;
 
 export const MANAGED_BY_VALUE = 'trust-bridge';
 export const SPIRE_SVID_VALUE = 'true';
+
+/** What the store knows about an SVID without reading its value (from tags and version stages). */
+export interface StoredSvid {
+  secretName: string;
+  arn: string;
+  spiffeId: string;
+  serial: string;
+  notAfter: string;
+  service: string;
+  environment: string;
+  accountId: string;
+  /** Set when the secret is scheduled for deletion. */
+  deletedAt?: string;
+  /** The digest of the resource policy last written, as its tag records it. */
+  readersDigest: string;
+  /**
+   * The last write finished: its commit tag, written last, names the current version and the tags as they are.
+   * When false, the tags may describe an older version and the policy may be missing or stale.
+   */
+  committed: boolean;
+}

@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { loadChunk } from '../../../functions/load-chunk/load-chunk';
 import type { Enrollment } from '../../../functions/shared/domain/enrollment';
 import type { Issuance } from '../../../functions/shared/domain/rotation';
+import { svidSubject } from '../../../functions/shared/domain/svid-subject';
+import type { StoredSvid } from '../../../functions/shared/domain/svid-secret';
 import { localConfig } from '../../../local-stack/local-config';
 
 const enrollments: Enrollment[] = Array.from({ length: 12 }, (_, i) => ({
@@ -12,12 +14,12 @@ const enrollments: Enrollment[] = Array.from({ length: 12 }, (_, i) => ({
   secrets: false,
   readerRoles: [],
 }));
-const load = (env: Record<string, string>, now: string) =>
+const load = (env: Record<string, string>, now: string, listed: StoredSvid[] = []) =>
   loadChunk({
     config: localConfig(env),
     registry: { list: async () => enrollments },
     now: () => new Date(now),
-  })({ accounts: enrollments.map((e) => e.accountId), retire: [] });
+  })({ accounts: enrollments.map((e) => e.accountId), retire: [], listed });
 
 describe('Load Chunk paces issuance', () => {
   it("gives each issuance the whole second from which it may call the CA: the chunk's share of ISSUANCE_RATE", async () => {
@@ -54,5 +56,26 @@ describe('Load Chunk paces issuance', () => {
 
   it('refuses a rate that is not a whole number of certificates a second', () => {
     expect(() => localConfig({ ISSUANCE_RATE: '0' })).toThrow(/ISSUANCE_RATE/);
+  });
+});
+
+describe("Load Chunk hands each issuance the plan's listing of its SVID", () => {
+  it('by the name the SVID is stored under; an enrollment the plan listed nothing for goes without', async () => {
+    const config = localConfig({});
+    const listedSvid = (e: Enrollment): StoredSvid => ({
+      secretName: svidSubject(config, e).secretName,
+      arn: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${svidSubject(config, e).secretName}-AbCdEf`,
+      spiffeId: svidSubject(config, e).spiffeId,
+      serial: '0a',
+      notAfter: '2026-12-08T10:00:00.000Z',
+      service: e.service,
+      environment: e.environment,
+      accountId: e.accountId,
+      readersDigest: 'digest',
+      committed: true,
+    });
+    const third = listedSvid(enrollments[3] as Enrollment);
+    const items = (await load({}, '2026-12-07T10:00:00Z', [third])) as Issuance[];
+    expect(items.filter((i) => i.listed).map((i) => [i.service, i.listed])).toEqual([['service-3', third]]);
   });
 });

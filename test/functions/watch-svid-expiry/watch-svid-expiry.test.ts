@@ -2,7 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it, jest } from '@jest/globals';
 import type { Context } from 'aws-lambda';
-import type { StoredSvid, SvidStore } from '../../../functions/shared/ports/svid-store/svid-store';
+import type { SvidStore } from '../../../functions/shared/ports/svid-store/svid-store';
+import type { StoredSvid } from '../../../functions/shared/domain/svid-secret';
 import {
   createHandler,
   SVID_EXPIRY_METRICS,

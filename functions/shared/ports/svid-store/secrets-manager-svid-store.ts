@@ -15,13 +15,14 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { InvalidConfiguration, SvidUnavailable } from '../../domain/errors';
+import { InvalidConfiguration, StoreThrottled, SvidUnavailable } from '../../domain/errors';
+import { certificateFacts } from '../../domain/svid-certificate';
 import {
   decodeSpireSvidSecret,
   encodeSpireSvidSecret,
   type SpireSvidSecret,
 } from '../../../../client/spiffe/spire-secret';
-import { MANAGED_BY_VALUE, SPIRE_SVID_VALUE, SVID_TAG } from '../../domain/svid-secret';
+import { MANAGED_BY_VALUE, SPIRE_SVID_VALUE, type StoredSvid, SVID_TAG } from '../../domain/svid-secret';
 import type { SecretsManagerApi } from '../../aws/clients';
 import { pages } from '../../aws/pages';
 import {
@@ -34,7 +35,7 @@ import {
 } from '../../aws/secrets-manager-calls';
 import type {
   CurrentCertificate,
-  StoredSvid,
+  StoredIssuance,
   SvidPlacement,
   SvidRepair,
   SvidRepairs,
@@ -142,7 +143,10 @@ export class SecretsManagerSvidStore implements SvidStore {
     if (!described) return undefined;
     const tags = ownedTags(secretName, described.Tags);
     const stages = described.VersionIdsToStages ?? {};
-    const current = currentCertificate(tags, stages);
+    const version = currentVersion(stages);
+    const current =
+      committedCertificate(tags, stages) ??
+      (described.DeletedDate ? undefined : await this.heldCertificate(described.ARN as string, version));
     return {
       ...storedSvid(described, tags, stages),
       writtenByToken: issuanceToken !== undefined && Object.hasOwn(stages, issuanceToken),
@@ -154,11 +158,12 @@ export class SecretsManagerSvidStore implements SvidStore {
    * The current value, by name or by full ARN (the sync agent reads its SVID across accounts, which
    * needs the ARN). Throws SvidUnavailable when there is none: never issued, or scheduled for deletion.
    */
-  async read(secretId: string): Promise<SpireSvidSecret> {
+  async read(secretId: string, versionId?: string): Promise<SpireSvidSecret> {
     let value: { SecretBinary?: Uint8Array; SecretString?: string };
+    const version = versionId === undefined ? { VersionStage: CURRENT } : { VersionId: versionId };
     try {
       value = await transient('GetSecretValue', () =>
-        this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT })),
+        this.client.send(new GetSecretValueCommand({ SecretId: secretId, ...version })),
       );
     } catch (error) {
       if (error instanceof ResourceNotFoundException || error instanceof InvalidRequestException) {
@@ -171,6 +176,24 @@ export class SecretsManagerSvidStore implements SvidStore {
     }
     const bytes = value.SecretBinary ?? new TextEncoder().encode(value.SecretString ?? '');
     return decodeSpireSvidSecret(bytes);
+  }
+
+  /**
+   * The certificate a version holds, read from its value: the one case a writer reads an SVID, a version no
+   * commit describes (a write cut off after its value). Undefined when it is gone or is not an SVID.
+   */
+  private async heldCertificate(
+    arn: string,
+    versionId: string | undefined,
+  ): Promise<CurrentCertificate | undefined> {
+    if (versionId === undefined) return undefined;
+    try {
+      return { versionId, ...certificateFacts((await this.read(arn, versionId)).x509SVID) };
+    } catch (error) {
+      // Unreadable as an SVID: unknown, so the caller issues a new one. Throttling is retried instead.
+      if (error instanceof StoreThrottled) throw error;
+      return undefined;
+    }
   }
 
   isComplete(svid: StoredSvid, placement: SvidPlacement): boolean {
@@ -214,9 +237,11 @@ export class SecretsManagerSvidStore implements SvidStore {
     return { repaired };
   }
 
-  async put(write: SvidWrite): Promise<{ arn: string; versionId: string }> {
+  async put(write: SvidWrite): Promise<StoredIssuance> {
     const value = encodeSpireSvidSecret(write.secret);
     const policy = this.policyFor(write.accountId, write.readerRoles);
+    const renewed = await this.renewListed(write, value, policy);
+    if (renewed) return renewed;
     const described = await this.describedOnce(write.secretName);
     if (described) return this.update(described, write, value, policy);
     try {
@@ -244,6 +269,42 @@ export class SecretsManagerSvidStore implements SvidStore {
     return scheduleDeletion(this.client, secretName, described, recoveryWindowDays);
   }
 
+  /**
+   * A renewal of an SVID the plan listed complete, with the policy it needs: the new version, then the commit,
+   * and no DescribeSecret. Undefined, having written nothing that stands, when the listing is out of date (the
+   * secret gone or scheduled for deletion, or this issuance's version already there): the full write judges.
+   */
+  private async renewListed(
+    write: SvidWrite,
+    value: Uint8Array,
+    policy: string,
+  ): Promise<StoredIssuance | undefined> {
+    const { listed } = write;
+    const trusted =
+      listed?.secretName === write.secretName &&
+      listed.committed &&
+      listed.deletedAt === undefined &&
+      listed.readersDigest === digest(policy);
+    if (!trusted) return undefined;
+    let stored: boolean;
+    try {
+      stored = await this.putValue(listed.arn, write.issuanceToken, value);
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException || error instanceof InvalidRequestException)
+        return undefined;
+      throw error;
+    }
+    if (!stored) return undefined;
+    // Every tag, not only those the listing says changed: the listing may be older than the tags.
+    await this.commit(listed.arn, write.issuanceToken, svidTags(write), policy, new Map());
+    return {
+      arn: listed.arn,
+      versionId: write.issuanceToken,
+      serial: write.serial,
+      notAfter: write.notAfter,
+    };
+  }
+
   /** What `find` just described, taken once; else a fresh DescribeSecret. */
   private async describedOnce(secretName: string): Promise<DescribeSecretCommandOutput | undefined> {
     const remembered = this.described.has(secretName);
@@ -256,11 +317,7 @@ export class SecretsManagerSvidStore implements SvidStore {
     return describeSecret(this.client, secretName);
   }
 
-  private async create(
-    write: SvidWrite,
-    value: Uint8Array,
-    policy: string,
-  ): Promise<{ arn: string; versionId: string }> {
+  private async create(write: SvidWrite, value: Uint8Array, policy: string): Promise<StoredIssuance> {
     const created = await transient('CreateSecret', () =>
       this.client.send(
         new CreateSecretCommand({
@@ -268,7 +325,7 @@ export class SecretsManagerSvidStore implements SvidStore {
           ClientRequestToken: write.issuanceToken,
           KmsKeyId: this.writer().kmsKeyId,
           SecretBinary: value,
-          Tags: [...svidTags(write), pendingOf(write)].map(([Key, Value]) => ({ Key, Value })),
+          Tags: [...svidTags(write)].map(([Key, Value]) => ({ Key, Value })),
         }),
       ),
     );
@@ -277,7 +334,7 @@ export class SecretsManagerSvidStore implements SvidStore {
     // The commit follows the policy and the tags it vouches for, so a write cut off in between is not complete.
     await this.putPolicy(arn, policy);
     await this.commit(arn, versionId, svidTags(write), policy, svidTags(write));
-    return { arn, versionId };
+    return { arn, versionId, serial: write.serial, notAfter: write.notAfter };
   }
 
   private async update(
@@ -285,11 +342,13 @@ export class SecretsManagerSvidStore implements SvidStore {
     write: SvidWrite,
     value: Uint8Array,
     policy: string,
-  ): Promise<{ arn: string; versionId: string }> {
+  ): Promise<StoredIssuance> {
     const current = ownedTags(write.secretName, described.Tags);
     const arn = described.ARN as string;
-    const result = { arn, versionId: write.issuanceToken };
-    const stages = described.VersionIdsToStages?.[write.issuanceToken];
+    const versionId = write.issuanceToken;
+    const result = { arn, versionId, serial: write.serial, notAfter: write.notAfter };
+    const allStages = described.VersionIdsToStages ?? {};
+    const stages = allStages[versionId];
     // A later issuance already replaced this one: its value and tags stay.
     if (stages && !stages.includes(CURRENT)) return result;
     if (described.DeletedDate) {
@@ -297,16 +356,16 @@ export class SecretsManagerSvidStore implements SvidStore {
     }
     // The policy is known only from a commit that vouches for it; writing the value voids that commit.
     const policyKnown =
-      isCommitted(current, described.VersionIdsToStages ?? {}) &&
-      current.get(SVID_TAG.readersDigest) === digest(policy);
-    if (!stages) {
-      // Which certificate the new version holds, told before it is stored: a cut after the value is repairable.
-      await this.tagged(arn, [pendingOf(write)]);
-      if (!(await this.putValue(arn, write.issuanceToken, value))) return result;
-    }
+      isCommitted(current, allStages) && current.get(SVID_TAG.readersDigest) === digest(policy);
+    if (!stages && !(await this.putValue(arn, versionId, value))) return result;
+    // An earlier attempt of this issuance stored its version: the tags are to tell that one's certificate.
+    const held = stages
+      ? (committedCertificate(current, allStages) ?? (await this.heldCertificate(arn, versionId)))
+      : result;
+    if (!held) throw new SvidUnavailable(`${write.secretName} version ${versionId} holds no readable SVID`);
     if (!policyKnown) await this.putPolicy(arn, policy);
-    await this.commit(arn, write.issuanceToken, svidTags(write), policy, current);
-    return result;
+    await this.commit(arn, versionId, svidTags({ ...write, ...held }), policy, current);
+    return { ...result, serial: held.serial, notAfter: held.notAfter };
   }
 
   /** Writes the value under the issuance token; false when that token's version is not the current one. */
@@ -416,38 +475,24 @@ const digest = (text: string): string => createHash('sha256').update(text).diges
 /** What the readers-digest tag records of a resource policy. */
 export const policyDigest = digest;
 
-/** The tags a commit vouches for: every SVID tag but the commit and the pending record. */
+/** The tags a commit vouches for: every SVID tag but the commit. */
 const COMMITTED_TAGS = Object.values(SVID_TAG)
-  .filter((key) => key !== SVID_TAG.committed && key !== SVID_TAG.pending)
+  .filter((key) => key !== SVID_TAG.committed)
   .sort();
 
-/** A short digest of the SPIFFE ID: the whole ID (up to 2,048 characters) does not fit a tag beside the rest. */
-const spiffeDigest = (spiffeId: string): string => digest(spiffeId).slice(0, 16);
-
-const pendingOf = (write: SvidWrite): [string, string] => [
-  SVID_TAG.pending,
-  [write.issuanceToken, write.serial, write.notAfter, spiffeDigest(write.spiffeId)].join('/'),
-];
-
-/** The committed tags, or else the pending record of the current version (checked against the SPIFFE ID tag). */
-function currentCertificate(
+/** The current version's certificate as the committed tags tell it; undefined when no commit vouches for them. */
+function committedCertificate(
   tags: Map<string, string>,
   stages: Record<string, string[]>,
 ): CurrentCertificate | undefined {
   const versionId = currentVersion(stages);
-  const spiffeId = tags.get(SVID_TAG.spiffeId) ?? '';
-  if (versionId === undefined) return undefined;
-  if (isCommitted(tags, stages)) {
-    return {
-      versionId,
-      spiffeId,
-      serial: tags.get(SVID_TAG.serial) ?? '',
-      notAfter: tags.get(SVID_TAG.notAfter) ?? '',
-    };
-  }
-  const [token, serial, notAfter, ofSpiffeId] = (tags.get(SVID_TAG.pending) ?? '').split('/');
-  if (token !== versionId || !serial || !notAfter || ofSpiffeId !== spiffeDigest(spiffeId)) return undefined;
-  return { versionId, spiffeId, serial, notAfter };
+  if (versionId === undefined || !isCommitted(tags, stages)) return undefined;
+  return {
+    versionId,
+    spiffeId: tags.get(SVID_TAG.spiffeId) ?? '',
+    serial: tags.get(SVID_TAG.serial) ?? '',
+    notAfter: tags.get(SVID_TAG.notAfter) ?? '',
+  };
 }
 
 /** `<version id>/<digest of the committed tags>`: 101 characters for a UUID version id, within a tag's 256. */

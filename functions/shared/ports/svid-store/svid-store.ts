@@ -1,25 +1,5 @@
 import type { SpireSvidSecret } from '../../../../client/spiffe/spire-secret';
-
-/** What the store knows about an SVID without reading its value (from tags and version stages). */
-export interface StoredSvid {
-  secretName: string;
-  arn: string;
-  spiffeId: string;
-  serial: string;
-  notAfter: string;
-  service: string;
-  environment: string;
-  accountId: string;
-  /** Set when the secret is scheduled for deletion. */
-  deletedAt?: string;
-  /** The digest of the resource policy last written, as its tag records it. */
-  readersDigest: string;
-  /**
-   * The last write finished: its commit tag, written last, names the current version and the tags as they are.
-   * When false, the tags may describe an older version and the policy may be missing or stale.
-   */
-  committed: boolean;
-}
+import type { StoredSvid } from '../../domain/svid-secret';
 
 export interface SvidPlacement {
   secretName: string;
@@ -37,6 +17,20 @@ export interface SvidWrite extends SvidPlacement {
   serial: string;
   notAfter: string;
   secret: SpireSvidSecret;
+  /**
+   * The SVID as the run's plan listed it. When that listing shows it complete, the write goes straight to
+   * PutSecretValue and the commit (a renewal's two calls); a listing that is out of date by then is caught by
+   * those calls, and the write falls back to describing the secret.
+   */
+  listed?: StoredSvid;
+}
+
+/** The version an issuance stored, and the certificate it holds (an earlier attempt's, when that one stored it). */
+export interface StoredIssuance {
+  arn: string;
+  versionId: string;
+  serial: string;
+  notAfter: string;
 }
 
 /** What a repair writes: the policy of the placement, and tags that describe the version already current. */
@@ -49,8 +43,8 @@ export interface SvidRepair extends SvidPlacement {
 }
 
 /**
- * The certificate the current version holds, as the tags tell it without reading the value: the committed tags,
- * or the pending record of the write that stored it.
+ * The certificate the current version holds: as the committed tags tell it, or else as its value does (read
+ * only for a version no commit describes, a write cut off).
  */
 export interface CurrentCertificate {
   versionId: string;
@@ -73,8 +67,9 @@ export interface SvidStore {
   listOwned(): Promise<StoredSvid[]>;
   /**
    * The SVID stored under this name. `writtenByToken` is true when a labelled version (current or
-   * previous) was written by this issuance token. `current` is undefined when the tags do not tell which
-   * certificate the current version holds (a version written by someone else, or before commits existed).
+   * previous) was written by this issuance token. `current` is the certificate the current version holds:
+   * from the tags when committed, else read from the value (a write cut off); undefined when neither tells
+   * (no current version, one scheduled for deletion, or a value that is not an SVID).
    * Throws SecretNotOwned for a secret without our marker.
    */
   find(
@@ -102,11 +97,11 @@ export interface SvidStore {
   policy(secretId: string): Promise<string | undefined>;
   /**
    * Writes a new version (idempotent per issuanceToken), the resource policy, the tags, and last the commit
-   * tag; restores a secret scheduled for deletion first. A retry finishes a write that was cut off; a retry
-   * of an issuance that a later one replaced changes nothing.
+   * tag; restores a secret scheduled for deletion first. A retry finishes a write that was cut off, tagging the
+   * certificate its version holds; a retry of an issuance that a later one replaced changes nothing.
    * Throws SecretNotOwned, writing nothing, for a secret without our marker.
    */
-  put(write: SvidWrite): Promise<{ arn: string; versionId: string }>;
+  put(write: SvidWrite): Promise<StoredIssuance>;
   /** Schedules deletion with a recovery window. Throws SecretNotOwned for a foreign secret. */
   retire(secretName: string, recoveryWindowDays: number): Promise<{ deletionDate: string } | undefined>;
 }

@@ -2,10 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import type { SecretsManagerApi } from '../../../../../functions/shared/aws/clients';
 import { SecretsManagerSvidStore } from '../../../../../functions/shared/ports/svid-store/secrets-manager-svid-store';
 import type { SvidWrite } from '../../../../../functions/shared/ports/svid-store/svid-store';
+import type { SpireSvidSecret } from '../../../../../client/spiffe/spire-secret';
+import { certificateFacts } from '../../../../../functions/shared/domain/svid-certificate';
+import { TestTrustDomains } from '../../../../support/test-svids';
 import type { SecretsManagerOperation } from '../../../../../bench/secrets-manager-probe';
 import { LocalSecretsManager } from '../../../../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 
@@ -20,6 +23,23 @@ const NAME = 'trust-bridge/svid/prod/payments';
 const FIRST = '11111111-1111-4111-8111-111111111111';
 const SECOND = '22222222-2222-4222-8222-222222222222';
 
+/** Two real X509-SVIDs: a write cut off after its value is finished from the certificate that value holds. */
+let domains: TestTrustDomains;
+const issued: { secret: SpireSvidSecret; serial: string; notAfter: string }[] = [];
+beforeAll(async () => {
+  domains = await TestTrustDomains.create({ ca: 'example.org' });
+  for (const hoursAgo of [2, 1]) {
+    const notBefore = new Date(Date.now() - hoursAgo * 3_600_000);
+    const secret = await domains.secret('ca', 'spiffe://example.org/prod/payments', { notBefore });
+    issued.push({ secret, ...certificateFacts(secret.x509SVID) });
+  }
+});
+afterAll(() => domains.close());
+
+const svidOf = (n: 0 | 1) => {
+  const { secret, serial, notAfter } = issued[n] as (typeof issued)[number];
+  return { secret, serial, notAfter };
+};
 const write = (overrides: Partial<SvidWrite> = {}): SvidWrite => ({
   secretName: NAME,
   service: 'payments',
@@ -28,28 +48,11 @@ const write = (overrides: Partial<SvidWrite> = {}): SvidWrite => ({
   readerRoles: ['payments-api'],
   issuanceToken: FIRST,
   spiffeId: 'spiffe://example.org/prod/payments',
-  serial: '0a',
-  notAfter: '2030-01-02T00:00:00.000Z',
-  secret: {
-    spiffeID: 'spiffe://example.org/prod/payments',
-    x509SVID: '-----BEGIN CERTIFICATE-----\nMIIBfirst\n-----END CERTIFICATE-----\n',
-    x509SVIDKey: '-----BEGIN PRIVATE KEY-----\nMIGHkey\n-----END PRIVATE KEY-----\n',
-    bundle: '-----BEGIN CERTIFICATE-----\nMIIBroot\n-----END CERTIFICATE-----\n',
-    federatedBundles: {},
-  },
+  ...svidOf(0),
   ...overrides,
 });
 const renewal = (overrides: Partial<SvidWrite> = {}) =>
-  write({
-    issuanceToken: SECOND,
-    serial: '0b',
-    notAfter: '2030-01-03T00:00:00.000Z',
-    secret: {
-      ...write().secret,
-      x509SVID: '-----BEGIN CERTIFICATE-----\nMIIBsecond\n-----END CERTIFICATE-----\n',
-    },
-    ...overrides,
-  });
+  write({ issuanceToken: SECOND, ...svidOf(1), ...overrides });
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -128,28 +131,27 @@ describe('a first write cut off between two calls', () => {
 
 describe('a renewal cut off between two calls', () => {
   const more = { readerRoles: ['payments-api', 'payments-worker'] };
-  test.each<[string, Partial<SvidWrite>, SecretsManagerOperation, number, boolean]>([
-    ['same readers, cut before PutSecretValue (the pending record written)', {}, 'PutSecretValue', 1, false],
-    ['same readers, cut before the last TagResource', {}, 'TagResource', 2, true],
-    ['new readers, cut before PutResourcePolicy', more, 'PutResourcePolicy', 1, true],
-    [
-      'new readers, cut before the last TagResource',
-      { readerRoles: ['payments-worker'] },
-      'TagResource',
-      2,
-      true,
-    ],
+  test.each<[string, Partial<SvidWrite>, SecretsManagerOperation, boolean, boolean]>([
+    ['same readers, cut before PutSecretValue', {}, 'PutSecretValue', false, false],
+    ['same readers, cut before TagResource', {}, 'TagResource', true, false],
+    ["on the plan's listing, cut before PutSecretValue", {}, 'PutSecretValue', false, true],
+    ["on the plan's listing, cut before TagResource", {}, 'TagResource', true, true],
+    ['new readers, cut before PutResourcePolicy', more, 'PutResourcePolicy', true, false],
+    ['new readers, cut before TagResource', { readerRoles: ['payments-worker'] }, 'TagResource', true, false],
   ])(
     '%s: the retry makes no third version and ends as an uninterrupted write',
-    async (_, change, cut, nth, unfinished) => {
+    async (_, change, cut, unfinished, fromListing) => {
       const { local, store, cutAt } = open();
       await store.put(write());
-      cutAt(cut, nth);
-      await expect(store.put(renewal(change))).rejects.toThrow('the process died here');
+      // A Step Functions retry sends the same item again: the listing the plan took before the first attempt.
+      const [listed] = fromListing ? await store.listOwned() : [];
+      const attempt = () => store.put({ ...renewal(change), ...(listed && { listed }) });
+      cutAt(cut);
+      await expect(attempt()).rejects.toThrow('the process died here');
       // Before the value lands the first SVID is still whole; after it, nothing vouches for the tags.
       expect(await listedComplete(store, write())).toBe(!unfinished);
 
-      await store.put(renewal(change));
+      await attempt();
 
       const expected = await reference(async (s) => {
         await s.put(write());
@@ -160,6 +162,28 @@ describe('a renewal cut off between two calls', () => {
       expect(await listedComplete(store, renewal(change))).toBe(true);
     },
   );
+});
+
+describe("a renewal on the plan's listing, cut off after its value, retried with a certificate of its own", () => {
+  test('the stored version keeps its certificate and gets its tags; no second version, the stored serial reported', async () => {
+    const { local, store, cutAt } = open();
+    await store.put(write());
+    const [listed] = await store.listOwned();
+    cutAt('TagResource');
+    await expect(store.put({ ...renewal(), listed })).rejects.toThrow('the process died here');
+
+    // The retry generated a new key, so the CA gave it another certificate (here: the first one's, for contrast).
+    const retry = { ...renewal(), ...svidOf(0), listed };
+    await expect(store.put(retry)).resolves.toMatchObject({ versionId: SECOND, serial: renewal().serial });
+
+    expect(await snapshot(local)).toEqual(
+      await reference(async (s) => {
+        await s.put(write());
+        await s.put(renewal());
+      }),
+    );
+    expect(await listedComplete(store, renewal())).toBe(true);
+  });
 });
 
 describe('repair: the current version kept, its policy and tags rewritten', () => {
@@ -198,17 +222,17 @@ describe('repair: the current version kept, its policy and tags rewritten', () =
   test('a value written and never tagged gets the tags of its own certificate, and no version', async () => {
     const { local, store, cutAt } = open();
     await store.put(write());
-    cutAt('TagResource', 2);
+    cutAt('TagResource');
     await expect(store.put(renewal())).rejects.toThrow('the process died here');
     // What the tags still say is the first certificate's: the plan would have trusted it.
-    expect((await store.listOwned())[0]?.serial).toBe('0a');
-    // The pending record, written before the value, names the second: no need to read the value.
-    expect((await store.find(NAME))?.current).toMatchObject({ versionId: SECOND, serial: '0b' });
+    expect((await store.listOwned())[0]?.serial).toBe(write().serial);
+    // No commit describes the current version: its value tells which certificate it holds.
+    expect((await store.find(NAME))?.current).toMatchObject({ versionId: SECOND, serial: renewal().serial });
 
     await expect(store.repair(repairOf(renewal()))).resolves.toEqual({ repaired: ['tags'] });
     await expect(store.repair(repairOf(renewal()))).resolves.toEqual({ repaired: [] });
 
-    expect((await store.listOwned())[0]?.serial).toBe('0b');
+    expect((await store.listOwned())[0]?.serial).toBe(renewal().serial);
     expect(await snapshot(local)).toEqual(
       await reference(async (s) => {
         await s.put(write());

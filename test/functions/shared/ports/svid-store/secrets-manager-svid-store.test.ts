@@ -6,6 +6,7 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidRequestException,
   ListSecretsCommand,
   PutResourcePolicyCommand,
   PutSecretValueCommand,
@@ -16,7 +17,7 @@ import {
   SecretsManagerServiceException,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SecretsManagerSvidStore } from '../../../../../functions/shared/ports/svid-store/secrets-manager-svid-store';
 import {
@@ -29,6 +30,10 @@ import { decodeSpireSvidSecret, encodeSpireSvidSecret } from '../../../../../cli
 import { probeSecretsManager } from '../../../../../bench/secrets-manager-probe';
 import { LocalSecretsManager } from '../../../../../local-stack/stand-ins/secrets-manager/local-secrets-manager';
 import type { SvidWrite } from '../../../../../functions/shared/ports/svid-store/svid-store';
+import type { StoredSvid } from '../../../../../functions/shared/domain/svid-secret';
+import type { SpireSvidSecret } from '../../../../../client/spiffe/spire-secret';
+import { certificateFacts } from '../../../../../functions/shared/domain/svid-certificate';
+import { TestTrustDomains } from '../../../../support/test-svids';
 
 const ISSUER = 'arn:aws:iam::000000000000:role/trust-bridge-issue-svid';
 const NAME = 'trust-bridge/svid/prod/payments';
@@ -98,6 +103,21 @@ const commandsSent = () => sm.calls().map((call) => call.args[0].constructor.nam
 
 beforeEach(() => sm.reset());
 
+/** A real X509-SVID, for the paths that read a stored version back to learn its certificate. */
+let domains: TestTrustDomains;
+let issued: { secret: SpireSvidSecret; serial: string; notAfter: string };
+beforeAll(async () => {
+  domains = await TestTrustDomains.create({ ca: 'example.org' });
+  const secret = await domains.secret('ca', 'spiffe://example.org/prod/payments');
+  issued = { secret, ...certificateFacts(secret.x509SVID) };
+});
+afterAll(() => domains.close());
+const storedValue = (secret: SpireSvidSecret) => ({
+  ARN,
+  Name: NAME,
+  SecretBinary: encodeSpireSvidSecret(secret),
+});
+
 /** The tags a finished first write of `w` leaves (commit included), as if `versionId` were its version. */
 async function tagsAfterCreate(w: SvidWrite, versionId: string): Promise<{ Key: string; Value: string }[]> {
   sm.on(DescribeSecretCommand).rejects(notFound());
@@ -120,7 +140,12 @@ describe('put: a new secret', () => {
     sm.on(CreateSecretCommand).resolves({ ARN, Name: NAME, VersionId: TOKEN });
 
     const w = write();
-    await expect(store().put(w)).resolves.toEqual({ arn: ARN, versionId: TOKEN });
+    await expect(store().put(w)).resolves.toEqual({
+      arn: ARN,
+      versionId: TOKEN,
+      serial: w.serial,
+      notAfter: w.notAfter,
+    });
 
     expect(commandsSent()).toEqual([
       'DescribeSecretCommand',
@@ -134,11 +159,7 @@ describe('put: a new secret', () => {
       ClientRequestToken: TOKEN,
       KmsKeyId: 'alias/svids',
       SecretBinary: encodeSpireSvidSecret(w.secret),
-      Tags: ownedTags(w, {
-        'trust-bridge:pending': expect.stringMatching(
-          new RegExp(`^${TOKEN}/0a1b2c/2030-01-02T00:00:00.000Z/[0-9a-f]{16}$`),
-        ),
-      }),
+      Tags: ownedTags(w),
     });
     const policy = sm.commandCalls(PutResourcePolicyCommand)[0]?.args[0].input;
     expect(policy).toMatchObject({ SecretId: ARN, BlockPublicPolicy: true });
@@ -216,7 +237,7 @@ describe('put: a new secret', () => {
       new ResourceExistsException({ message: 'already exists', $metadata: { httpStatusCode: 400 } }),
     );
     sm.on(PutSecretValueCommand).resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
-    await expect(store().put(w)).resolves.toEqual({ arn: ARN, versionId: TOKEN });
+    await expect(store().put(w)).resolves.toMatchObject({ arn: ARN, versionId: TOKEN });
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
   });
 });
@@ -236,24 +257,15 @@ describe('put: an existing secret', () => {
     });
     sm.on(PutSecretValueCommand).resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
 
-    await expect(store().put(w)).resolves.toEqual({ arn: ARN, versionId: TOKEN });
+    await expect(store().put(w)).resolves.toMatchObject({ arn: ARN, versionId: TOKEN });
 
-    // The pending record first: a cut after the value still says which certificate is current.
-    expect(commandsSent()).toEqual([
-      'DescribeSecretCommand',
-      'TagResourceCommand',
-      'PutSecretValueCommand',
-      'TagResourceCommand',
-    ]);
-    expect(sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags).toEqual([
-      { Key: 'trust-bridge:pending', Value: expect.stringMatching(new RegExp(`^${TOKEN}/0a1b2c/`)) },
-    ]);
+    expect(commandsSent()).toEqual(['DescribeSecretCommand', 'PutSecretValueCommand', 'TagResourceCommand']);
     expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
       SecretId: ARN,
       ClientRequestToken: TOKEN,
       SecretBinary: encodeSpireSvidSecret(w.secret),
     });
-    expect(sm.commandCalls(TagResourceCommand)[1]?.args[0].input).toEqual({
+    expect(sm.commandCalls(TagResourceCommand)[0]?.args[0].input).toEqual({
       SecretId: ARN,
       Tags: [
         { Key: 'trust-bridge:serial', Value: '0a1b2c' },
@@ -279,12 +291,11 @@ describe('put: an existing secret', () => {
 
     expect(commandsSent()).toEqual([
       'DescribeSecretCommand',
-      'TagResourceCommand',
       'PutSecretValueCommand',
       'PutResourcePolicyCommand',
       'TagResourceCommand',
     ]);
-    const tags = sm.commandCalls(TagResourceCommand)[1]?.args[0].input.Tags;
+    const tags = sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags;
     expect(tags).toEqual([
       { Key: 'trust-bridge:readers-digest', Value: expect.not.stringMatching(digest) },
       { Key: 'trust-bridge:committed', Value: expect.stringMatching(new RegExp(`^${TOKEN}/`)) },
@@ -308,7 +319,6 @@ describe('put: an existing secret', () => {
     expect(commandsSent()).toEqual([
       'DescribeSecretCommand',
       'RestoreSecretCommand',
-      'TagResourceCommand',
       'PutSecretValueCommand',
       'TagResourceCommand',
     ]);
@@ -330,7 +340,8 @@ describe('put: an existing secret', () => {
 });
 
 describe('put: retries of the same issuance', () => {
-  test('a retry after the value was written makes no second version and finishes the policy and tags', async () => {
+  test("a retry after the value was written makes no second version, and tags the stored version's certificate", async () => {
+    // The retry issued a certificate of its own; the version the first attempt stored holds another.
     const w = write();
     const before = await tagsAfterCreate(write({ serial: 'old' }), PREVIOUS);
     sm.on(DescribeSecretCommand).resolves({
@@ -339,13 +350,24 @@ describe('put: retries of the same issuance', () => {
       Tags: before,
       VersionIdsToStages: { [TOKEN]: ['AWSCURRENT'], [PREVIOUS]: ['AWSPREVIOUS'] },
     });
-    await expect(store().put(w)).resolves.toEqual({ arn: ARN, versionId: TOKEN });
+    sm.on(GetSecretValueCommand, { SecretId: ARN, VersionId: TOKEN }).resolves(storedValue(issued.secret));
+    await expect(store().put(w)).resolves.toEqual({
+      arn: ARN,
+      versionId: TOKEN,
+      serial: issued.serial,
+      notAfter: issued.notAfter,
+    });
     // The commit names the previous version, so it vouches for no policy: the policy is written again.
     expect(commandsSent()).toEqual([
       'DescribeSecretCommand',
+      'GetSecretValueCommand',
       'PutResourcePolicyCommand',
       'TagResourceCommand',
     ]);
+    const tags = sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags;
+    expect(tagValue(tags, 'trust-bridge:serial')).toBe(issued.serial);
+    expect(tagValue(tags, 'trust-bridge:not-after')).toBe(issued.notAfter);
+    expect(tagValue(tags, 'trust-bridge:committed')).toMatch(new RegExp(`^${TOKEN}/`));
   });
 
   test('the same token with a different value (a re-encoded retry) counts as done, without throwing', async () => {
@@ -361,8 +383,8 @@ describe('put: retries of the same issuance', () => {
         $metadata: { httpStatusCode: 400 },
       }),
     );
-    await expect(store().put(write())).resolves.toEqual({ arn: ARN, versionId: TOKEN });
-    expect(commandsSent()).toEqual(['DescribeSecretCommand', 'TagResourceCommand', 'PutSecretValueCommand']);
+    await expect(store().put(write())).resolves.toMatchObject({ arn: ARN, versionId: TOKEN });
+    expect(commandsSent()).toEqual(['DescribeSecretCommand', 'PutSecretValueCommand']);
   });
 
   test('a replay of an issuance that a later one replaced changes nothing (never goes backwards)', async () => {
@@ -377,6 +399,121 @@ describe('put: retries of the same issuance', () => {
   });
 });
 
+describe("put: a renewal on the plan's listing", () => {
+  /** The SVID as the plan lists it, complete: written for `w`'s readers with version PREVIOUS current. */
+  const listing = async (w: SvidWrite): Promise<StoredSvid> => {
+    const tags = await tagsAfterCreate(write({ serial: 'old', readerRoles: w.readerRoles }), PREVIOUS);
+    sm.on(ListSecretsCommand).resolves({
+      SecretList: [{ ARN, Name: NAME, Tags: tags, SecretVersionsToStages: { [PREVIOUS]: ['AWSCURRENT'] } }],
+    });
+    const [listed] = await store().listOwned();
+    sm.reset();
+    return listed as StoredSvid;
+  };
+  const exists = () =>
+    new ResourceExistsException({
+      message: `You can't use ClientRequestToken ${TOKEN} because that value is already in use for a version of secret ${ARN}.`,
+      $metadata: { httpStatusCode: 400 },
+    });
+
+  test('takes two calls: the new version, then the commit with every tag; no describe, no read', async () => {
+    const w = write();
+    const listed = await listing(w);
+    sm.on(PutSecretValueCommand).resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
+
+    await expect(store().put({ ...w, listed })).resolves.toEqual({
+      arn: ARN,
+      versionId: TOKEN,
+      serial: w.serial,
+      notAfter: w.notAfter,
+    });
+
+    expect(commandsSent()).toEqual(['PutSecretValueCommand', 'TagResourceCommand']);
+    expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: ARN,
+      ClientRequestToken: TOKEN,
+      SecretBinary: encodeSpireSvidSecret(w.secret),
+    });
+    const tags = sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags;
+    // The same tags a first write of this certificate leaves, so the plan after it takes the SVID as complete.
+    const expected = await tagsAfterCreate(w, TOKEN);
+    expect(new Map(tags?.map((t) => [t.Key, t.Value]))).toEqual(
+      new Map(expected.map((t) => [t.Key, t.Value])),
+    );
+  });
+
+  test.each([
+    ['not complete', (l: StoredSvid) => ({ ...l, committed: false }), write()],
+    ['for other readers', (l: StoredSvid) => l, write({ readerRoles: ['someone-else'] })],
+    ['scheduled for deletion', (l: StoredSvid) => ({ ...l, deletedAt: '2030-01-01T00:00:00.000Z' }), write()],
+    ['of another secret', (l: StoredSvid) => ({ ...l, secretName: 'trust-bridge/svid/prod/other' }), write()],
+  ])('a listing %s is not trusted: the write describes the secret first', async (_, change, w) => {
+    const listed = change(await listing(write()));
+    sm.on(DescribeSecretCommand).rejects(notFound());
+    sm.on(CreateSecretCommand).resolves({ ARN, Name: NAME, VersionId: TOKEN });
+    await store().put({ ...w, listed });
+    expect(commandsSent()[0]).toBe('DescribeSecretCommand');
+  });
+
+  test.each([
+    [
+      'scheduled for deletion since',
+      new InvalidRequestException({ message: 'marked for deletion', $metadata: {} }),
+    ],
+    ['deleted since', notFound()],
+  ])('a secret %s: the write falls back to describing it, and finishes there', async (_, refusal) => {
+    const w = write();
+    const listed = await listing(w);
+    sm.on(PutSecretValueCommand)
+      .rejectsOnce(refusal)
+      .resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
+    sm.on(DescribeSecretCommand).resolves({
+      ARN,
+      Name: NAME,
+      DeletedDate: new Date('2030-01-01T00:00:00Z'),
+      Tags: ownedTags(w),
+      VersionIdsToStages: { [PREVIOUS]: ['AWSCURRENT'] },
+    });
+    await store().put({ ...w, listed });
+    expect(commandsSent()).toEqual([
+      'PutSecretValueCommand',
+      'DescribeSecretCommand',
+      'RestoreSecretCommand',
+      'PutSecretValueCommand',
+      'PutResourcePolicyCommand',
+      'TagResourceCommand',
+    ]);
+  });
+
+  test("a retry whose earlier attempt stored the version: no second version, the stored certificate's tags", async () => {
+    const w = write();
+    const listed = await listing(w);
+    sm.on(PutSecretValueCommand).rejects(exists());
+    sm.on(DescribeSecretCommand).resolves({
+      ARN,
+      Name: NAME,
+      Tags: ownedTags(w),
+      VersionIdsToStages: { [TOKEN]: ['AWSCURRENT'], [PREVIOUS]: ['AWSPREVIOUS'] },
+    });
+    sm.on(GetSecretValueCommand, { SecretId: ARN, VersionId: TOKEN }).resolves(storedValue(issued.secret));
+
+    await expect(store().put({ ...w, listed })).resolves.toMatchObject({
+      serial: issued.serial,
+      notAfter: issued.notAfter,
+    });
+    expect(commandsSent()).toEqual([
+      'PutSecretValueCommand',
+      'DescribeSecretCommand',
+      'GetSecretValueCommand',
+      'PutResourcePolicyCommand',
+      'TagResourceCommand',
+    ]);
+    expect(tagValue(sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags, 'trust-bridge:serial')).toBe(
+      issued.serial,
+    );
+  });
+});
+
 describe('find', () => {
   test('reads the SVID from tags and tells whether this token wrote a version', async () => {
     const w = write();
@@ -386,6 +523,8 @@ describe('find', () => {
       Tags: ownedTags(w),
       VersionIdsToStages: { [TOKEN]: ['AWSCURRENT'] },
     });
+    // No commit vouches for the tags: which certificate is current, only the value tells.
+    sm.on(GetSecretValueCommand, { SecretId: ARN, VersionId: TOKEN }).resolves(storedValue(issued.secret));
     const expected = {
       secretName: NAME,
       arn: ARN,
@@ -397,6 +536,7 @@ describe('find', () => {
       accountId: '111122223333',
       readersDigest: '',
       committed: false,
+      current: { versionId: TOKEN, spiffeId: w.spiffeId, serial: issued.serial, notAfter: issued.notAfter },
     };
     await expect(store().find(NAME, TOKEN)).resolves.toEqual({ ...expected, writtenByToken: true });
     await expect(store().find(NAME, 'another-token-000000000000000000000')).resolves.toEqual({
@@ -404,7 +544,35 @@ describe('find', () => {
       writtenByToken: false,
     });
     await expect(store().find(NAME)).resolves.toEqual({ ...expected, writtenByToken: false });
-    expect(commandsSent()).toEqual(Array(3).fill('DescribeSecretCommand'));
+    expect(commandsSent()).toEqual(Array(3).fill(['DescribeSecretCommand', 'GetSecretValueCommand']).flat());
+  });
+
+  test('a committed SVID is told from its tags alone; a current value that is not an SVID leaves it unknown', async () => {
+    const w = write();
+    const committed = await tagsAfterCreate(w, TOKEN);
+    sm.on(DescribeSecretCommand).resolves({
+      ARN,
+      Name: NAME,
+      Tags: committed,
+      VersionIdsToStages: { [TOKEN]: ['AWSCURRENT'] },
+    });
+    await expect(store().find(NAME)).resolves.toMatchObject({
+      committed: true,
+      current: { versionId: TOKEN, serial: w.serial, notAfter: w.notAfter },
+    });
+    expect(commandsSent()).toEqual(['DescribeSecretCommand']);
+
+    sm.reset();
+    sm.on(DescribeSecretCommand).resolves({
+      ARN,
+      Name: NAME,
+      Tags: ownedTags(w),
+      VersionIdsToStages: { other: ['AWSCURRENT'] },
+    });
+    sm.on(GetSecretValueCommand).resolves({ ARN, Name: NAME, SecretString: 'not an SVID' });
+    const found = await store().find(NAME);
+    expect(found?.committed).toBe(false);
+    expect(found?.current).toBeUndefined();
   });
 
   test('is undefined for a missing secret and refuses a foreign one', async () => {
