@@ -19,10 +19,11 @@ export interface ContainerSetup {
 const setup = workerData as ContainerSetup;
 const { dataDir, config } = setup.accountSteps;
 const ca = await SoftwareCertificateAuthority.open(join(dataDir, 'ca'), config.TRUST_DOMAIN);
+const steps = accountSteps(setup.accountSteps, ca, () => new Date());
 const deps = {
   config,
   logger: localLogger(setup.logLevel),
-  ...accountSteps(setup.accountSteps, ca, () => new Date()).ports,
+  ...steps.ports,
   now: () => new Date(),
 };
 const handlers = new Map<string, TaskHandler>();
@@ -35,7 +36,14 @@ for (const step of setup.steps) {
 
 const port = parentPort;
 if (!port) throw new Error('function-container.ts runs as a worker thread of function-containers.ts');
-port.on('message', async ({ id, step, event, context }: ContainerInvocation) => {
+port.on('message', async (message: ContainerInvocation | 'close') => {
+  if (message === 'close') {
+    // Asked once the stack's runs are over: the stand-ins remove the spare files their writes keep.
+    await steps.close();
+    port.postMessage('closed');
+    return;
+  }
+  const { id, step, event, context } = message;
   const handler = handlers.get(step);
   let reply: ContainerReply;
   try {

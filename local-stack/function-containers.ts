@@ -12,6 +12,9 @@ export const CONTAINER_STEPS: readonly string[] = ['issue-svid', 'retire-svid', 
 /** One container per core beside the engine's thread: more only share the same cores (measured on 2 cores). */
 export const DEFAULT_FUNCTION_CONTAINERS = Math.max(1, availableParallelism() - 1);
 
+/** How long a container may take to close its stand-ins before it is stopped. */
+const CLOSE_TIMEOUT_MS = 5_000;
+
 export interface ContainerInvocation {
   id: number;
   step: string;
@@ -76,9 +79,22 @@ export class FunctionContainers {
     };
   }
 
+  /** Lets each container close its stand-ins (a few seconds at most), then stops it. */
   async close(): Promise<void> {
     const containers = this.containers.splice(0);
-    await Promise.all(containers.map((c) => c.worker.terminate()));
+    await Promise.all(
+      containers.map(async ({ worker }) => {
+        const closed = new Promise<void>((done) => {
+          const timer = setTimeout(done, CLOSE_TIMEOUT_MS);
+          const end = () => (clearTimeout(timer), done());
+          worker.on('message', (message) => message === 'closed' && end());
+          worker.once('exit', end);
+        });
+        worker.postMessage('close');
+        await closed;
+        await worker.terminate();
+      }),
+    );
   }
 
   private open(slot: number): Promise<void> {
@@ -88,7 +104,8 @@ export class FunctionContainers {
     const container: Container = { worker, pending: new Map() };
     this.containers[slot] = container;
     return new Promise<void>((ready, failed) => {
-      worker.on('message', (message: ContainerReply | { ready: true }) => {
+      worker.on('message', (message: ContainerReply | { ready: true } | 'closed') => {
+        if (message === 'closed') return;
         if ('ready' in message) return ready();
         const call = container.pending.get(message.id);
         container.pending.delete(message.id);

@@ -153,6 +153,7 @@ const openDependencies = async (
     ca,
     now,
   );
+  onClose(steps.close);
   const { secretsManager, eventBus } = steps.services;
   await ensureLocalWebhookKey(secretsManager, config.WEBHOOK_KEY_SECRET_NAME);
   const s3 = new LocalS3({ dataDir: options.dataDir, buckets: [config.RUN_FILES_BUCKET] });
@@ -271,5 +272,9 @@ export const accountSteps = (setup: AccountStepsSetup, ca: SoftwareCertificateAu
     secretStore: (accountId) =>
       new SecretsManagerSecretStore(accountSecretsManager(accountId), { kmsKeyId: config.SYNC_KMS_KEY_ID }),
   };
-  return { services: { pca, secretsManager, accountSecretsManager, eventBus }, ports };
+  // Removes the spare files the stores' writes keep (spare-inodes.ts).
+  const close = async () => {
+    await Promise.all([secretsManager, ...accountStores.values()].map((store) => store.close()));
+  };
+  return { services: { pca, secretsManager, accountSecretsManager, eventBus }, ports, close };
 };

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -62,6 +62,8 @@ describe('function containers', () => {
     } finally {
       await stack.close();
     }
+    // The containers' stores kept spare inodes for their writes (spare-inodes.ts); closing removed them.
+    expect(readdirSync(join(dir, 'data', 'secretsmanager', '.spares'))).toEqual([]);
   }, 60_000);
 
   it('refuse what only an in-process step can be given', async () => {

@@ -59,6 +59,11 @@ export class LocalSecretsManager {
     this.secrets = new Secrets(files, arnPrefix, options.now ?? (() => new Date()));
   }
 
+  /** Removes the spare files its writes keep (secret-files.ts); calls after it still answer. */
+  close(): Promise<void> {
+    return this.secrets.files.close();
+  }
+
   private async handle(command: unknown): Promise<object> {
     const output = await this.secrets.files.settle(this.route(command));
     return { ...output, $metadata: { httpStatusCode: 200 } };

@@ -4,10 +4,11 @@
  * instance over the same directory sees each write. Listing pages over an in-memory index, refreshed
  * whenever the directory changed; a file that does not parse is left out of it with a warning.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { link, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type BigIntStats, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { link, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Warn } from '../damaged-files';
+import { SpareInodes } from '../spare-inodes';
 import { removeUnfinishedWrites, temporaryFile } from '../unfinished-writes';
 import { DamagedSecretFile, parseStoredSecret, type StoredSecret } from './stored-secret';
 
@@ -17,6 +18,8 @@ const DIR_STAMP_SETTLE_MS = 100;
 export class SecretFiles {
   private readonly dir: string;
   private readonly warn: Warn;
+  /** Spare inodes for the replaces, in `<dataDir>/secretsmanager/.spares`, beside the accounts' directories. */
+  private readonly spares: SpareInodes;
   private readonly index = new Map<string, { stamp: string; secret: StoredSecret }>();
   /** The index sorted per listing order, until the index changes. */
   private readonly sorted = new Map<string, StoredSecret[]>();
@@ -26,8 +29,8 @@ export class SecretFiles {
   /**
    * File writes still under way, per file, in call order: the newest content (undefined for a removal) and
    * when it is on disk. Reads see the newest content at once; each call resolves only once its own writes
-   * are on disk, so a second instance sees them then. The writes run on libuv's threads, beside the
-   * caller's work on the main thread.
+   * are on disk, so a second instance sees them then. Creates run on libuv's threads, beside the caller's
+   * work; changes run on the caller's thread (spare-inodes.ts says why).
    */
   private readonly writing = new Map<string, { secret: StoredSecret | undefined; done: Promise<void> }>();
   /** Writes started by the call running now (calls run synchronously up to their writes). */
@@ -37,6 +40,7 @@ export class SecretFiles {
   constructor(dataDir: string, accountId: string, warn: Warn) {
     this.dir = join(dataDir, 'secretsmanager', accountId);
     this.warn = warn;
+    this.spares = new SpareInodes(join(dataDir, 'secretsmanager', '.spares'));
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.removeUnfinishedWrites();
   }
@@ -97,6 +101,12 @@ export class SecretFiles {
     this.callWrites.push(removal);
   }
 
+  /** Removes the spare inodes once the writes under way are on disk; a later write makes new ones. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.writing.values()].map((w) => w.done));
+    this.spares.close();
+  }
+
   /** Every readable secret, brought up to date with the directory, in `compare`'s order (kept per `order`). */
   listed(order: string, compare: (a: StoredSecret, b: StoredSecret) => number): StoredSecret[] {
     this.refresh();
@@ -121,10 +131,10 @@ export class SecretFiles {
   }
 
   /**
-   * Writes the whole file under a temporary name, then puts it in place: by rename, or for a new secret by
-   * link, which fails with EEXIST when another process created that file meanwhile where rename would
-   * replace it. A crash in between leaves the temporary file, named by this process's id for the next
-   * opening to remove.
+   * Writes the whole file under a temporary name, then puts it in place: a new secret by link, which fails with
+   * EEXIST when another process created that file meanwhile where rename would replace it; a change by rename
+   * from a spare inode (spare-inodes.ts). A crash in between leaves the temporary file, named by this process's
+   * id for the next opening to remove.
    */
   private write(secret: StoredSecret, how: 'replace' | 'create'): Promise<void> {
     const file = fileOf(secret.name);
@@ -133,17 +143,23 @@ export class SecretFiles {
     this.index.set(file, { stamp: 'writing', secret });
     this.sorted.clear();
     return this.enqueue(file, secret, async () => {
-      const temporary = temporaryFile(this.dir, file);
-      try {
-        await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
-        if (how === 'create') await link(temporary, path);
-        else await rename(temporary, path);
-      } finally {
-        if (how === 'create') await unlink(temporary).catch(() => undefined);
-      }
+      const written =
+        how === 'create' ? await this.created(path, text) : this.spares.replace(path, text, 0o600);
       const entry = this.index.get(file);
-      if (entry?.secret === secret) entry.stamp = stampOf(await stat(path, { bigint: true }));
+      if (entry?.secret === secret) entry.stamp = stampOf(written);
     });
+  }
+
+  /** A new file, put in place by link: EEXIST when another process created it meanwhile. */
+  private async created(path: string, text: string): Promise<BigIntStats> {
+    const temporary = temporaryFile(this.dir, basename(path));
+    try {
+      await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
+      await link(temporary, path);
+    } finally {
+      await unlink(temporary).catch(() => undefined);
+    }
+    return stat(path, { bigint: true });
   }
 
   /**
