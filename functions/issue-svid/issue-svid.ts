@@ -5,6 +5,7 @@ import { parseSpiffeId } from '../shared/domain/spiffe-id';
 import { certificateFacts } from '../shared/domain/svid-certificate';
 import { createSvidKeyAndCsr } from '../shared/domain/svid-key';
 import { svidSubject } from '../shared/domain/svid-subject';
+import { ListedWriteInterrupted, StoreThrottled } from '../shared/domain/errors';
 import { stepHandler } from '../shared/step-handler';
 
 /** What the function reads from its environment, its adapters' settings included. */
@@ -21,6 +22,8 @@ export interface IssueSvidInput {
   runId: string;
   force: boolean;
   item: Issuance;
+  /** Set by 'Forget Listing' after a write from the item's listing was interrupted: describe the secret instead. */
+  listingInterrupted?: boolean;
 }
 
 /**
@@ -29,7 +32,7 @@ export interface IssueSvidInput {
  */
 export const issueSvid =
   ({ config, authority, svids, now }: IssueSvidDependencies) =>
-  async ({ runId, force, item }: IssueSvidInput): Promise<SvidOutcome> => {
+  async ({ runId, force, item, listingInterrupted }: IssueSvidInput): Promise<SvidOutcome> => {
     const subject = svidSubject(config, item);
     parseSpiffeId(subject.spiffeId);
     const outcome = {
@@ -49,14 +52,18 @@ export const issueSvid =
       readerRoles: item.readerRoles,
     };
 
-    // The plan's listing of a complete SVID stands in for describing it, so a renewal writes at once; any other
-    // listing (or none) is looked at afresh. A listing out of date by now is caught by the write itself.
-    const listed =
-      item.listed?.secretName === subject.secretName && svids.isComplete(item.listed, placement)
-        ? item.listed
+    // What the plan listed under this name stands in for describing the secret when it tells enough: nothing (a
+    // first issuance) or a complete SVID (a renewal). Anything else is looked at afresh. A listing out of date by
+    // now is caught by the write itself.
+    const listed = item.listing?.svid;
+    const listing =
+      !listingInterrupted &&
+      item.listing &&
+      (!listed || (listed.secretName === subject.secretName && svids.isComplete(listed, placement)))
+        ? item.listing
         : undefined;
-    const stored = listed
-      ? { ...listed, writtenByToken: false }
+    const stored = listing
+      ? listing.svid && { ...listing.svid, writtenByToken: false }
       : await svids.find(subject.secretName, token);
     if (stored && stored.deletedAt === undefined && !svids.isComplete(stored, placement)) {
       // Its tags cannot be trusted: judge the certificate the current version holds.
@@ -89,21 +96,31 @@ export const issueSvid =
     const bundle = await authority.bundle();
     const { serial, notAfter } = certificateFacts(issued.certificatePem);
 
-    const written = await svids.put({
-      ...placement,
-      issuanceToken: token,
-      spiffeId: subject.spiffeId,
-      serial,
-      notAfter,
-      ...(listed && { listed }),
-      secret: {
-        spiffeID: subject.spiffeId,
-        x509SVID: pemChain([issued.certificatePem, ...issued.chainPem]),
-        x509SVIDKey: privateKeyPem,
-        bundle: pemChain(bundle),
-        federatedBundles: {},
-      },
-    });
+    const written = await svids
+      .put({
+        ...placement,
+        issuanceToken: token,
+        spiffeId: subject.spiffeId,
+        serial,
+        notAfter,
+        ...(listing && { listing }),
+        secret: {
+          spiffeID: subject.spiffeId,
+          x509SVID: pemChain([issued.certificatePem, ...issued.chainPem]),
+          x509SVIDKey: privateKeyPem,
+          bundle: pemChain(bundle),
+          federatedBundles: {},
+        },
+      })
+      .catch((error: unknown) => {
+        // Retried as it stands, the step would start from the same listing and issue a second certificate.
+        if (listing && error instanceof StoreThrottled) {
+          throw new ListedWriteInterrupted(`${error.message}, after a write from the plan's listing began`, {
+            cause: error,
+          });
+        }
+        throw error;
+      });
     // An earlier attempt of this issuance may have stored its own certificate: report what is stored.
     return { status: 'issued', ...outcome, serial: written.serial, notAfter: written.notAfter };
   };

@@ -18,8 +18,8 @@ export type LoadChunkDependencies = StepDependencies<typeof settings, 'registry'
 /**
  * Expands a chunk's account ids into work items: one issuance per identity-enabled enrollment of those
  * accounts (read fresh from the registry, so a record removed since planning is not issued), then the
- * chunk's retirements. Reader roles travel with the item; they are names, not secrets. So does the plan's
- * listing of the enrollment's SVID, when complete, which spares its renewal a DescribeSecret.
+ * chunk's retirements. Reader roles travel with the item; they are names, not secrets. So does what the plan
+ * listed under the enrollment's SVID name, which spares a first issuance or a renewal its DescribeSecret.
  *
  * Each issuance gets the second from which it may call the CA: this chunk's share of ISSUANCE_RATE (the chunks
  * running at once share it), released a whole second at a time, so a fleet's rotation keeps under ACM PCA's
@@ -32,7 +32,8 @@ export const loadChunk =
     const listed = new Map(order.listed.map((svid) => [svid.secretName, svid]));
     const enrollments = await registry.list();
     const perSecond = config.ISSUANCE_RATE / config.CHUNK_CONCURRENCY;
-    const startSecond = Math.floor(now().getTime() / 1000);
+    // From the next whole second: this one's CA budget went to the chunks already running.
+    const startSecond = Math.ceil(now().getTime() / 1000);
     const issuances: WorkItem[] = enrollments
       .filter((e) => e.identity && accounts.has(e.accountId))
       .map((e, i): WorkItem => {
@@ -44,7 +45,7 @@ export const loadChunk =
           environment: e.environment,
           readerRoles: svidReaderRoles(e, config.SYNC_AGENT_ROLE_NAME),
           notBefore: wholeSecond(startSecond + Math.floor(i / perSecond)),
-          ...(svid && { listed: svid }),
+          listing: svid ? { svid } : {},
         };
       });
     return [...issuances, ...order.retire];

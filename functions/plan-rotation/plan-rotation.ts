@@ -64,8 +64,8 @@ export const planRotation =
 
     const storedByName = new Map(stored.map((s) => [s.secretName, s]));
     const dueAccounts = new Set<string>();
-    /** The complete SVIDs, by the account whose enrollment holds them: the renewals' listing. */
-    const complete = new Map<string, StoredSvid[]>();
+    /** The listed SVIDs, by the account whose enrollment they are for: what its issuances start from. */
+    const listed = new Map<string, StoredSvid[]>();
     const fresh: Array<{ enrollment: Enrollment; svid: StoredSvid; spiffeId: string }> = [];
     for (const enrollment of enrollments) {
       if (!enrollment.identity || (wanted && !wanted.has(enrollment.accountId))) continue;
@@ -83,15 +83,13 @@ export const planRotation =
         });
       if (due) dueAccounts.add(enrollment.accountId);
       else fresh.push({ enrollment, svid, spiffeId });
-      if (whole && svid.deletedAt === undefined) {
-        complete.set(enrollment.accountId, [...(complete.get(enrollment.accountId) ?? []), svid]);
-      }
+      if (svid) listed.set(enrollment.accountId, [...(listed.get(enrollment.accountId) ?? []), svid]);
     }
 
     const retiring = findRetirements(config, enrollments, stored, wanted);
     await guardRetirements({ config, audit }, input.runId, request, { retiring, enrollments, stored });
     const retirements = retiring.slice(0, config.MAX_RETIREMENTS_PER_RUN);
-    const chunks = chunk(dueAccounts, retirements, complete, config.CHUNK_SIZE);
+    const chunks = chunk(dueAccounts, retirements, listed, config.CHUNK_SIZE);
 
     // An account that is rotated anyway reports its fresh enrollments from the rotation itself.
     const skipped = fresh.filter(({ enrollment }) => !dueAccounts.has(enrollment.accountId));
@@ -192,13 +190,13 @@ const guardRetirements = async (
 };
 
 /**
- * Splits the accounts into chunks of at most `size`, each with the retirements of its accounts and the complete
- * SVIDs its due accounts' enrollments hold.
+ * Splits the accounts into chunks of at most `size`, each with the retirements of its accounts and the SVIDs
+ * listed under its due accounts' enrollments' names.
  */
 const chunk = (
   dueAccounts: Set<string>,
   retirements: Retirement[],
-  complete: Map<string, StoredSvid[]>,
+  listed: Map<string, StoredSvid[]>,
   size: number,
 ): ChunkOrder[] => {
   const accounts = [...new Set([...dueAccounts, ...retirements.map((r) => r.accountId)])].sort();
@@ -209,7 +207,7 @@ const chunk = (
     chunks.push({
       accounts: members,
       retire: retirements.filter((r) => inChunk.has(r.accountId)),
-      listed: members.flatMap((account) => (dueAccounts.has(account) ? (complete.get(account) ?? []) : [])),
+      listed: members.flatMap((account) => (dueAccounts.has(account) ? (listed.get(account) ?? []) : [])),
     });
   }
   return chunks;

@@ -206,7 +206,7 @@ describe.each(backends)('Secrets Manager adapters contract: $name', ({ open }) =
           issuerRoleArn: `arn:aws:iam::${backend.accountId}:role/trust-bridge-issue-svid`,
         },
       );
-      await counting.put({ ...issued, listed });
+      await counting.put({ ...issued, listing: { svid: listed } });
       expect(sent).toEqual(['PutSecretValueCommand', 'TagResourceCommand']);
       const [after] = await store.listOwned();
       expect(after).toMatchObject({ serial: issued.serial, notAfter: issued.notAfter, committed: true });

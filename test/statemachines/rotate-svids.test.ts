@@ -106,7 +106,7 @@ describe('rotate-svids on the local engine', () => {
     expect(after.find((s) => s.accountId === A)?.serial).toBe(payments?.serial);
   });
 
-  test('a rerun inside the renewal window calls no CA and lists the store once; --force renews in two calls each', async () => {
+  test('a rerun inside the renewal window calls no CA and lists the store once; --force renews in two calls each, and a first issuance takes three', async () => {
     // A secret-enabled service's SVID names the sync agent too: the plan judges it by the same readers.
     const D = '444444444444';
     const { stack, auditEvents } = await startLocalStack([
@@ -115,7 +115,15 @@ describe('rotate-svids on the local engine', () => {
     ]);
     const pca = probeAcmPca(stack.services.pca).calls;
     const sm = probeSecretsManager(stack.services.secretsManager).calls;
+    const made = (before: Record<string, number>) =>
+      Object.fromEntries(
+        Object.entries(sm)
+          .map(([op, n]) => [op, n - (before[op] ?? 0)])
+          .filter(([, n]) => n !== 0),
+      );
     await stack.rotate();
+    // A first issuance: the plan listed nothing under the name, so the secret is created without a describe.
+    expect(made({})).toEqual({ ListSecrets: 1, CreateSecret: 3, PutResourcePolicy: 3, TagResource: 3 });
     const first = await stack.deps.svids.listOwned();
     const issuedBefore = pca.IssueCertificate;
     const callsBefore = totalCalls(sm);
@@ -135,12 +143,7 @@ describe('rotate-svids on the local engine', () => {
     const forced = await stack.rotate({ force: true });
     expect(forced.status).toBe('SUCCEEDED');
     expect(pca.IssueCertificate - issuedBefore).toBe(3);
-    const made = Object.fromEntries(
-      Object.entries(sm)
-        .map(([op, n]) => [op, n - ((before as Record<string, number>)[op] ?? 0)])
-        .filter(([, n]) => n !== 0),
-    );
-    expect(made).toEqual({ ListSecrets: 1, PutSecretValue: 3, TagResource: 3 });
+    expect(made(before)).toEqual({ ListSecrets: 1, PutSecretValue: 3, TagResource: 3 });
     const renewed = await stack.deps.svids.listOwned();
     for (const svid of renewed) {
       expect(svid.serial).not.toBe(first.find((s) => s.secretName === svid.secretName)?.serial);

@@ -126,20 +126,40 @@ describe('an SVID write cut off between two calls, then the next run', () => {
     expect(after.certificate.serial).toBe(cut.certificate.serial);
   });
 
-  test('a throttled TagResource is retried within the run, which then ends issued and complete', async () => {
-    const { stack, probe, state, issued, outcomes } = await start();
-    const throttled = new SecretsManagerServiceException({
+  const throttled = () =>
+    new SecretsManagerServiceException({
       name: 'ThrottlingException',
       $fault: 'client',
       $metadata: { httpStatusCode: 400 },
       message: 'Rate exceeded',
     });
-    probe.failNext('TagResource', throttled);
+
+  test('a throttled TagResource is retried within the run, which then ends issued and complete', async () => {
+    const { stack, probe, state, issued, outcomes } = await start();
+    probe.failNext('TagResource', throttled());
     const run = await stack.rotate();
     expect(run.status).toBe('SUCCEEDED');
     expect(await outcomes(run.name)).toEqual([['SVID Issued', undefined]]);
     expect(issued()).toBe(1);
     describesItsCertificate(await state());
+    expect((await stack.deps.svids.listOwned())[0]?.committed).toBe(true);
+  });
+
+  test("a renewal from the plan's listing throttled after its value: run again without the listing, no second certificate", async () => {
+    const { stack, probe, state, issued, outcomes } = await start();
+    await stack.rotate();
+    probe.failNext('TagResource', throttled());
+    const calls = { ...probe.calls };
+    const run = await stack.rotate({ force: true });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(await outcomes(run.name)).toEqual([['SVID Issued', undefined]]);
+    expect(issued()).toBe(2);
+    // The second attempt described the secret and read back the version the first one stored.
+    expect((probe.calls.DescribeSecret ?? 0) - (calls.DescribeSecret ?? 0)).toBe(1);
+    expect((probe.calls.PutSecretValue ?? 0) - (calls.PutSecretValue ?? 0)).toBe(1);
+    const after = await state();
+    expect(after.versions).toBe(2);
+    describesItsCertificate(after);
     expect((await stack.deps.svids.listOwned())[0]?.committed).toBe(true);
   });
 

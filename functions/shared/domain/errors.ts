@@ -39,6 +39,13 @@ export class CertificateRequestFailed extends TrustBridgeError {}
 /** Secrets Manager throttled us or was briefly unavailable. Retryable. */
 export class StoreThrottled extends TrustBridgeError {}
 
+/**
+ * A write that started from the plan's listing was throttled after it may have landed. Not retried as it stands: the
+ * state machine drops the listing ('Forget Listing') and runs the step again, which then describes the secret and
+ * finishes what landed, instead of issuing a second certificate.
+ */
+export class ListedWriteInterrupted extends TrustBridgeError {}
+
 /** EventBridge kept rejecting audit entries after our own retries. Retryable at the step. */
 export class AuditDeliveryFailed extends TrustBridgeError {}
 

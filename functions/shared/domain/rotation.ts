@@ -3,7 +3,7 @@ import * as z from './zod';
 import { replayOfSchema, type RunOutcome } from './replay';
 import type { RunFile } from './run-files';
 import { accountIdSchema } from './enrollment';
-import type { StoredSvid } from './svid-secret';
+import type { StoredSvid, SvidListing } from './svid-secret';
 
 /** Input of a rotation run: the schedule sends `{}`, an operator or a replay names accounts. */
 export const rotationRequestSchema = z.strictObject({
@@ -38,8 +38,8 @@ export interface Issuance {
    * seconds): items are spread so the chunks running at once ask ACM PCA for ISSUANCE_RATE certificates a second.
    */
   notBefore: string;
-  /** Its SVID as the plan listed it (tags only, no secret), when complete then: a renewal needs no describe. */
-  listed?: StoredSvid;
+  /** What the plan listed under its SVID's name (tags only, no secret). */
+  listing?: SvidListing;
 }
 
 export type WorkItem = Issuance | Retirement;
@@ -48,7 +48,7 @@ export type WorkItem = Issuance | Retirement;
 export interface ChunkOrder {
   accounts: string[];
   retire: Retirement[];
-  /** The complete SVIDs of these accounts' enrollments, as the plan listed them, for their renewals. */
+  /** The SVIDs the plan listed under these accounts' enrollments' names: what their issuances start from. */
   listed: StoredSvid[];
 }
 

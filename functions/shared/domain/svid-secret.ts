@@ -59,3 +59,12 @@ export interface StoredSvid {
    */
   committed: boolean;
 }
+
+/**
+ * What the run's plan saw under an SVID's name in its ListSecrets: `svid` when it listed one. A write starts from it
+ * instead of describing the secret when it tells enough: nothing listed (a first issuance creates at once), or a
+ * complete SVID (a renewal writes its version at once). A listing out of date by then is caught by those calls.
+ */
+export interface SvidListing {
+  svid?: StoredSvid;
+}

@@ -28,9 +28,8 @@ describe('Load Chunk paces issuance', () => {
       { ISSUANCE_RATE: '8', CHUNK_CONCURRENCY: '4' },
       '2026-12-07T10:00:00.750Z',
     )) as Issuance[];
+    // From the next whole second: the current one's budget went to the chunks already running.
     expect(items.map((i) => i.notBefore)).toEqual([
-      '2026-12-07T10:00:00Z',
-      '2026-12-07T10:00:00Z',
       '2026-12-07T10:00:01Z',
       '2026-12-07T10:00:01Z',
       '2026-12-07T10:00:02Z',
@@ -41,6 +40,8 @@ describe('Load Chunk paces issuance', () => {
       '2026-12-07T10:00:04Z',
       '2026-12-07T10:00:05Z',
       '2026-12-07T10:00:05Z',
+      '2026-12-07T10:00:06Z',
+      '2026-12-07T10:00:06Z',
     ]);
   });
 
@@ -60,7 +61,7 @@ describe('Load Chunk paces issuance', () => {
 });
 
 describe("Load Chunk hands each issuance the plan's listing of its SVID", () => {
-  it('by the name the SVID is stored under; an enrollment the plan listed nothing for goes without', async () => {
+  it('by the name the SVID is stored under; an enrollment the plan listed nothing for gets an empty listing', async () => {
     const config = localConfig({});
     const listedSvid = (e: Enrollment): StoredSvid => ({
       secretName: svidSubject(config, e).secretName,
@@ -76,6 +77,10 @@ describe("Load Chunk hands each issuance the plan's listing of its SVID", () => 
     });
     const third = listedSvid(enrollments[3] as Enrollment);
     const items = (await load({}, '2026-12-07T10:00:00Z', [third])) as Issuance[];
-    expect(items.filter((i) => i.listed).map((i) => [i.service, i.listed])).toEqual([['service-3', third]]);
+    expect(items.filter((i) => i.listing?.svid).map((i) => [i.service, i.listing?.svid])).toEqual([
+      ['service-3', third],
+    ]);
+    // The rest were looked for and not listed: a first issuance creates their secrets without describing them.
+    expect(items.filter((i) => !i.listing?.svid).map((i) => i.listing)).toEqual(Array(11).fill({}));
   });
 });

@@ -240,16 +240,19 @@ export class SecretsManagerSvidStore implements SvidStore {
   async put(write: SvidWrite): Promise<StoredIssuance> {
     const value = encodeSpireSvidSecret(write.secret);
     const policy = this.policyFor(write.accountId, write.readerRoles);
-    const renewed = await this.renewListed(write, value, policy);
+    const { listing } = write;
+    const renewed = listing?.svid && (await this.renewListed(write, listing.svid, value, policy));
     if (renewed) return renewed;
-    const described = await this.describedOnce(write.secretName);
+    // Nothing listed under this name: a first issuance, created at once.
+    const described = listing && !listing.svid ? undefined : await this.describedOnce(write.secretName);
     if (described) return this.update(described, write, value, policy);
     try {
       return await this.create(write, value, policy);
     } catch (error) {
-      // Another writer created it between our describe and create: carry on as an update.
-      const again =
-        error instanceof ResourceExistsException ? await this.describe(write.secretName) : undefined;
+      // Another writer created it since our describe or the plan's listing, or it was retired since: carry on as
+      // an update (which restores it).
+      const taken = error instanceof ResourceExistsException || error instanceof InvalidRequestException;
+      const again = taken ? await this.describe(write.secretName) : undefined;
       if (!again) throw error;
       return this.update(again, write, value, policy);
     }
@@ -276,12 +279,12 @@ export class SecretsManagerSvidStore implements SvidStore {
    */
   private async renewListed(
     write: SvidWrite,
+    listed: StoredSvid,
     value: Uint8Array,
     policy: string,
   ): Promise<StoredIssuance | undefined> {
-    const { listed } = write;
     const trusted =
-      listed?.secretName === write.secretName &&
+      listed.secretName === write.secretName &&
       listed.committed &&
       listed.deletedAt === undefined &&
       listed.readersDigest === digest(policy);

@@ -1,5 +1,5 @@
 import type { SpireSvidSecret } from '../../../../client/spiffe/spire-secret';
-import type { StoredSvid } from '../../domain/svid-secret';
+import type { StoredSvid, SvidListing } from '../../domain/svid-secret';
 
 export interface SvidPlacement {
   secretName: string;
@@ -18,11 +18,11 @@ export interface SvidWrite extends SvidPlacement {
   notAfter: string;
   secret: SpireSvidSecret;
   /**
-   * The SVID as the run's plan listed it. When that listing shows it complete, the write goes straight to
-   * PutSecretValue and the commit (a renewal's two calls); a listing that is out of date by then is caught by
-   * those calls, and the write falls back to describing the secret.
+   * What the run's plan listed under this name. Nothing: the write creates the secret at once. A complete SVID:
+   * it goes straight to PutSecretValue and the commit (a renewal's two calls). Calls that find the listing out of
+   * date send the write back to describing the secret.
    */
-  listed?: StoredSvid;
+  listing?: SvidListing;
 }
 
 /** The version an issuance stored, and the certificate it holds (an earlier attempt's, when that one stored it). */

@@ -145,7 +145,7 @@ describe('a renewal cut off between two calls', () => {
       await store.put(write());
       // A Step Functions retry sends the same item again: the listing the plan took before the first attempt.
       const [listed] = fromListing ? await store.listOwned() : [];
-      const attempt = () => store.put({ ...renewal(change), ...(listed && { listed }) });
+      const attempt = () => store.put({ ...renewal(change), ...(listed && { listing: { svid: listed } }) });
       cutAt(cut);
       await expect(attempt()).rejects.toThrow('the process died here');
       // Before the value lands the first SVID is still whole; after it, nothing vouches for the tags.
@@ -170,10 +170,12 @@ describe("a renewal on the plan's listing, cut off after its value, retried with
     await store.put(write());
     const [listed] = await store.listOwned();
     cutAt('TagResource');
-    await expect(store.put({ ...renewal(), listed })).rejects.toThrow('the process died here');
+    await expect(store.put({ ...renewal(), listing: { svid: listed } })).rejects.toThrow(
+      'the process died here',
+    );
 
     // The retry generated a new key, so the CA gave it another certificate (here: the first one's, for contrast).
-    const retry = { ...renewal(), ...svidOf(0), listed };
+    const retry = { ...renewal(), ...svidOf(0), listing: { svid: listed } };
     await expect(store.put(retry)).resolves.toMatchObject({ versionId: SECOND, serial: renewal().serial });
 
     expect(await snapshot(local)).toEqual(

@@ -133,6 +133,14 @@ async function tagsAfterCreate(w: SvidWrite, versionId: string): Promise<{ Key: 
 const tagValue = (tags: { Key?: string; Value?: string }[] | undefined, key: string) =>
   tags?.find((t) => t.Key === key)?.Value;
 const PREVIOUS = 'previous-issuance-token-000000000000';
+/** How DescribeSecret shows our SVID once it is scheduled for deletion. */
+const scheduledForDeletion = (w: SvidWrite) => ({
+  ARN,
+  Name: NAME,
+  DeletedDate: new Date('2030-01-01T00:00:00Z'),
+  Tags: ownedTags(w),
+  VersionIdsToStages: { [PREVIOUS]: ['AWSCURRENT'] },
+});
 
 describe('put: a new secret', () => {
   test('creates it as SPIRE would (SecretBinary JSON, spire-svid tag) with our token, key and tags, then the policy', async () => {
@@ -239,6 +247,46 @@ describe('put: a new secret', () => {
     sm.on(PutSecretValueCommand).resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
     await expect(store().put(w)).resolves.toMatchObject({ arn: ARN, versionId: TOKEN });
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+  });
+});
+
+describe("put: a first issuance the plan's listing shows nothing for", () => {
+  test('creates the secret at once: CreateSecret, the policy, the commit; no describe', async () => {
+    sm.on(CreateSecretCommand).resolves({ ARN, Name: NAME, VersionId: TOKEN });
+    await store().put({ ...write(), listing: {} });
+    expect(commandsSent()).toEqual(['CreateSecretCommand', 'PutResourcePolicyCommand', 'TagResourceCommand']);
+  });
+
+  test.each([
+    [
+      'created since (ResourceExistsException)',
+      new ResourceExistsException({ message: 'exists', $metadata: {} }),
+    ],
+    [
+      'scheduled for deletion since (InvalidRequestException)',
+      new InvalidRequestException({ message: 'scheduled for deletion', $metadata: {} }),
+    ],
+  ])('a name %s: the write describes it and carries on as an update', async (_, refusal) => {
+    const w = write();
+    sm.on(CreateSecretCommand).rejects(refusal);
+    sm.on(DescribeSecretCommand).resolves(scheduledForDeletion(w));
+    sm.on(PutSecretValueCommand).resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
+    await store().put({ ...w, listing: {} });
+    expect(commandsSent()).toEqual([
+      'CreateSecretCommand',
+      'DescribeSecretCommand',
+      'RestoreSecretCommand',
+      'PutSecretValueCommand',
+      'PutResourcePolicyCommand',
+      'TagResourceCommand',
+    ]);
+  });
+
+  test('a foreign secret under the name is still refused, untouched', async () => {
+    sm.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
+    sm.on(DescribeSecretCommand).resolves({ ARN, Name: NAME, Tags: [{ Key: 'owner', Value: 'someone' }] });
+    await expect(store().put({ ...write(), listing: {} })).rejects.toThrow(SecretNotOwned);
+    expect(commandsSent()).toEqual(['CreateSecretCommand', 'DescribeSecretCommand']);
   });
 });
 
@@ -421,7 +469,7 @@ describe("put: a renewal on the plan's listing", () => {
     const listed = await listing(w);
     sm.on(PutSecretValueCommand).resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
 
-    await expect(store().put({ ...w, listed })).resolves.toEqual({
+    await expect(store().put({ ...w, listing: { svid: listed } })).resolves.toEqual({
       arn: ARN,
       versionId: TOKEN,
       serial: w.serial,
@@ -451,7 +499,7 @@ describe("put: a renewal on the plan's listing", () => {
     const listed = change(await listing(write()));
     sm.on(DescribeSecretCommand).rejects(notFound());
     sm.on(CreateSecretCommand).resolves({ ARN, Name: NAME, VersionId: TOKEN });
-    await store().put({ ...w, listed });
+    await store().put({ ...w, listing: { svid: listed } });
     expect(commandsSent()[0]).toBe('DescribeSecretCommand');
   });
 
@@ -467,14 +515,8 @@ describe("put: a renewal on the plan's listing", () => {
     sm.on(PutSecretValueCommand)
       .rejectsOnce(refusal)
       .resolves({ ARN, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
-    sm.on(DescribeSecretCommand).resolves({
-      ARN,
-      Name: NAME,
-      DeletedDate: new Date('2030-01-01T00:00:00Z'),
-      Tags: ownedTags(w),
-      VersionIdsToStages: { [PREVIOUS]: ['AWSCURRENT'] },
-    });
-    await store().put({ ...w, listed });
+    sm.on(DescribeSecretCommand).resolves(scheduledForDeletion(w));
+    await store().put({ ...w, listing: { svid: listed } });
     expect(commandsSent()).toEqual([
       'PutSecretValueCommand',
       'DescribeSecretCommand',
@@ -497,7 +539,7 @@ describe("put: a renewal on the plan's listing", () => {
     });
     sm.on(GetSecretValueCommand, { SecretId: ARN, VersionId: TOKEN }).resolves(storedValue(issued.secret));
 
-    await expect(store().put({ ...w, listed })).resolves.toMatchObject({
+    await expect(store().put({ ...w, listing: { svid: listed } })).resolves.toMatchObject({
       serial: issued.serial,
       notAfter: issued.notAfter,
     });
