@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type AuditEvent, OPS_DETAIL_TYPES } from '../functions/shared/domain/audit';
-import { type ReplayInput, replayInputOf, replayNameOf } from '../functions/shared/domain/replay';
+import {
+  keptReplayOf,
+  type ReplayInput,
+  replayInputOf,
+  replayNameOf,
+} from '../functions/shared/domain/replay';
+import type { RunFile } from '../functions/shared/domain/run-files';
 import { openDeployment } from './deployment/open-deployment';
 import { parseSince } from './durations';
 import { STACK_OPTIONS } from './local-stack-options';
@@ -53,10 +59,34 @@ const OPTIONS = {
 
 const WAIT_POLL_MS = 5000;
 
+/**
+ * What the new run starts with: the failed accounts the cause lists, or, when they did not fit it, where the failed
+ * run kept them (its plan reads them there); and how many accounts that is.
+ */
+interface Replay {
+  input: ReplayInput | { replayFrom: RunFile };
+  count: number;
+  shown: string;
+}
+
+const replayOfCause = (cause: string | undefined): Replay | undefined => {
+  const items = replayInputOf(cause);
+  if (items)
+    return { input: items, count: items.accounts.length, shown: `accounts ${items.accounts.join(', ')}` };
+  const kept = keptReplayOf(cause);
+  if (!kept) return undefined;
+  const { bucket, key } = kept.replayFrom;
+  return {
+    input: { replayFrom: kept.replayFrom },
+    count: kept.failedAccounts,
+    shown: `the ${kept.failedAccounts} accounts kept in s3://${bucket}/${key}`,
+  };
+};
+
 /** What replay does to one failed run. */
 type Plan =
   | { action: 'none'; original: WorkflowRun; result: string; execution?: string }
-  | { action: 'replay'; original: WorkflowRun; execution: string; items: ReplayInput }
+  | { action: 'replay'; original: WorkflowRun; execution: string; replay: Replay }
   | { action: 'redrive'; original: WorkflowRun };
 
 /** One line of the report, as printed with --json. */
@@ -204,12 +234,12 @@ const planFor = async (runs: WorkflowRuns, original: WorkflowRun): Promise<Plan>
   if (original.status === 'RUNNING' || original.status === 'PENDING_REDRIVE') {
     return { action: 'none', original, result: `still ${original.status}` };
   }
-  const items = replayInputOf(original.cause);
-  if (!items) return { action: 'redrive', original };
+  const replay = replayOfCause(original.cause);
+  if (!replay) return { action: 'redrive', original };
   const execution = replayNameOf(original.name);
   const earlier = await runs.find(siblingExecutionArn(original.executionArn, execution));
   if (earlier) return alreadyReplayed(original, execution, earlier.status);
-  return { action: 'replay', original, execution, items };
+  return { action: 'replay', original, execution, replay };
 };
 
 const alreadyReplayed = (original: WorkflowRun, execution: string, status: string): Plan => ({
@@ -232,8 +262,8 @@ const dryRun = (plan: Plan): ReplayOutcome => {
   return {
     ...base,
     execution: plan.execution,
-    items: plan.items.accounts.length,
-    result: `dry run: would start with accounts ${plan.items.accounts.join(', ')}`,
+    items: plan.replay.count,
+    result: `dry run: would start with ${plan.replay.shown}`,
   };
 };
 
@@ -244,7 +274,7 @@ const carryOut = async (runs: WorkflowRuns, plan: Plan, wait: boolean): Promise<
   try {
     let run: WorkflowRun;
     if (plan.action === 'replay') {
-      const input = { ...plan.items, replayOf: original.executionArn };
+      const input = { ...plan.replay.input, replayOf: original.executionArn };
       try {
         run = await runs.start(original.machine, plan.execution, input);
       } catch (error) {
@@ -252,7 +282,7 @@ const carryOut = async (runs: WorkflowRuns, plan: Plan, wait: boolean): Promise<
         if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
         return { ...base, execution: plan.execution, result: alreadyReplayedResult(plan.execution) };
       }
-      await runs.audit([replayedEvent(original, run, plan.items.accounts.length)]);
+      await runs.audit([replayedEvent(original, run, plan.replay.count)]);
     } else {
       run = await runs.redrive(original);
       await runs.audit([replayedEvent(original, run)]);
@@ -262,7 +292,7 @@ const carryOut = async (runs: WorkflowRuns, plan: Plan, wait: boolean): Promise<
       ...base,
       execution: run.name,
       executionArn: run.executionArn,
-      ...(plan.action === 'replay' ? { items: plan.items.accounts.length } : {}),
+      ...(plan.action === 'replay' ? { items: plan.replay.count } : {}),
       status: run.status,
       result: run.status === 'RUNNING' ? 'started' : run.status,
     };

@@ -17,6 +17,7 @@ import { svidSubject } from '../shared/domain/svid-subject';
 import type { StoredSvid } from '../shared/domain/svid-secret';
 import { parseRunRequest } from '../shared/domain/run-request';
 import { runFileKeys } from '../shared/domain/run-files';
+import { withKeptReplay } from '../shared/kept-replay';
 import { stepHandler } from '../shared/step-handler';
 
 export const settings = settingsOf(
@@ -56,7 +57,12 @@ export interface PlanRotationInput {
 export const planRotation =
   ({ config, registry, svids, audit, runFiles }: PlanRotationDependencies) =>
   async (input: PlanRotationInput): Promise<RotationPlan> => {
-    const request = parseRunRequest(rotationRequestSchema, input.request, 'rotation');
+    const request = await withKeptReplay(
+      parseRunRequest(rotationRequestSchema, input.request, 'rotation'),
+      runFiles,
+      config.RUN_FILES_BUCKET,
+      'rotate-svids',
+    );
     const now = new Date(input.startedAt);
     const [enrollments, stored] = await Promise.all([registry.list(), svids.listOwned()]);
     const wanted = request.accounts ? new Set(request.accounts) : undefined;

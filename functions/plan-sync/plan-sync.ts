@@ -4,6 +4,7 @@ import { InvalidRunRequest } from '../shared/domain/errors';
 import { type SyncChunk, type SyncPlan, syncRequestSchema, syncTargets } from '../shared/domain/sync';
 import { parseRunRequest } from '../shared/domain/run-request';
 import { runFileKeys } from '../shared/domain/run-files';
+import { withKeptReplay } from '../shared/kept-replay';
 import { stepHandler } from '../shared/step-handler';
 
 export const settings = settingsOf(
@@ -31,7 +32,12 @@ export interface PlanSyncInput {
 export const planSync =
   ({ config, registry, runFiles }: Pick<PlanSyncDependencies, 'config' | 'registry' | 'runFiles'>) =>
   async (input: PlanSyncInput): Promise<SyncPlan> => {
-    const request = parseRunRequest(syncRequestSchema, input.request, 'sync');
+    const request = await withKeptReplay(
+      parseRunRequest(syncRequestSchema, input.request, 'sync'),
+      runFiles,
+      config.RUN_FILES_BUCKET,
+      'sync-secrets',
+    );
     const enrollments = (await registry.list()).filter((e) => e.secrets);
     if (request.accounts) {
       const known = new Set(enrollments.map((e) => e.accountId));

@@ -1,4 +1,4 @@
-import { type ReplayInput, replayCause, type RunOutcome } from './domain/replay';
+import { type KeptReplay, type ReplayInput, replayCause, type RunOutcome } from './domain/replay';
 import type { RunFiles } from './ports/run-files/run-files';
 
 /**
@@ -15,11 +15,6 @@ export const runOutcome = async (
   const cause = replayCause(replay);
   if (cause !== undefined) return { replay, error: 'AccountsFailed', cause };
   const kept = await runFiles.write(replayKey, replay);
-  return {
-    replayFile: kept,
-    error: 'AccountsFailed',
-    cause:
-      `${replay.accounts.length} accounts failed; the replay input, too long for this cause, is ` +
-      `s3://${kept.bucket}/${kept.key}`,
-  };
+  const keptReplay: KeptReplay = { replayFrom: kept, failedAccounts: replay.accounts.length };
+  return { replayFile: kept, error: 'AccountsFailed', cause: JSON.stringify(keptReplay) };
 };

@@ -289,6 +289,37 @@ describe('replay --aws', () => {
     ).toEqual([]);
   });
 
+  it('replays a run whose failed accounts did not fit its cause from where the run kept them', async () => {
+    const replayFrom = { bucket: 'tb-prod-run-files', key: 'rotate-svids/rot-9/replay.json' };
+    exists(
+      described('rotate-svids', 'rot-9', {
+        error: 'AccountsFailed',
+        cause: JSON.stringify({ replayFrom, failedAccounts: 40_000 }),
+      }),
+    );
+    sfn.on(StartExecutionCommand as never).resolves({
+      executionArn: executionArn('rotate-svids', 'rot-9-replay'),
+      startDate: new Date(),
+    } as never);
+
+    const dry = await run(replayCommand, 'rot-9', '--dry-run');
+    expect(dry.out[0]).toMatchObject({
+      items: 40_000,
+      result: `dry run: would start with the 40000 accounts kept in s3://${replayFrom.bucket}/${replayFrom.key}`,
+    });
+    expect(sfn.commandCalls(StartExecutionCommand as never)).toHaveLength(0);
+
+    const { code, out } = await run(replayCommand, 'rot-9');
+    expect(code).toBe(0);
+    const input = JSON.parse(
+      (sfn.commandCalls(StartExecutionCommand as never)[0]?.args[0] as StartExecutionCommand).input.input ??
+        '',
+    );
+    // The plan of the new run reads the accounts (and force) from the file: the input stays small.
+    expect(input).toEqual({ replayFrom, replayOf: executionArn('rotate-svids', 'rot-9') });
+    expect(out).toEqual([expect.objectContaining({ action: 'replay', items: 40_000, result: 'started' })]);
+  });
+
   it('reports ExecutionAlreadyExists as already replayed, starts nothing new and emits nothing', async () => {
     exists(
       described('rotate-svids', 'rot-7', {

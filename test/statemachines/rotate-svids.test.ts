@@ -8,6 +8,7 @@ import {
 import { describe, expect, test } from '@jest/globals';
 import { validateAuditEvent } from '../../events/schemas';
 import type { Dependencies } from '../../functions/shared/dependencies';
+import type { RotationRequest } from '../../functions/shared/domain/rotation';
 import { StoreThrottled } from '../../functions/shared/domain/errors';
 import { checkX509Svid } from '../../functions/shared/domain/svid-rules';
 import { decodeSpireSvidSecret } from '../../client/spiffe/spire-secret';
@@ -235,6 +236,33 @@ describe('rotate-svids on the local engine', () => {
 
     expect(await stack.deps.svids.listOwned()).toEqual([]);
     expect(await auditEvents()).toEqual([]);
+  });
+
+  test('a replay from a kept replay input runs exactly its accounts; a replayFrom naming anything else changes nothing', async () => {
+    const { stack, auditEvents } = await startLocalStack(sample());
+    const bucket = stack.config.RUN_FILES_BUCKET;
+    const kept = await stack.deps.runFiles.write('rotate-svids/earlier-run/replay.json', { accounts: [B] });
+    expect(kept).toEqual({ bucket, key: 'rotate-svids/earlier-run/replay.json' });
+
+    const refused = [
+      [{ replayFrom: { bucket: 'another-bucket', key: kept.key } }, /run files' bucket/],
+      [{ replayFrom: { bucket, key: 'rotate-svids/earlier-run/chunks.json' } }, /replay\.json/],
+      [{ replayFrom: { bucket, key: 'sync-secrets/earlier-run/replay.json' } }, /rotate-svids run/],
+      [{ replayFrom: { bucket, key: 'rotate-svids/never/replay.json' } }, /does not exist/],
+      [{ replayFrom: kept, accounts: [A] }, /not both/],
+    ] satisfies [Partial<RotationRequest>, RegExp][];
+    for (const [request, why] of refused) {
+      const run = await stack.rotate(request);
+      expect([run.status, run.error]).toEqual(['FAILED', 'InvalidRunRequest']);
+      expect(run.cause).toMatch(why);
+    }
+    expect(await stack.deps.svids.listOwned()).toEqual([]);
+
+    const run = await stack.rotate({ replayFrom: kept });
+    expect(run.status).toBe('SUCCEEDED');
+    expect((await auditEvents(run.name)).map((e) => [e['detail-type'], e.detail.accountId])).toEqual([
+      ['SVID Issued', B],
+    ]);
   });
 
   test("a secret-enabled service's SVID may also be read by its account's sync agent role, and only then", async () => {

@@ -15,6 +15,22 @@ export const replayInputSchema = z.object({
 });
 export type ReplayInput = z.infer<typeof replayInputSchema>;
 
+/** A file in the run files' bucket, as a run input names it. */
+export const runFileSchema = z.strictObject({
+  bucket: z.string().check(z.minLength(1)),
+  key: z.string().check(z.minLength(1)),
+});
+
+/**
+ * A failed run's cause when its replay input is too long for one: where the input is kept, and how many accounts
+ * failed. `trust-bridge replay` starts the new run with `replayFrom`, and its plan takes the accounts from there.
+ */
+export const keptReplaySchema = z.strictObject({
+  replayFrom: runFileSchema,
+  failedAccounts: z.number(),
+});
+export type KeptReplay = z.infer<typeof keptReplaySchema>;
+
 /**
  * Set by `trust-bridge replay` on the run it starts: the execution whose failed items this run repeats. Only a
  * link for operators and the audit trail; planning ignores it.
@@ -49,14 +65,24 @@ export interface RunOutcome {
 }
 
 /** The replay input a failed run's cause carries; undefined when it carries none (another error, or too long). */
-export const replayInputOf = (cause: string | undefined): ReplayInput | undefined => {
+export const replayInputOf = (cause: string | undefined): ReplayInput | undefined =>
+  parsedCause(replayInputSchema, cause);
+
+/** Where a failed run's cause says its replay input is kept, when that was too long for the cause. */
+export const keptReplayOf = (cause: string | undefined): KeptReplay | undefined =>
+  parsedCause(keptReplaySchema, cause);
+
+const parsedCause = <S extends z.ZodMiniType>(
+  schema: S,
+  cause: string | undefined,
+): z.output<S> | undefined => {
   let json: unknown;
   try {
     json = JSON.parse(cause ?? '');
   } catch {
     return undefined;
   }
-  const parsed = replayInputSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   return parsed.success ? parsed.data : undefined;
 };
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from './zod';
-import { replayOfSchema, type RunOutcome } from './replay';
+import { replayOfSchema, runFileSchema, type RunOutcome } from './replay';
 import type { RunFile } from './run-files';
 import { accountIdSchema } from './enrollment';
 import type { StoredSvid, SvidListing } from './svid-secret';
@@ -10,6 +10,8 @@ export const rotationRequestSchema = z.strictObject({
   accounts: z.optional(z.array(accountIdSchema).check(z.minLength(1, 'must name at least one account'))),
   force: z._default(z.boolean(), false),
   replayOf: z.optional(replayOfSchema),
+  /** A replay too long for an input: the failed run's kept replay input, whose accounts (and force) the run takes. */
+  replayFrom: z.optional(runFileSchema),
   /** Lets the plan retire more than MAX_RETIREMENT_SHARE of the SVIDs, or retire from an empty registry. */
   allowMassRetirement: z._default(z.boolean(), false),
 });

@@ -1,5 +1,5 @@
 import * as z from './zod';
-import { replayOfSchema, type RunOutcome } from './replay';
+import { replayOfSchema, runFileSchema, type RunOutcome } from './replay';
 import type { RunFile } from './run-files';
 import { accountIdSchema, type Enrollment, nameSegmentSchema } from './enrollment';
 import { KEYWHIZ_NAME_MAX } from './keywhiz';
@@ -19,6 +19,8 @@ export const syncRequestSchema = z.strictObject({
   deliveryId: z.optional(z.string()),
   event: z.optional(z.enum(['secret.created', 'secret.updated', 'secret.deleted'])),
   replayOf: z.optional(replayOfSchema),
+  /** A replay too long for an input: the failed run's kept replay input, whose accounts (and secret) the run takes. */
+  replayFrom: z.optional(runFileSchema),
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 

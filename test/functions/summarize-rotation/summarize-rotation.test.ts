@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { summarizeRotation } from '../../../functions/summarize-rotation/summarize-rotation';
 import type { ChunkSummary } from '../../../functions/shared/domain/rotation';
-import { replayInputOf } from '../../../functions/shared/domain/replay';
+import { keptReplayOf, replayInputOf } from '../../../functions/shared/domain/replay';
 import type { RunFiles } from '../../../functions/shared/ports/run-files/run-files';
 
 /** The run files as JSON text by key. */
@@ -80,9 +80,12 @@ describe('Summarize Rotation', () => {
     expect(summary.failed).toBe(100_000);
     expect(summary.replay).toBeUndefined();
     expect(summary.replayFile).toEqual({ bucket: 'run-files', key: 'rotate-svids/run-1/replay.json' });
-    expect(summary.cause).toBe(
-      '100000 accounts failed; the replay input, too long for this cause, is s3://run-files/rotate-svids/run-1/replay.json',
-    );
+    // The cause says where the input is kept, as JSON `trust-bridge replay` reads.
+    expect(JSON.parse(summary.cause ?? '')).toEqual({
+      replayFrom: { bucket: 'run-files', key: 'rotate-svids/run-1/replay.json' },
+      failedAccounts: 100_000,
+    });
+    expect(keptReplayOf(summary.cause)).toEqual(JSON.parse(summary.cause ?? ''));
     expect(Buffer.byteLength(JSON.stringify(summary))).toBeLessThan(1024);
     expect(JSON.parse(files.get('rotate-svids/run-1/replay.json')!)).toEqual({
       accounts: chunks.flat().sort(),
