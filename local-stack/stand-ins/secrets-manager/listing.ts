@@ -131,9 +131,18 @@ function page(
     if (live) found.push(live);
   }
   const last = found.at(-1);
-  const more = last !== undefined && found.length === query.max && i < all.length;
+  // A NextToken only "if there's more output available" (ListSecrets API reference): a full page whose store holds
+  // nothing else that matches ends the listing.
+  const more = last !== undefined && found.length === query.max && anotherMatch(all, i, query, matches);
   return { secrets: found, ...(more && { nextToken: encodeCursor(last, order) }) };
 }
+
+const anotherMatch = (
+  all: StoredSecret[],
+  from: number,
+  query: { includeDeleted: boolean },
+  matches: (s: StoredSecret) => boolean,
+): boolean => all.slice(from).some((s) => (query.includeDeleted || !s.deletedDate) && matches(s));
 
 function sortKey(secret: StoredSecret, by: SortBy): string {
   if (by === 'name') return secret.name;

@@ -396,6 +396,30 @@ describe('listing', () => {
     );
   });
 
+  test('a full page gives a NextToken only when more matches follow (more output available)', async () => {
+    // Oldest, so last in the listing's order: after the page, only a secret that does not match.
+    await create('other/ca');
+    for (let i = 0; i < 100; i++) await create(`synced/s${String(i).padStart(3, '0')}`);
+    const list = (NextToken?: string) =>
+      sm.send(
+        new ListSecretsCommand({
+          MaxResults: 100,
+          Filters: [{ Key: 'name', Values: ['synced/'] }],
+          NextToken,
+        }),
+      );
+    const only = await list();
+    expect(only.SecretList).toHaveLength(100);
+    expect(only.NextToken).toBeUndefined();
+
+    await create('synced/s100');
+    const first = await list();
+    expect(first.NextToken).toBeDefined();
+    const second = await list(first.NextToken);
+    expect(second.SecretList?.map((s) => s.Name)).toEqual(['synced/s000']);
+    expect(second.NextToken).toBeUndefined();
+  });
+
   test('filters: name prefix, tag-key and tag-value prefixes, negation, and all-words', async () => {
     await create('svid/prod/payments', { 'trust-bridge:managed-by': 'trust-bridge' }, 'Payments SVID');
     await create('svid/dev/payments', { 'trust-bridge:managed-by': 'someone-else' });
